@@ -1,0 +1,83 @@
+// Package cli builds the sagetrain command line. One file per command group;
+// each file registers its commands in init() with register, so groups can be
+// added without touching this file. Commands take flags in, call the internal
+// packages, and print tables, JSON (--output json) or progress.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+)
+
+// Global flags, shared by every command.
+type globalFlags struct {
+	Output string // "table" (default) or "json"
+	DB     string // store DSN: a SQLite path or postgres://...; default from SAGETRAIN_DB or the default path
+}
+
+var (
+	globals   globalFlags
+	factories []func() *cobra.Command
+)
+
+// register adds a command to the root. Call it from init() in the command's file.
+func register(f func() *cobra.Command) { factories = append(factories, f) }
+
+// NewRoot builds the root command with every registered command under it.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sagetrain",
+		Short:         "Train the drawing anomaly detector and manage its training jobs (local or SageMaker)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&globals.Output, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().StringVar(&globals.DB, "db", "", "job store: a SQLite file path or a postgres:// URL (default $SAGETRAIN_DB, else the SQLite file in the user's data dir)")
+	cmds := make([]*cobra.Command, 0, len(factories))
+	for _, f := range factories {
+		cmds = append(cmds, f())
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	root.AddCommand(cmds...)
+	return root
+}
+
+// Main runs the CLI and returns the process exit code (see errs.ExitCode).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := NewRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if globals.Output == "json" {
+			_ = json.NewEncoder(stderr).Encode(map[string]string{"error": err.Error()})
+		} else {
+			fmt.Fprintln(stderr, "Error:", err)
+		}
+		code := errs.ExitCode(err)
+		if code == 0 {
+			code = 1
+		}
+		return code
+	}
+	return 0
+}
+
+// jsonOutput reports whether --output json was asked.
+func jsonOutput() bool { return globals.Output == "json" }
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+

@@ -1,0 +1,34 @@
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestFamilies(t *testing.T) {
+	cause := errors.New("boom")
+	err := fmt.Errorf("wrapped: %w", Job("job x failed", "retry", cause))
+	if !errors.Is(err, ErrJob) || !errors.Is(err, ErrSagetrain) {
+		t.Fatalf("family lost: %v", err)
+	}
+	if errors.Is(err, ErrConfiguration) {
+		t.Fatalf("job error claims to be a configuration error")
+	}
+	if !errors.Is(err, cause) {
+		t.Fatalf("cause lost")
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Fix != "retry" {
+		t.Fatalf("errors.As failed: %v", err)
+	}
+	if got := ExitCode(err); got != 4 {
+		t.Fatalf("exit code %d", got)
+	}
+	if got := ExitCode(NotFound("job 1")); got != 3 {
+		t.Fatalf("not found exit code %d", got)
+	}
+	if got := ExitCode(Configuration("bad", "", nil)); got != 2 {
+		t.Fatalf("config exit code %d", got)
+	}
+}

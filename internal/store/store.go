@@ -1,0 +1,145 @@
+// Package store keeps training jobs durably. One interface, two drivers
+// (store/sqlite, the embedded default, and store/postgres), one schema through
+// embedded migrations. The contract every driver must honour is written down
+// here and tested by storetest against both.
+//
+// Concurrency contract:
+//   - Update is optimistic: it succeeds only when the row still has the
+//     Version the caller read, and bumps it; otherwise errs.ErrConflict. So no
+//     update is ever lost silently.
+//   - Claim hands live jobs to one reconciler at a time through leases: a job
+//     leased to owner A is not returned to owner B until the lease expires.
+//     Several processes sharing one PostgreSQL therefore never process the
+//     same job at the same time.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Status is a job's state in sagetrain. The SageMaker mapping is documented in
+// the README: InProgress -> running (or preparing while the secondary status is
+// Starting/Downloading/...), Stopping -> stopping, Stopped -> stopped,
+// Completed -> completed, Failed -> failed.
+type Status string
+
+const (
+	StatusPending   Status = "pending"   // row written, backend not yet asked
+	StatusPreparing Status = "preparing" // backend accepted it, not yet training
+	StatusRunning   Status = "running"
+	StatusStopping  Status = "stopping"
+	StatusStopped   Status = "stopped"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// AllStatuses lists every status in lifecycle order.
+var AllStatuses = []Status{StatusPending, StatusPreparing, StatusRunning, StatusStopping, StatusStopped, StatusCompleted, StatusFailed}
+
+// Terminal reports whether a job in this status will never change again.
+func (s Status) Terminal() bool {
+	return s == StatusStopped || s == StatusCompleted || s == StatusFailed
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	for _, v := range AllStatuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Job is one training job as sagetrain records it.
+type Job struct {
+	ID             string          // sagetrain's id (a ULID: sortable by creation)
+	Name           string          // the spec's job_name
+	RemoteName     string          // the backend's job name (SageMaker TrainingJobName)
+	RemoteARN      string          // the backend's ARN, once created
+	Backend        string          // "local" or "sagemaker"
+	IdempotencyKey string          // empty when none was given; unique when set
+	Spec           json.RawMessage // the spec as submitted, after defaults
+
+	Status          Status
+	SecondaryStatus string // SageMaker's secondary status, or the local equivalent
+	StatusMessage   string
+	FailureReason   string // kept forever once a job failed
+	CancelRequested bool   // cancel was asked; the reconciler stops it on the backend
+
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	StartedAt       *time.Time // training started
+	EndedAt         *time.Time // reached a terminal status
+	BillableSeconds int64
+
+	ModelArtifactURI  string          // s3://.../model.tar.gz or file://...
+	OutputArtifactURI string          // s3://.../output.tar.gz or file://...
+	ArtifactDir       string          // where the artifacts were unpacked locally
+	Report            json.RawMessage // the training report (from the trainer's metrics.json); nil until completed
+
+	Version      int64     // bumped by every Update; used for optimistic concurrency
+	LeaseOwner   string    // the reconciler holding this job, if any
+	LeaseExpires time.Time // when that lease ends
+}
+
+// Event is one status change of a job, kept forever in order.
+type Event struct {
+	JobID           string
+	At              time.Time
+	Status          Status
+	SecondaryStatus string
+	Message         string
+}
+
+// ListFilter selects jobs for List. Zero values mean "any".
+type ListFilter struct {
+	Statuses     []Status
+	Backend      string
+	NameContains string // substring of Name or RemoteName
+	Limit        int    // default 50, max 1000
+	Cursor       string // opaque; from a previous List's next cursor
+}
+
+// Store is where jobs are kept. Implementations are safe for concurrent use
+// by many goroutines and, for PostgreSQL, many processes.
+type Store interface {
+	// Create inserts a new job with its first event. ID, CreatedAt,
+	// UpdatedAt and Version are set by Create when empty. If job.IdempotencyKey
+	// is set and a job with that key exists, Create returns that job and
+	// created=false, inserting nothing.
+	Create(ctx context.Context, job *Job) (got *Job, created bool, err error)
+
+	// Get returns a job by ID, or by RemoteName when no ID matches.
+	// errs.ErrNotFound when there is none.
+	Get(ctx context.Context, id string) (*Job, error)
+
+	// List returns jobs newest first, and the cursor of the next page ("" at the end).
+	List(ctx context.Context, f ListFilter) (jobs []*Job, next string, err error)
+
+	// Update writes job if its Version is still the stored one, bumping
+	// job.Version and UpdatedAt; events are appended in the same transaction.
+	// errs.ErrConflict when someone else updated it first.
+	Update(ctx context.Context, job *Job, events ...Event) error
+
+	// Events returns a job's status changes, oldest first.
+	Events(ctx context.Context, id string) ([]Event, error)
+
+	// Claim leases up to limit live (non-terminal) jobs to owner for ttl:
+	// jobs with no lease, an expired lease, or a lease already held by owner.
+	// Jobs of other live owners are skipped.
+	Claim(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*Job, error)
+
+	// Release gives up owner's lease on a job (no-op if not held).
+	Release(ctx context.Context, id, owner string) error
+
+	// CountByStatus returns the number of jobs per status (for metrics).
+	CountByStatus(ctx context.Context) (map[Status]int64, error)
+
+	// Ping checks the store is reachable (for /readyz).
+	Ping(ctx context.Context) error
+
+	Close() error
+}
