@@ -83,7 +83,7 @@ func TestExtractRefusesUnsafeEntries(t *testing.T) {
 			{name: "up", link: "d/..", typ: tar.TypeSymlink},
 		}, "outside the destination", ErrUnsafeArchive},
 		{"dangling symlink", []entry{{name: "l", link: "missing", typ: tar.TypeSymlink}}, "does not resolve", ErrUnsafeArchive},
-		{"hardlink through planted symlink", []entry{{name: "d", link: ".", typ: tar.TypeSymlink}, {name: "h", link: "d/../x", typ: tar.TypeLink}}, "'..'", ErrUnsafeArchive},
+		{"hardlink through planted symlink", []entry{{name: "d", link: ".", typ: tar.TypeSymlink}, {name: "h", link: "d/../x", typ: tar.TypeLink}}, "outside the destination", ErrUnsafeArchive},
 		{"char device", []entry{{name: "null", typ: tar.TypeChar}}, "device file", ErrUnsafeArchive},
 		{"block device", []entry{{name: "sda", typ: tar.TypeBlock}}, "device file", ErrUnsafeArchive},
 		{"fifo", []entry{{name: "pipe", typ: tar.TypeFifo}}, "fifo", ErrUnsafeArchive},
