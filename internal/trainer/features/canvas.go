@@ -1,0 +1,275 @@
+package features
+
+import (
+	"image"
+	"image/color"
+	"math"
+)
+
+// plane is an n x n float32 image, row-major.
+type plane struct {
+	n   int
+	pix []float32
+}
+
+func newPlane(n int) *plane { return &plane{n: n, pix: make([]float32, n*n)} }
+
+// frame is the whole drawing fitted into an n x n square (aspect kept, the
+// rest padded with paper): colour, luminance and "ink" (how much a pixel
+// differs from the paper: darker or more colourful), and which pixels are
+// image rather than padding.
+type frame struct {
+	n          int
+	r, g, b, y []float32
+	ink        []float32
+	inside     []bool
+	x0, y0     int // the image's region inside the square
+	x1, y1     int
+}
+
+// rgbRow writes row y of img as linear-ish 0..1 RGB composited on white.
+type rowReader func(y int, dst []float32)
+
+func newRowReader(img image.Image) rowReader {
+	b := img.Bounds()
+	w := b.Dx()
+	switch m := img.(type) {
+	case *image.NRGBA:
+		return func(y int, dst []float32) {
+			p := m.Pix[(y)*m.Stride : (y)*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				a := float32(p[4*x+3]) / 255
+				dst[3*x] = float32(p[4*x])/255*a + 1 - a
+				dst[3*x+1] = float32(p[4*x+1])/255*a + 1 - a
+				dst[3*x+2] = float32(p[4*x+2])/255*a + 1 - a
+			}
+		}
+	case *image.RGBA:
+		return func(y int, dst []float32) {
+			p := m.Pix[(y)*m.Stride : (y)*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				na := 1 - float32(p[4*x+3])/255
+				dst[3*x] = float32(p[4*x])/255 + na
+				dst[3*x+1] = float32(p[4*x+1])/255 + na
+				dst[3*x+2] = float32(p[4*x+2])/255 + na
+			}
+		}
+	case *image.Gray:
+		return func(y int, dst []float32) {
+			p := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x := 0; x < w; x++ {
+				v := float32(p[x]) / 255
+				dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
+			}
+		}
+	case *image.Paletted:
+		pal := make([][3]float32, 256)
+		for i := range pal {
+			c := color.Color(color.Black)
+			if i < len(m.Palette) {
+				c = m.Palette[i]
+			}
+			pal[i] = rgbOnWhite(c)
+		}
+		return func(y int, dst []float32) {
+			p := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x := 0; x < w; x++ {
+				c := pal[p[x]]
+				dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
+			}
+		}
+	case *image.YCbCr:
+		return func(y int, dst []float32) {
+			for x := 0; x < w; x++ {
+				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
+				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r)/255, float32(g)/255, float32(bb)/255
+			}
+		}
+	default:
+		return func(y int, dst []float32) {
+			for x := 0; x < w; x++ {
+				c := rgbOnWhite(img.At(b.Min.X+x, b.Min.Y+y))
+				dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
+			}
+		}
+	}
+}
+
+func rgbOnWhite(c color.Color) [3]float32 {
+	r, g, b, a := c.RGBA()
+	na := 1 - float32(a)/65535
+	return [3]float32{float32(r)/65535 + na, float32(g)/65535 + na, float32(b)/65535 + na}
+}
+
+// newFrame fits img into an n x n square: a box filter when shrinking,
+// nearest neighbour when enlarging. Rows are read relative to Bounds().Min
+// for the typed fast paths, so sub-images are handled by the generic path.
+func newFrame(img image.Image, n int) *frame {
+	bnd := img.Bounds()
+	w, h := bnd.Dx(), bnd.Dy()
+	if bnd.Min != (image.Point{}) {
+		img = originImage{img}
+	}
+	f := &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
+		y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n)}
+	scale := float64(n) / float64(max(w, h))
+	rw, rh := max(1, int(math.Round(float64(w)*scale))), max(1, int(math.Round(float64(h)*scale)))
+	rw, rh = min(rw, n), min(rh, n)
+	f.x0, f.y0 = (n-rw)/2, (n-rh)/2
+	f.x1, f.y1 = f.x0+rw, f.y0+rh
+	read := newRowReader(img)
+	row := make([]float32, 3*w)
+	cnt := make([]float32, n*n)
+	if scale <= 1 {
+		tx := make([]int, w)
+		for x := 0; x < w; x++ {
+			tx[x] = f.x0 + min(rw-1, int(float64(x)*float64(rw)/float64(w)))
+		}
+		for y := 0; y < h; y++ {
+			ty := f.y0 + min(rh-1, int(float64(y)*float64(rh)/float64(h)))
+			read(y, row)
+			o := ty * n
+			for x := 0; x < w; x++ {
+				i := o + tx[x]
+				f.r[i] += row[3*x]
+				f.g[i] += row[3*x+1]
+				f.b[i] += row[3*x+2]
+				cnt[i]++
+			}
+		}
+	} else {
+		rows := make([][]float32, h)
+		for y := 0; y < h; y++ {
+			rows[y] = make([]float32, 3*w)
+			read(y, rows[y])
+		}
+		for ty := 0; ty < rh; ty++ {
+			sy := min(h-1, ty*h/rh)
+			for tx := 0; tx < rw; tx++ {
+				sx := min(w-1, tx*w/rw)
+				i := (f.y0+ty)*n + f.x0 + tx
+				f.r[i], f.g[i], f.b[i] = rows[sy][3*sx], rows[sy][3*sx+1], rows[sy][3*sx+2]
+				cnt[i] = 1
+			}
+		}
+	}
+	for i := range cnt {
+		if cnt[i] > 0 {
+			inv := 1 / cnt[i]
+			f.r[i] *= inv
+			f.g[i] *= inv
+			f.b[i] *= inv
+			f.inside[i] = true
+		} else {
+			f.r[i], f.g[i], f.b[i] = 1, 1, 1
+		}
+		f.r[i], f.g[i], f.b[i] = clamp01(f.r[i]), clamp01(f.g[i]), clamp01(f.b[i])
+		f.y[i] = 0.299*f.r[i] + 0.587*f.g[i] + 0.114*f.b[i]
+	}
+	f.computeInk()
+	return f
+}
+
+// computeInk estimates the paper (the 90th percentile of luminance and the
+// median chroma inside the image) and marks as ink what is darker or more
+// colourful than it, so grey scans and white paper read alike.
+func (f *frame) computeInk() {
+	var yh, ch [256]int
+	total := 0
+	for i, in := range f.inside {
+		if !in {
+			continue
+		}
+		yh[int(f.y[i]*255+0.5)]++
+		ch[int(chroma(f.r[i], f.g[i], f.b[i])*255+0.5)]++
+		total++
+	}
+	bgY := float32(percentile(yh[:], total, 0.90)) / 255
+	bgC := float32(percentile(ch[:], total, 0.50)) / 255
+	den := max(bgY, 0.3)
+	for i, in := range f.inside {
+		if !in {
+			continue
+		}
+		dark := (bgY - f.y[i]) / den
+		col := chroma(f.r[i], f.g[i], f.b[i]) - bgC
+		f.ink[i] = clamp01(max(dark, col))
+	}
+}
+
+func percentile(hist []int, total int, q float64) int {
+	if total == 0 {
+		return len(hist) - 1
+	}
+	want := int(math.Ceil(q * float64(total)))
+	acc := 0
+	for i, c := range hist {
+		acc += c
+		if acc >= want {
+			return i
+		}
+	}
+	return len(hist) - 1
+}
+
+func chroma(r, g, b float32) float32 {
+	return max(r, g, b) - min(r, g, b)
+}
+
+func clamp01(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
+
+// originImage shifts an image so its bounds start at (0, 0).
+type originImage struct{ image.Image }
+
+func (o originImage) Bounds() image.Rectangle {
+	b := o.Image.Bounds()
+	return image.Rect(0, 0, b.Dx(), b.Dy())
+}
+
+func (o originImage) At(x, y int) color.Color {
+	b := o.Image.Bounds()
+	return o.Image.At(x+b.Min.X, y+b.Min.Y)
+}
+
+// cropPlane resamples the region [x0,x1)x[y0,y1) of src (n x n) into an
+// m x m plane, aspect kept and centred, by averaging the source pixels each
+// target pixel covers (an integral image makes that O(1) per pixel).
+func cropPlane(src []float32, n, x0, y0, x1, y1, m int) *plane {
+	ii := make([]float64, (n+1)*(n+1))
+	for y := 0; y < n; y++ {
+		var rs float64
+		for x := 0; x < n; x++ {
+			rs += float64(src[y*n+x])
+			ii[(y+1)*(n+1)+x+1] = ii[y*(n+1)+x+1] + rs
+		}
+	}
+	sum := func(ax, ay, bx, by int) float64 {
+		return ii[by*(n+1)+bx] - ii[ay*(n+1)+bx] - ii[by*(n+1)+ax] + ii[ay*(n+1)+ax]
+	}
+	w, h := x1-x0, y1-y0
+	s := float64(max(w, h)) / float64(m) // source pixels per target pixel
+	rw, rh := max(1, int(math.Round(float64(w)/s))), max(1, int(math.Round(float64(h)/s)))
+	rw, rh = min(rw, m), min(rh, m)
+	ox, oy := (m-rw)/2, (m-rh)/2
+	p := newPlane(m)
+	for ty := 0; ty < rh; ty++ {
+		ay := y0 + int(float64(ty)*float64(h)/float64(rh))
+		by := max(ay+1, y0+int(float64(ty+1)*float64(h)/float64(rh)))
+		for tx := 0; tx < rw; tx++ {
+			ax := x0 + int(float64(tx)*float64(w)/float64(rw))
+			bx := max(ax+1, x0+int(float64(tx+1)*float64(w)/float64(rw)))
+			p.pix[(oy+ty)*m+ox+tx] = float32(sum(ax, ay, bx, by) / float64((bx-ax)*(by-ay)))
+		}
+	}
+	return p
+}

@@ -1,0 +1,663 @@
+package features
+
+import (
+	"image"
+	"math"
+)
+
+// Descriptor parameters. Changing any of them changes the vector: bump
+// DescriptorVersion so that models record which descriptor they were fitted on.
+const (
+	DescriptorVersion = 1
+	frameSize         = 128 // the whole drawing, fitted into a square
+	shapeSize         = 64  // the drawing cropped to its ink bounding box
+	inkThreshold      = 0.2 // ink level that counts as a mark
+	hogBins           = 9   // unsigned gradient orientations (20 degrees each)
+)
+
+// block is one named part of the descriptor, for the docs and the tests.
+type block struct {
+	Name string `json:"name"`
+	Size int    `json:"size"`
+}
+
+// descriptor computes the visual descriptor of img. Every value is a
+// deterministic function of the pixels; no learned weights.
+func descriptor(img image.Image) []float32 {
+	d := &builder{}
+	describe(newFrame(img, frameSize), d)
+	return d.v
+}
+
+// builder appends values and, when names is set, records the blocks.
+type builder struct {
+	v      []float32
+	blocks []block
+}
+
+func (b *builder) add(name string, vals ...float32) {
+	b.v = append(b.v, vals...)
+	if n := len(b.blocks); n > 0 && b.blocks[n-1].Name == name {
+		b.blocks[n-1].Size += len(vals)
+	} else {
+		b.blocks = append(b.blocks, block{name, len(vals)})
+	}
+}
+
+func describe(f *frame, d *builder) {
+	n := f.n
+	mask := make([]bool, n*n)
+	for i, v := range f.ink {
+		mask[i] = v > inkThreshold
+	}
+	// bounding box of the marks (the whole image when there are none)
+	bx0, by0, bx1, by1 := n, n, -1, -1
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if mask[y*n+x] {
+				bx0, by0, bx1, by1 = min(bx0, x), min(by0, y), max(bx1, x), max(by1, y)
+			}
+		}
+	}
+	if bx1 < 0 {
+		bx0, by0, bx1, by1 = f.x0, f.y0, f.x1-1, f.y1-1
+	}
+	shape := cropPlane(f.ink, n, max(0, bx0-1), max(0, by0-1), min(n, bx1+2), min(n, by1+2), shapeSize)
+
+	// 1. layout of the whole frame
+	globalStats(f, mask, bx0, by0, bx1, by1, d)
+	d.add("frame_ink_grid_3x3", sqrtAll(gridMeans(f.ink, n, 3))...)
+	d.add("frame_ink_grid_4x4", sqrtAll(gridMeans(f.ink, n, 4))...)
+	d.add("frame_ink_grid_8x8", sqrtAll(gridMeans(f.ink, n, 8))...)
+	d.add("frame_ink_levels", inkLevels(f)...)
+	d.add("frame_radial_angular", radialAngular(f.ink, n)...)
+	// 2. shape of the drawing, cropped to its marks
+	d.add("shape_ink_grid_3x3", sqrtAll(gridMeans(shape.pix, shapeSize, 3))...)
+	d.add("shape_ink_grid_4x4", sqrtAll(gridMeans(shape.pix, shapeSize, 4))...)
+	d.add("shape_ink_grid_8x8", sqrtAll(gridMeans(shape.pix, shapeSize, 8))...)
+	d.add("shape_projections", projections(shape.pix, shapeSize, 16)...)
+	d.add("shape_symmetry", symmetry(shape.pix, shapeSize)...)
+	sh := hog(shape.pix, shapeSize, 4)
+	d.add("shape_hog_1x1", sh.pooled(1)...)
+	d.add("shape_hog_2x2", sh.pooled(2)...)
+	d.add("shape_hog_4x4", sh.pooled(4)...)
+	d.add("shape_coherence", sh.coherence()...)
+	// 3. edges over the whole frame
+	fh := hog(f.ink, n, 4)
+	d.add("frame_hog_1x1", fh.pooled(1)...)
+	d.add("frame_hog_2x2", fh.pooled(2)...)
+	d.add("frame_hog_4x4", fh.pooled(4)...)
+	d.add("frame_coherence", fh.coherence()[16])
+	// 4. strokes and parts
+	d.add("strokes", strokeStats(mask, n)...)
+	d.add("components", components(mask, n)...)
+	d.add("runs", runLengths(mask, n)...)
+	d.add("texture_lbp", lbp(shape.pix, shapeSize, 1)...)
+	d.add("texture_lbp", lbp(f.ink, n, 2)...)
+	// 5. colour
+	d.add("colour", colour(f)...)
+}
+
+// globalStats: ink coverage, bounding box, centroid and spread, normalised to the frame.
+func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int, d *builder) {
+	n := f.n
+	fn := float32(n)
+	var sum, sx, sy, sxx, syy, sxy float64
+	marks := 0
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := float64(f.ink[y*n+x])
+			sum += v
+			sx += v * float64(x)
+			sy += v * float64(y)
+			sxx += v * float64(x) * float64(x)
+			syy += v * float64(y) * float64(y)
+			sxy += v * float64(x) * float64(y)
+			if mask[y*n+x] {
+				marks++
+			}
+		}
+	}
+	cx, cy, vx, vy, cxy := 0.5, 0.5, 0.0, 0.0, 0.0
+	if sum > 0 {
+		mx, my := sx/sum, sy/sum
+		cx, cy = mx/float64(n), my/float64(n)
+		vx = math.Sqrt(max(0, sxx/sum-mx*mx)) / float64(n)
+		vy = math.Sqrt(max(0, syy/sum-my*my)) / float64(n)
+		cxy = (sxy/sum - mx*my) / float64(n*n)
+	}
+	area := float64((f.x1 - f.x0) * (f.y1 - f.y0))
+	w, h := float32(bx1-bx0+1)/fn, float32(by1-by0+1)/fn
+	d.add("global",
+		float32(math.Sqrt(sum/area)), float32(math.Sqrt(float64(marks)/area)),
+		float32(bx0)/fn, float32(by0)/fn, float32(bx1+1)/fn, float32(by1+1)/fn, w, h,
+		float32(math.Log(float64(w)/float64(h))),
+		float32(cx), float32(cy), float32(vx), float32(vy), float32(cxy)*10,
+		float32(math.Log(float64(f.x1-f.x0)/float64(f.y1-f.y0))))
+}
+
+func gridMeans(p []float32, n, g int) []float32 {
+	out := make([]float32, g*g)
+	cnt := make([]float32, g*g)
+	for y := 0; y < n; y++ {
+		gy := y * g / n
+		for x := 0; x < n; x++ {
+			c := gy*g + x*g/n
+			out[c] += p[y*n+x]
+			cnt[c]++
+		}
+	}
+	for i := range out {
+		out[i] /= cnt[i]
+	}
+	return out
+}
+
+func sqrtAll(v []float32) []float32 {
+	for i, x := range v {
+		v[i] = float32(math.Sqrt(float64(max(x, 0))))
+	}
+	return v
+}
+
+// inkLevels: the share of image pixels at each of 8 ink levels.
+func inkLevels(f *frame) []float32 {
+	out := make([]float32, 8)
+	total := 0
+	for i, in := range f.inside {
+		if in {
+			out[min(7, int(f.ink[i]*8))]++
+			total++
+		}
+	}
+	for i := range out {
+		out[i] = float32(math.Sqrt(float64(out[i]) / float64(max(total, 1))))
+	}
+	return out
+}
+
+// radialAngular: ink in 8 rings around the ink centroid (out to the farthest
+// mark) and in 8 angular sectors.
+func radialAngular(ink []float32, n int) []float32 {
+	var sum, sx, sy float64
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := float64(ink[y*n+x])
+			sum += v
+			sx += v * float64(x)
+			sy += v * float64(y)
+		}
+	}
+	out := make([]float32, 16)
+	if sum == 0 {
+		return out
+	}
+	cx, cy := sx/sum, sy/sum
+	rmax := 0.0
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if ink[y*n+x] > inkThreshold {
+				rmax = max(rmax, math.Hypot(float64(x)-cx, float64(y)-cy))
+			}
+		}
+	}
+	rmax = max(rmax, 1)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := float64(ink[y*n+x])
+			if v == 0 {
+				continue
+			}
+			dx, dy := float64(x)-cx, float64(y)-cy
+			r := min(7, int(math.Hypot(dx, dy)/rmax*8))
+			a := int((math.Atan2(dy, dx) + math.Pi) / (2 * math.Pi) * 8)
+			out[r] += float32(v)
+			out[8+min(7, a)] += float32(v)
+		}
+	}
+	for i := range out {
+		out[i] = float32(math.Sqrt(float64(out[i]) / sum))
+	}
+	return out
+}
+
+// projections: row and column ink profiles in bins, each summing to 1.
+func projections(p []float32, n, bins int) []float32 {
+	out := make([]float32, 2*bins)
+	var total float32
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := p[y*n+x]
+			out[y*bins/n] += v
+			out[bins+x*bins/n] += v
+			total += v
+		}
+	}
+	for i := range out {
+		out[i] = float32(math.Sqrt(float64(out[i] / max(total, 1e-6))))
+	}
+	return out
+}
+
+// symmetry: how different the drawing is from its mirror images, left-right
+// overall and in 4 horizontal bands, and top-bottom (0 = symmetric).
+func symmetry(p []float32, n int) []float32 {
+	out := make([]float32, 6)
+	var lrD, lrS, tbD, tbS float32
+	bandD, bandS := make([]float32, 4), make([]float32, 4)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := p[y*n+x]
+			dl := abs32(v - p[y*n+n-1-x])
+			dt := abs32(v - p[(n-1-y)*n+x])
+			lrD += dl
+			lrS += v
+			tbD += dt
+			tbS += v
+			bandD[y*4/n] += dl
+			bandS[y*4/n] += v
+		}
+	}
+	out[0] = lrD / max(2*lrS, 1e-6)
+	out[1] = tbD / max(2*tbS, 1e-6)
+	for i := 0; i < 4; i++ {
+		out[2+i] = bandD[i] / max(2*bandS[i], 1e-6)
+	}
+	return out
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// hogCells holds per-cell orientation histograms and structure tensors on a g x g grid.
+type hogCells struct {
+	g     int
+	hist  []float32 // g*g*hogBins
+	j     []float32 // g*g*3: sum gx^2, gy^2, gx*gy
+	total float32
+}
+
+// hog computes Sobel gradients of p and accumulates magnitude-weighted,
+// linearly interpolated orientation histograms on a g x g grid.
+func hog(p []float32, n, g int) *hogCells {
+	h := &hogCells{g: g, hist: make([]float32, g*g*hogBins), j: make([]float32, g*g*3)}
+	at := func(x, y int) float32 {
+		x = min(max(x, 0), n-1)
+		y = min(max(y, 0), n-1)
+		return p[y*n+x]
+	}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			gx := (at(x+1, y-1) + 2*at(x+1, y) + at(x+1, y+1)) - (at(x-1, y-1) + 2*at(x-1, y) + at(x-1, y+1))
+			gy := (at(x-1, y+1) + 2*at(x, y+1) + at(x+1, y+1)) - (at(x-1, y-1) + 2*at(x, y-1) + at(x+1, y-1))
+			m2 := gx*gx + gy*gy
+			if m2 < 1e-6 {
+				continue
+			}
+			mag := float32(math.Sqrt(float64(m2)))
+			ang := math.Atan2(float64(gy), float64(gx))
+			if ang < 0 {
+				ang += math.Pi
+			}
+			fb := ang/math.Pi*hogBins - 0.5
+			b0 := int(math.Floor(fb))
+			w1 := float32(fb - float64(b0))
+			b1 := (b0 + 1) % hogBins
+			b0 = (b0 + hogBins) % hogBins
+			c := (y*g/n)*g + x*g/n
+			h.hist[c*hogBins+b0] += mag * (1 - w1)
+			h.hist[c*hogBins+b1] += mag * w1
+			h.j[3*c] += gx * gx
+			h.j[3*c+1] += gy * gy
+			h.j[3*c+2] += gx * gy
+			h.total += mag
+		}
+	}
+	return h
+}
+
+// pooled sums the cells into a k x k grid (k divides g) and normalises by
+// the total gradient, square-rooted (Hellinger) to tame large values.
+func (h *hogCells) pooled(k int) []float32 {
+	out := make([]float32, k*k*hogBins)
+	for cy := 0; cy < h.g; cy++ {
+		for cx := 0; cx < h.g; cx++ {
+			o := ((cy*k/h.g)*k + cx*k/h.g) * hogBins
+			for b := 0; b < hogBins; b++ {
+				out[o+b] += h.hist[(cy*h.g+cx)*hogBins+b]
+			}
+		}
+	}
+	for i := range out {
+		out[i] = float32(math.Sqrt(float64(out[i] / max(h.total, 1e-6))))
+	}
+	return out
+}
+
+// coherence: per cell and overall, how aligned the gradients are
+// ((l1-l2)/(l1+l2) of the structure tensor): 1 for straight strokes, lower
+// for crossings and scribbles.
+func (h *hogCells) coherence() []float32 {
+	out := make([]float32, h.g*h.g+1)
+	var a, b, c float32
+	for i := 0; i < h.g*h.g; i++ {
+		out[i] = coh(h.j[3*i], h.j[3*i+1], h.j[3*i+2])
+		a, b, c = a+h.j[3*i], b+h.j[3*i+1], c+h.j[3*i+2]
+	}
+	out[h.g*h.g] = coh(a, b, c)
+	return out
+}
+
+func coh(xx, yy, xy float32) float32 {
+	s := xx + yy
+	if s < 1e-6 {
+		return 0
+	}
+	return float32(math.Sqrt(float64((xx-yy)*(xx-yy)+4*xy*xy))) / s
+}
+
+// strokeStats: outline share, mean stroke width (area over half the
+// outline), and the histogram of how many of its 8 neighbours each mark
+// pixel has (line ends, lines, junctions, filled areas).
+func strokeStats(mask []bool, n int) []float32 {
+	at := func(x, y int) bool { return x >= 0 && y >= 0 && x < n && y < n && mask[y*n+x] }
+	nb := make([]float32, 9)
+	area, edge := 0, 0
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if !mask[y*n+x] {
+				continue
+			}
+			area++
+			c := 0
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					if (dx != 0 || dy != 0) && at(x+dx, y+dy) {
+						c++
+					}
+				}
+			}
+			nb[c]++
+			if !at(x-1, y) || !at(x+1, y) || !at(x, y-1) || !at(x, y+1) {
+				edge++
+			}
+		}
+	}
+	out := make([]float32, 0, 11)
+	width := float32(0)
+	if edge > 0 {
+		width = float32(area) / (float32(edge) / 2)
+	}
+	out = append(out, float32(math.Sqrt(float64(edge)/float64(n*n))), float32(math.Log1p(float64(width))))
+	for _, c := range nb {
+		out = append(out, float32(math.Sqrt(float64(c)/float64(max(area, 1)))))
+	}
+	return out
+}
+
+// components: connected parts of the marks (8-connected) and enclosed holes
+// (4-connected paper regions that do not touch the border).
+func components(mask []bool, n int) []float32 {
+	labels := make([]int32, n*n)
+	stack := make([]int, 0, 256)
+	var sizes []int
+	flood := func(start int, want bool, conn8 bool, id int32) (size int, border bool) {
+		stack = append(stack[:0], start)
+		labels[start] = id
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			x, y := i%n, i/n
+			if x == 0 || y == 0 || x == n-1 || y == n-1 {
+				border = true
+			}
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					if dx == 0 && dy == 0 || !conn8 && dx != 0 && dy != 0 {
+						continue
+					}
+					xx, yy := x+dx, y+dy
+					if xx < 0 || yy < 0 || xx >= n || yy >= n {
+						continue
+					}
+					j := yy*n + xx
+					if labels[j] == 0 && mask[j] == want {
+						labels[j] = id
+						stack = append(stack, j)
+					}
+				}
+			}
+		}
+		return size, border
+	}
+	id := int32(0)
+	total := 0
+	holes, holeArea := 0, 0
+	for i := range mask {
+		if labels[i] != 0 {
+			continue
+		}
+		id++
+		s, border := flood(i, mask[i], mask[i], id)
+		if mask[i] {
+			sizes = append(sizes, s)
+			total += s
+		} else if !border {
+			holes++
+			holeArea += s
+		}
+	}
+	out := make([]float32, 14)
+	if total == 0 {
+		return out
+	}
+	first, second, small := 0, 0, 0
+	hist := make([]float32, 8) // share of the marks in parts of size (share of all marks) in log2 bins
+	for _, s := range sizes {
+		if s > first {
+			first, second = s, first
+		} else if s > second {
+			second = s
+		}
+		share := float64(s) / float64(total)
+		if share < 0.001 || s <= 2 {
+			small++
+		}
+		b := min(7, int(-math.Log2(share)))
+		hist[b] += float32(share)
+	}
+	out[0] = float32(math.Log1p(float64(len(sizes))))
+	out[1] = float32(first) / float32(total)
+	out[2] = float32(second) / float32(total)
+	out[3] = float32(math.Log1p(float64(small)))
+	out[4] = float32(math.Log1p(float64(holes)))
+	out[5] = float32(math.Sqrt(float64(holeArea) / float64(n*n)))
+	for i, v := range hist {
+		out[6+i] = float32(math.Sqrt(float64(v)))
+	}
+	return out
+}
+
+// runLengths: histograms of horizontal and vertical mark runs (1, 2, 3-4,
+// 5-8, 9-16, 17+ pixels), as shares of all runs.
+func runLengths(mask []bool, n int) []float32 {
+	out := make([]float32, 12)
+	bin := func(l int) int { return min(5, int(math.Ceil(math.Log2(float64(l))))) }
+	var hr, vr float32
+	for a := 0; a < n; a++ {
+		lh, lv := 0, 0
+		for b := 0; b <= n; b++ {
+			if b < n && mask[a*n+b] {
+				lh++
+			} else if lh > 0 {
+				out[bin(lh)]++
+				hr++
+				lh = 0
+			}
+			if b < n && mask[b*n+a] {
+				lv++
+			} else if lv > 0 {
+				out[6+bin(lv)]++
+				vr++
+				lv = 0
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		out[i] = float32(math.Sqrt(float64(out[i] / max(hr, 1))))
+		out[6+i] = float32(math.Sqrt(float64(out[6+i] / max(vr, 1))))
+	}
+	return out
+}
+
+// lbp: uniform local binary patterns at radius r over the pixels that have
+// some local contrast (9 uniform codes by count of brighter neighbours, one
+// for the rest) and the share of such pixels.
+func lbp(p []float32, n, r int) []float32 {
+	out := make([]float32, 11)
+	dx := [8]int{-1, 0, 1, 1, 1, 0, -1, -1}
+	dy := [8]int{-1, -1, -1, 0, 1, 1, 1, 0}
+	textured := 0
+	for y := r; y < n-r; y++ {
+		for x := r; x < n-r; x++ {
+			c := p[y*n+x]
+			lo, hi := c, c
+			var bits [8]bool
+			ones := 0
+			for k := 0; k < 8; k++ {
+				v := p[(y+dy[k]*r)*n+x+dx[k]*r]
+				lo, hi = min(lo, v), max(hi, v)
+				if v >= c+0.05 {
+					bits[k] = true
+					ones++
+				}
+			}
+			if hi-lo < 0.1 {
+				continue
+			}
+			textured++
+			trans := 0
+			for k := 0; k < 8; k++ {
+				if bits[k] != bits[(k+1)%8] {
+					trans++
+				}
+			}
+			if trans <= 2 {
+				out[ones]++
+			} else {
+				out[9]++
+			}
+		}
+	}
+	for i := 0; i < 10; i++ {
+		out[i] = float32(math.Sqrt(float64(out[i]) / float64(max(textured, 1))))
+	}
+	out[10] = float32(math.Sqrt(float64(textured) / float64((n-2*r)*(n-2*r))))
+	return out
+}
+
+// colour: over the marks, weighted by ink: hue histogram (12 bins, weighted
+// by chroma), achromatic share, lightness (6) and chroma (4) histograms,
+// the number of hues used, hue per quadrant (6 hues + grey, 4 quadrants),
+// mean colour of the marks and of the whole image.
+func colour(f *frame) []float32 {
+	n := f.n
+	hue := make([]float32, 12)
+	light := make([]float32, 6)
+	chr := make([]float32, 4)
+	quad := make([]float32, 28)
+	quadInk := make([]float32, 4)
+	var inkSum, achrom, mr, mg, mb, ar, ag, ab float32
+	inside := 0
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			i := y*n + x
+			if !f.inside[i] {
+				continue
+			}
+			inside++
+			r, g, b := f.r[i], f.g[i], f.b[i]
+			ar, ag, ab = ar+r, ag+g, ab+b
+			w := f.ink[i]
+			if w <= 0.05 {
+				continue
+			}
+			inkSum += w
+			mr, mg, mb = mr+w*r, mg+w*g, mb+w*b
+			light[min(5, int(f.y[i]*6))] += w
+			c := chroma(r, g, b)
+			chr[min(3, int(c*4))] += w
+			q := (y*2/n)*2 + x*2/n
+			quadInk[q] += w
+			if c < 0.15 {
+				achrom += w
+				quad[q*7+6] += w
+				continue
+			}
+			h := hueOf(r, g, b, c)
+			hue[min(11, int(h*12))] += w * c
+			quad[q*7+min(5, int(h*6))] += w
+		}
+	}
+	out := make([]float32, 0, 58)
+	d := max(inkSum, 1e-6)
+	used := 0
+	var colored float32
+	for _, v := range hue {
+		colored += v
+	}
+	for _, v := range hue {
+		if colored > 0 && v > 0.05*colored {
+			used++
+		}
+		out = append(out, float32(math.Sqrt(float64(v/d))))
+	}
+	out = append(out, achrom/d)
+	for _, v := range light {
+		out = append(out, float32(math.Sqrt(float64(v/d))))
+	}
+	for _, v := range chr {
+		out = append(out, float32(math.Sqrt(float64(v/d))))
+	}
+	out = append(out, float32(used)/12)
+	for q := 0; q < 4; q++ {
+		for k := 0; k < 7; k++ {
+			out = append(out, float32(math.Sqrt(float64(quad[q*7+k]/max(quadInk[q], 1e-6)))))
+		}
+	}
+	if inkSum > 0 {
+		out = append(out, mr/inkSum, mg/inkSum, mb/inkSum)
+	} else {
+		out = append(out, 1, 1, 1)
+	}
+	fi := float32(max(inside, 1))
+	out = append(out, ar/fi, ag/fi, ab/fi)
+	return out
+}
+
+// hueOf returns the HSV hue in [0, 1).
+func hueOf(r, g, b, c float32) float32 {
+	mx := max(r, g, b)
+	var h float32
+	switch mx {
+	case r:
+		h = (g - b) / c
+		if h < 0 {
+			h += 6
+		}
+	case g:
+		h = (b-r)/c + 2
+	default:
+		h = (r-g)/c + 4
+	}
+	h /= 6
+	if h >= 1 {
+		h -= 1
+	}
+	return h
+}

@@ -1,0 +1,185 @@
+// Package features turns a channel folder into training vectors: for images,
+// the deterministic visual descriptor of this package joined with the
+// 64-value subject one-hot of the original system; for embeddings.npy, the
+// rows as they are.
+package features
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+)
+
+// Feature kinds of a Set.
+const (
+	KindDescriptor = "descriptor"
+	KindEmbeddings = "embeddings"
+)
+
+// SubjectDim is the width of the subject one-hot.
+const SubjectDim = 64
+
+// Sample is one usable drawing and its feature vector.
+type Sample struct {
+	Name     string  // image path relative to the channel (or the metadata name / "line N" for embeddings)
+	AgeYears float64 // 2 <= age < 19
+	Subject  string  // as written in the metadata
+	Label    string  // "normal", "concern" or "severe"
+	X        []float32
+}
+
+// Set is a loaded channel.
+type Set struct {
+	Channel string       // the folder's base name, e.g. "training"
+	Kind    string       // KindDescriptor or KindEmbeddings
+	Dim     int          // len(X) of every sample
+	Samples []Sample     // metadata order
+	Report  *data.Report // what was read and what was skipped, JSON-serialisable
+}
+
+// Options tune LoadChannel.
+type Options struct {
+	Workers int // image decoding and description goroutines; 0 = GOMAXPROCS
+}
+
+// Settings describe the feature extraction a model was fitted on; recorded
+// in model.json so scoring extracts the same way (and refuses to mix).
+type Settings struct {
+	Kind         string  `json:"kind"`                   // KindDescriptor or KindEmbeddings
+	Version      int     `json:"version"`                // descriptor version (0 for embeddings)
+	Dim          int     `json:"dim"`                    // full vector width (visual + subject)
+	VisualDim    int     `json:"visual_dim"`             // descriptor part
+	SubjectDim   int     `json:"subject_dim"`            // one-hot part
+	FrameSize    int     `json:"frame_size,omitempty"`   // px: whole drawing fitted to a square
+	ShapeSize    int     `json:"shape_size,omitempty"`   // px: drawing cropped to its marks
+	InkThreshold float64 `json:"ink_threshold,omitempty"`
+	HOGBins      int     `json:"hog_bins,omitempty"`
+	Blocks       []block `json:"blocks,omitempty"` // the descriptor's parts in order
+}
+
+// VisualDim is the descriptor's width.
+var VisualDim, descriptorBlocks = func() (int, []block) {
+	d := &builder{}
+	describe(newFrame(image.NewGray(image.Rect(0, 0, 8, 8)), frameSize), d)
+	return len(d.v), d.blocks
+}()
+
+// CurrentSettings returns the settings of this build's image descriptor.
+func CurrentSettings() Settings {
+	return Settings{Kind: KindDescriptor, Version: DescriptorVersion, Dim: VisualDim + SubjectDim,
+		VisualDim: VisualDim, SubjectDim: SubjectDim, FrameSize: frameSize, ShapeSize: shapeSize,
+		InkThreshold: inkThreshold, HOGBins: hogBins, Blocks: append([]block(nil), descriptorBlocks...)}
+}
+
+// EmbeddingSettings returns the settings of a model fitted on embeddings of width dim.
+func EmbeddingSettings(dim int) Settings {
+	return Settings{Kind: KindEmbeddings, Dim: dim, VisualDim: dim}
+}
+
+// Compatible reports whether vectors made with s can be scored by a model
+// fitted with want, and if not, why.
+func (s Settings) Compatible(want Settings) error {
+	if s.Kind != want.Kind || s.Version != want.Version || s.Dim != want.Dim {
+		return errs.Configuration(fmt.Sprintf("features %s v%d (%d values) do not match the model's %s v%d (%d values)",
+			s.Kind, s.Version, s.Dim, want.Kind, want.Version, want.Dim),
+			"score with the sagetrain version that trained the model, or retrain", nil)
+	}
+	return nil
+}
+
+// SubjectIndex maps a subject to its one-hot index (DESIGN.md table);
+// unknown or empty subjects give 0, case-insensitively.
+func SubjectIndex(subject string) int { return data.SubjectIndex(subject) }
+
+// Vector describes a decoded image and appends the subject one-hot.
+func Vector(img image.Image, subject string) []float32 {
+	v := descriptor(img)
+	x := make([]float32, len(v)+SubjectDim)
+	copy(x, v)
+	x[len(v)+SubjectIndex(subject)] = 1
+	return x
+}
+
+// ImageFileVector decodes one image file and returns its descriptor joined
+// with the subject one-hot, exactly as LoadChannel does for a channel.
+func ImageFileVector(path, subject string) ([]float32, error) {
+	img, err := data.DecodeImage(path)
+	if err != nil {
+		return nil, errs.Configuration("cannot read image "+path, "give a png, jpeg or bmp file that opens in an image viewer", err)
+	}
+	return Vector(img, subject), nil
+}
+
+// LoadChannel scans a channel folder (see data.Scan), then describes every
+// matched image on opts.Workers goroutines (results in metadata order,
+// identical for any worker count) or takes the embeddings rows as they
+// are. Unreadable images are skipped and counted in the Report. When nothing
+// usable is left it returns an errs.Configuration error saying what to fix
+// (and the Set with its Report, when the folder could be scanned).
+func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
+	ch, err := data.Scan(dir, "")
+	if ch == nil {
+		return nil, err
+	}
+	name := filepath.Base(filepath.Clean(dir))
+	ch.Report.Channel = name
+	set := &Set{Channel: name, Report: ch.Report}
+	if err != nil {
+		if ch.Source == data.SourceEmbeddings {
+			set.Kind = KindEmbeddings
+		} else {
+			set.Kind = KindDescriptor
+		}
+		return set, err
+	}
+	if ch.Source == data.SourceEmbeddings {
+		set.Kind, set.Dim = KindEmbeddings, ch.Dim
+		set.Samples = make([]Sample, len(ch.Items))
+		for i, it := range ch.Items {
+			set.Samples[i] = Sample{Name: it.Name(), AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: it.Vector}
+		}
+		return set, nil
+	}
+	set.Kind, set.Dim = KindDescriptor, VisualDim+SubjectDim
+	xs := make([][]float32, len(ch.Items))
+	bad := make([]string, len(ch.Items))
+	err = data.ForEach(ctx, len(ch.Items), opts.Workers, func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
+		it := ch.Items[i]
+		img, err := data.DecodeImage(filepath.Join(dir, filepath.FromSlash(it.Path)))
+		if err != nil {
+			bad[i] = err.Error()
+			return
+		}
+		xs[i] = Vector(img, it.Subject)
+	})
+	if err != nil {
+		return nil, err
+	}
+	drop := make([]bool, len(bad))
+	for i, b := range bad {
+		drop[i] = b != ""
+	}
+	items := ch.Items
+	kept := make([][]float32, 0, len(xs))
+	for i := range items {
+		if !drop[i] {
+			kept = append(kept, xs[i])
+		}
+	}
+	ch.DropItems(drop, data.KindUnreadableImage, func(i int) string { return bad[i] })
+	if len(ch.Items) == 0 {
+		return set, ch.NoneUsableError()
+	}
+	set.Samples = make([]Sample, len(ch.Items))
+	for i, it := range ch.Items {
+		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i]}
+	}
+	return set, nil
+}

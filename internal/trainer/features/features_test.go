@@ -1,0 +1,89 @@
+package features
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSubjectIndexTable(t *testing.T) {
+	cases := map[string]int{
+		"": 0, "unspecified": 0, "nonsense": 0, "TV": 1, "tv": 1, "airplane": 2, "house": 17,
+		"House": 17, " ice cream ": 18, "ICE CREAM": 18, "watch": 27, "bear": 28, "whale": 45,
+		"face": 46, "hand": 47, "person": 48, "family": 49, "abstract": 50, "other": 51, "tree": 26,
+	}
+	for s, want := range cases {
+		if got := SubjectIndex(s); got != want {
+			t.Errorf("SubjectIndex(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+func testDrawing(w, h int, shift int) image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for x := w / 4; x < 3*w/4; x++ {
+		img.Set(x+shift, h/2, color.Black)
+		img.Set(x+shift, h/2+1, color.NRGBA{200, 0, 0, 255})
+	}
+	for y := h / 4; y < 3*h/4; y++ {
+		img.Set(w/4+shift, y, color.Black)
+	}
+	return img
+}
+
+func TestDescriptorDeterministicAndSized(t *testing.T) {
+	s := CurrentSettings()
+	if s.Dim != 832 || s.VisualDim != 768 {
+		t.Fatalf("dims %d/%d, want 832/768", s.Dim, s.VisualDim)
+	}
+	a := Vector(testDrawing(256, 200, 0), "house")
+	b := Vector(testDrawing(256, 200, 0), "house")
+	if len(a) != s.Dim {
+		t.Fatalf("len %d want %d", len(a), s.Dim)
+	}
+	for i := range a {
+		if math.IsNaN(float64(a[i])) || math.IsInf(float64(a[i]), 0) {
+			t.Fatalf("value %d not finite", i)
+		}
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("value %d differs between runs: %v %v", i, a[i], b[i])
+		}
+	}
+	if a[s.VisualDim+17] != 1 {
+		t.Fatalf("house one-hot not set")
+	}
+	c := Vector(testDrawing(256, 200, 30), "house")
+	same := true
+	for i := range a {
+		if a[i] != c[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Fatal("a shifted drawing gave the same vector")
+	}
+}
+
+func TestImageFileVector(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.png")
+	f, _ := os.Create(p)
+	if err := png.Encode(f, testDrawing(64, 64, 0)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	v, err := ImageFileVector(p, "tree")
+	if err != nil || len(v) != 832 || v[768+26] != 1 {
+		t.Fatalf("ImageFileVector: %v len %d", err, len(v))
+	}
+	os.WriteFile(p, []byte("not an image"), 0o644)
+	if _, err := ImageFileVector(p, ""); err == nil {
+		t.Fatal("corrupt file gave no error")
+	}
+}
