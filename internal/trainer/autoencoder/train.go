@@ -1,0 +1,354 @@
+package autoencoder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Matrix is a row-major float32 matrix: Rows samples of Cols features.
+type Matrix struct {
+	Rows, Cols int
+	Data       []float32
+}
+
+// Row returns row i (a view).
+func (m Matrix) Row(i int) []float32 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
+
+// Config holds the training rules. Zero values are not defaults: the caller
+// (package trainer) fills every field from hyperparameters.
+type Config struct {
+	Hidden     []int
+	Dropout    float32
+	LR         float64 // Adam learning rate
+	BatchSize  int
+	Epochs     int     // upper bound
+	Patience   int     // early stop after this many epochs without an improvement of MinDelta
+	MinDelta   float64 // absolute improvement of the validation loss that resets Patience
+	LRPatience int     // multiply the learning rate by LRFactor after this many epochs without improvement
+	LRFactor   float64
+	GradClip   float64 // max global gradient L2 norm; 0 disables
+	Seed       uint64
+
+	// ValLoss, when set, replaces the measured validation loss of an epoch
+	// (1-based) by its return value. It exists for tests and diagnostics.
+	ValLoss func(epoch int, measured float64) float64
+}
+
+// Adam's constants (PyTorch's defaults).
+const (
+	beta1 = 0.9
+	beta2 = 0.999
+	adamE = 1e-8
+)
+
+// EpochStats is one epoch of the history.
+type EpochStats struct {
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss"`
+	LR        float64 `json:"lr"`
+	Best      bool    `json:"best"`
+}
+
+// State is everything needed to continue training exactly where it stopped:
+// it is what a checkpoint holds. Training resumed from a State gives the same
+// weights as uninterrupted training because each epoch's shuffling and
+// dropout come from a generator seeded with (Seed, epoch).
+type State struct {
+	Epoch      int // epochs completed
+	Params     []float32
+	M, V       []float32 // Adam moments
+	Step       int64     // Adam steps taken
+	LR         float64
+	BestVal    float64 // lowest validation loss so far
+	BestEpoch  int
+	BestParams []float32
+	StopRef    float64 // validation loss that the next epoch must beat by MinDelta
+	SinceStop  int     // epochs without such an improvement
+	LRRef      float64
+	SinceLR    int
+	Done       bool // training finished (early stop or Epochs reached); Params are the best epoch's
+	History    []EpochStats
+}
+
+// Clone returns a deep copy.
+func (s *State) Clone() *State {
+	c := *s
+	c.Params = slices.Clone(s.Params)
+	c.M = slices.Clone(s.M)
+	c.V = slices.Clone(s.V)
+	c.BestParams = slices.Clone(s.BestParams)
+	c.History = slices.Clone(s.History)
+	return &c
+}
+
+// Init returns the state before the first epoch.
+func Init(cfg Config, input int) (*State, error) {
+	n, err := New(input, cfg.Hidden, cfg.Dropout, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	p := len(n.Params)
+	return &State{
+		Params: n.Params, M: make([]float32, p), V: make([]float32, p),
+		LR: cfg.LR, BestVal: math.Inf(1), StopRef: math.Inf(1), LRRef: math.Inf(1),
+		BestParams: slices.Clone(n.Params),
+	}, nil
+}
+
+// Train trains from st (nil: a fresh network) until early stopping or
+// cfg.Epochs. After every epoch it calls onEpoch (may be nil) with the state,
+// which the callee must not keep or modify (Clone it). On success the
+// returned state is Done and its Params are the best epoch's weights.
+//
+// When ctx is cancelled Train stops at the next batch and returns the state
+// at the end of the last completed epoch together with ctx.Err(), so the
+// caller can checkpoint it.
+func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoch func(*State) error) (*State, error) {
+	if train.Rows == 0 {
+		return nil, errors.New("no training rows")
+	}
+	if cfg.BatchSize <= 0 || cfg.Epochs <= 0 {
+		return nil, fmt.Errorf("batch size and epochs must be > 0, got %d and %d", cfg.BatchSize, cfg.Epochs)
+	}
+	if st == nil {
+		var err error
+		if st, err = Init(cfg, train.Cols); err != nil {
+			return nil, err
+		}
+	}
+	if st.Done {
+		return st, nil
+	}
+	net, err := FromParams(train.Cols, cfg.Hidden, cfg.Dropout, st.Params)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint does not fit the network: %w", err)
+	}
+	if val.Rows > 0 && val.Cols != train.Cols {
+		return nil, fmt.Errorf("validation has %d columns, training %d", val.Cols, train.Cols)
+	}
+	w := newWorkspace(net, cfg.BatchSize)
+	grads := make([]float32, len(st.Params))
+	snap := st.Clone()
+	for st.Epoch < cfg.Epochs {
+		epoch := st.Epoch + 1
+		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
+		perm := rng.Perm(train.Rows)
+		var lossSum float64
+		for b0 := 0; b0 < train.Rows; b0 += cfg.BatchSize {
+			if ctx.Err() != nil {
+				return snap, ctx.Err()
+			}
+			rows := min(cfg.BatchSize, train.Rows-b0)
+			for r := 0; r < rows; r++ {
+				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
+			}
+			loss := w.step(net, rows, rng, grads)
+			lossSum += loss * float64(rows)
+			clip(grads, cfg.GradClip)
+			st.Step++
+			adam(st, grads)
+		}
+		trainLoss := lossSum / float64(train.Rows)
+		valLoss := trainLoss
+		if val.Rows > 0 {
+			valLoss = meanOf(net.Errors(val.Data, val.Rows))
+		}
+		if cfg.ValLoss != nil {
+			valLoss = cfg.ValLoss(epoch, valLoss)
+		}
+		st.Epoch = epoch
+		es := EpochStats{Epoch: epoch, TrainLoss: trainLoss, ValLoss: valLoss, LR: st.LR}
+		if valLoss < st.BestVal {
+			st.BestVal, st.BestEpoch = valLoss, epoch
+			copy(st.BestParams, st.Params)
+			es.Best = true
+		}
+		if valLoss < st.StopRef-cfg.MinDelta {
+			st.StopRef, st.SinceStop = valLoss, 0
+		} else {
+			st.SinceStop++
+		}
+		// The scheduler follows PyTorch's ReduceLROnPlateau (relative threshold 1e-4).
+		if valLoss < st.LRRef*(1-1e-4) {
+			st.LRRef, st.SinceLR = valLoss, 0
+		} else if st.SinceLR++; st.SinceLR >= cfg.LRPatience && cfg.LRPatience > 0 {
+			st.LR *= cfg.LRFactor
+			st.SinceLR = 0
+		}
+		st.History = append(st.History, es)
+		if (cfg.Patience > 0 && st.SinceStop >= cfg.Patience) || st.Epoch >= cfg.Epochs {
+			st.Done = true
+			copy(st.Params, st.BestParams)
+		}
+		if onEpoch != nil {
+			if err := onEpoch(st); err != nil {
+				return st, err
+			}
+		}
+		if st.Done {
+			break
+		}
+		snap = st.Clone()
+	}
+	if !st.Done { // resumed with Epoch already at the limit
+		st.Done = true
+		copy(st.Params, st.BestParams)
+	}
+	return st, nil
+}
+
+func meanOf(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// clip scales g so that its L2 norm is at most c (PyTorch's clip_grad_norm_).
+func clip(g []float32, c float64) {
+	if c <= 0 {
+		return
+	}
+	var s float64
+	for _, v := range g {
+		s += float64(v) * float64(v)
+	}
+	norm := math.Sqrt(s)
+	if norm <= c {
+		return
+	}
+	f := float32(c / (norm + 1e-6))
+	for i := range g {
+		g[i] *= f
+	}
+}
+
+// adam applies one Adam step (PyTorch's formulation, no weight decay).
+func adam(st *State, g []float32) {
+	bc1 := 1 - math.Pow(beta1, float64(st.Step))
+	bc2 := 1 - math.Pow(beta2, float64(st.Step))
+	stepSize := float32(st.LR / bc1)
+	sqrtBC2 := float32(math.Sqrt(bc2))
+	p, m, v := st.Params, st.M[:len(st.Params)], st.V[:len(st.Params)]
+	g = g[:len(p)]
+	for i := range p {
+		gi := g[i]
+		mi := beta1*m[i] + (1-beta1)*gi
+		vi := beta2*v[i] + (1-beta2)*gi*gi
+		m[i], v[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))/sqrtBC2 + adamE
+		p[i] -= stepSize * mi / denom
+	}
+}
+
+// workspace holds the per-batch activations.
+type workspace struct {
+	x     []float32   // batch input
+	z     [][]float32 // per layer: pre-activation (later overwritten by the gradient)
+	a     [][]float32 // per hidden layer: activation after ReLU and dropout
+	mask  [][]float32 // per hidden layer: dropout scale (0 or 1/(1-p))
+	dprev []float32
+}
+
+func newWorkspace(n *Net, batch int) *workspace {
+	w := &workspace{x: make([]float32, batch*n.Input)}
+	maxW := 0
+	for _, l := range n.Layers {
+		w.z = append(w.z, make([]float32, batch*l.Out))
+		w.a = append(w.a, make([]float32, batch*l.Out))
+		w.mask = append(w.mask, make([]float32, batch*l.Out))
+		maxW = max(maxW, l.In)
+	}
+	w.dprev = make([]float32, batch*maxW)
+	return w
+}
+
+// step runs forward and backward on the first rows of w.x, writes the
+// gradient of the mean squared error into grads (the Params layout) and
+// returns the loss.
+func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) float64 {
+	last := len(n.Layers) - 1
+	keep := 1 - n.Dropout
+	scale := float32(1)
+	if keep > 0 {
+		scale = 1 / keep
+	}
+	in := w.x[:rows*n.Input]
+	for li := range n.Layers {
+		l := &n.Layers[li]
+		z := w.z[li][:rows*l.Out]
+		l.forward(in, rows, z)
+		if li == last {
+			in = z
+			break
+		}
+		a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
+		for i, v := range z {
+			s := scale
+			if n.Dropout > 0 && rng.Float32() < n.Dropout {
+				s = 0
+			}
+			mk[i] = s
+			if v < 0 {
+				v = 0
+			}
+			a[i] = v * s
+		}
+		in = a
+	}
+	// Loss and its gradient, written over the output's z.
+	out := w.z[last][:rows*n.Input]
+	x := w.x[:rows*n.Input]
+	var loss float64
+	g := float32(2 / float64(rows*n.Input))
+	for i := range out {
+		d := out[i] - x[i]
+		loss += float64(d) * float64(d)
+		out[i] = g * d
+	}
+	loss /= float64(rows * n.Input)
+	// Backward. off walks the Params layout from the end.
+	off := len(grads)
+	for li := last; li >= 0; li-- {
+		l := &n.Layers[li]
+		dz := w.z[li][:rows*l.Out]
+		off -= l.Out
+		gb := grads[off : off+l.Out]
+		clear(gb)
+		for r := 0; r < rows; r++ {
+			for j, v := range dz[r*l.Out : (r+1)*l.Out] {
+				gb[j] += v
+			}
+		}
+		off -= l.In * l.Out
+		gw := grads[off : off+l.In*l.Out]
+		var prev []float32
+		if li > 0 {
+			prev = w.a[li-1][:rows*l.In]
+		} else {
+			prev = w.x[:rows*l.In]
+		}
+		gemm(true, false, l.Out, l.In, rows, dz, l.Out, prev, l.In, 0, gw, l.In)
+		if li == 0 {
+			break
+		}
+		dp := w.dprev[:rows*l.In]
+		gemm(false, false, rows, l.In, l.Out, dz, l.Out, l.W, l.In, 0, dp, l.In)
+		// Through dropout and ReLU into the previous layer's pre-activation.
+		pz, mk := w.z[li-1][:rows*l.In], w.mask[li-1][:rows*l.In]
+		for i, v := range pz {
+			if v <= 0 {
+				pz[i] = 0
+			} else {
+				pz[i] = dp[i] * mk[i]
+			}
+		}
+	}
+	return loss
+}
