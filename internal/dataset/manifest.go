@@ -1,0 +1,194 @@
+package dataset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+)
+
+// Manifest lists every object of an uploaded data set. It is written last,
+// at <prefix>/manifest.json, so its presence means the upload completed.
+type Manifest struct {
+	Version   int     `json:"version"`
+	Files     []Entry `json:"files"` // sorted by path
+	TotalSize int64   `json:"total_size"`
+}
+
+// Entry is one file of the manifest.
+type Entry struct {
+	Path   string `json:"path"` // relative to the prefix, slash-separated
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // lower-case hex
+}
+
+// SameFiles reports whether m and o list the same files with the same sizes
+// and digests.
+func (m *Manifest) SameFiles(o *Manifest) bool {
+	if m == nil || o == nil || len(m.Files) != len(o.Files) {
+		return false
+	}
+	for i := range m.Files {
+		if m.Files[i] != o.Files[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup returns the manifest's files by path.
+func (m *Manifest) Lookup() map[string]Entry {
+	if m == nil {
+		return map[string]Entry{}
+	}
+	out := make(map[string]Entry, len(m.Files))
+	for _, e := range m.Files {
+		out[e.Path] = e
+	}
+	return out
+}
+
+// hashCache remembers (path, size, mtime) -> SHA-256 between runs so an
+// unchanged data set is not read again.
+type hashCache struct {
+	path    string
+	Entries map[string]cacheEntry `json:"entries"`
+	dirty   bool
+}
+
+type cacheEntry struct {
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtime_ns"`
+	SHA256  string `json:"sha256"`
+}
+
+// cacheDir is where sagetrain keeps hash caches and upload journals.
+func cacheDir(opt string) string {
+	if opt != "" {
+		return opt
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "sagetrain")
+	}
+	return filepath.Join(os.TempDir(), "sagetrain-cache")
+}
+
+func keyOf(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+func loadHashCache(dir, dataDir string) *hashCache {
+	abs, _ := filepath.Abs(dataDir)
+	c := &hashCache{path: filepath.Join(dir, "hashes", keyOf(abs)+".json"), Entries: map[string]cacheEntry{}}
+	if b, err := os.ReadFile(c.path); err == nil {
+		_ = json.Unmarshal(b, c) // a corrupt cache only costs a rehash
+		if c.Entries == nil {
+			c.Entries = map[string]cacheEntry{}
+		}
+	}
+	return c
+}
+
+func (c *hashCache) save() error {
+	if !c.dirty {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	tmp := c.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.path)
+}
+
+// BuildManifest hashes files (in parallel, skipping those the cache in
+// cacheDirOpt already knows) and returns their manifest.
+func BuildManifest(ctx context.Context, files []File, cacheDirOpt, dataDir string) (*Manifest, error) {
+	cache := loadHashCache(cacheDir(cacheDirOpt), dataDir)
+	m := &Manifest{Version: 1, Files: make([]Entry, len(files))}
+	todo := []int{}
+	for i, f := range files {
+		m.Files[i] = Entry{Path: f.Rel, Size: f.Size}
+		m.TotalSize += f.Size
+		// The metadata file may live outside the folder: key it by its absolute path.
+		ck := cacheKey(f)
+		if ce, ok := cache.Entries[ck]; ok && ce.Size == f.Size && ce.ModTime == f.ModTime.UnixNano() && ce.SHA256 != "" {
+			m.Files[i].SHA256 = ce.SHA256
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) > 0 {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0) * 2)
+		for _, i := range todo {
+			g.Go(func() error {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				sum, n, err := hashFile(files[i].Abs)
+				if err != nil {
+					return errs.Configuration(fmt.Sprintf("cannot read %s", files[i].Abs), "check the file's permissions", err)
+				}
+				if n != files[i].Size {
+					return errs.Configuration(fmt.Sprintf("%s changed while it was being read", files[i].Abs),
+						"wait until nothing writes to the data set, then upload again", nil)
+				}
+				m.Files[i].SHA256 = sum
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, i := range todo {
+			cache.Entries[cacheKey(files[i])] = cacheEntry{Size: files[i].Size, ModTime: files[i].ModTime.UnixNano(), SHA256: m.Files[i].SHA256}
+		}
+		cache.dirty = true
+		_ = cache.save() // the cache is an optimisation; failing to save it is not an error
+	}
+	sort.Slice(m.Files, func(a, b int) bool { return m.Files[a].Path < m.Files[b].Path })
+	return m, nil
+}
+
+func cacheKey(f File) string {
+	if f.Rel == MetadataKey {
+		return "\x00meta:" + f.Abs
+	}
+	return f.Rel
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

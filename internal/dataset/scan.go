@@ -1,0 +1,173 @@
+// Package dataset scans a training data set (a folder of drawings and its
+// metadata file), checks it by the trainer's rules, and uploads it to S3 with
+// a manifest: in parallel, incrementally, resuming an interrupted upload.
+package dataset
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+)
+
+// MetadataKey is the fixed name of the metadata file under the S3 prefix.
+const MetadataKey = "metadata.csv"
+
+// ManifestKey is the manifest's name under the S3 prefix.
+const ManifestKey = "manifest.json"
+
+// File is one local file of a data set.
+type File struct {
+	Rel     string    // slash-separated path under the prefix (the key suffix)
+	Abs     string    // where it is on disk
+	Size    int64     // bytes
+	ModTime time.Time // for the hash cache
+}
+
+// Problem is one thing wrong with the data set. File is the relative path
+// it concerns (empty when it is about the set as a whole).
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Row     int    `json:"row,omitempty"` // 1-based metadata row, 0 if none
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	s := p.Message
+	if p.Row > 0 {
+		s = fmt.Sprintf("row %d: %s", p.Row, s)
+	}
+	if p.File != "" {
+		s = p.File + ": " + s
+	}
+	return s
+}
+
+// ScanResult is what Scan found: the files to upload (metadata included,
+// as MetadataKey) and every problem.
+type ScanResult struct {
+	Files    []File
+	Problems []Problem
+	// Excluded lists relative paths left out because of a problem.
+	Excluded []string
+}
+
+// Checker applies the trainer's rules to a data set folder and its metadata
+// file: it returns the data files the trainer will read (paths relative to
+// dir, slash-separated) and every problem found. Files named in a problem and
+// not returned are left out of the upload.
+type Checker func(dir, metadata string) (files []string, problems []Problem, err error)
+
+// Scan lists the data set. With check nil, every regular, non-hidden file
+// under dir is part of the set (plain-folder mode); otherwise check decides.
+// The metadata file, when given, is uploaded as MetadataKey.
+func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, errs.Configuration(fmt.Sprintf("data set folder %q is not a readable folder", dir),
+			"pass the folder that holds the drawings", err)
+	}
+	res := &ScanResult{}
+	var metaAbs string
+	if metadata != "" {
+		metaAbs, _ = filepath.Abs(metadata)
+		mst, err := os.Stat(metadata)
+		if err != nil || !mst.Mode().IsRegular() {
+			return nil, errs.Configuration(fmt.Sprintf("metadata file %q is not readable", metadata),
+				"pass the CSV that lists the drawings with --metadata", err)
+		}
+		res.Files = append(res.Files, File{Rel: MetadataKey, Abs: metaAbs, Size: mst.Size(), ModTime: mst.ModTime()})
+	}
+	var names []string
+	if check != nil {
+		files, problems, err := check(dir, metadata)
+		if err != nil {
+			return nil, err
+		}
+		names = files
+		res.Problems = append(res.Problems, problems...)
+	} else {
+		names, res.Problems, err = walkPlain(dir, metaAbs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	bad := map[string]bool{}
+	for _, p := range res.Problems {
+		if p.File != "" {
+			bad[p.File] = true
+		}
+	}
+	for _, rel := range names {
+		rel = filepath.ToSlash(rel)
+		if bad[rel] {
+			res.Excluded = append(res.Excluded, rel)
+			continue
+		}
+		if rel == MetadataKey || rel == ManifestKey {
+			res.Problems = append(res.Problems, Problem{File: rel, Message: "this name is reserved for sagetrain's own " + rel + " at the prefix; rename the file"})
+			res.Excluded = append(res.Excluded, rel)
+			continue
+		}
+		abs := filepath.Join(dir, filepath.FromSlash(rel))
+		fst, err := os.Stat(abs)
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{File: rel, Message: "cannot read the file: " + err.Error()})
+			res.Excluded = append(res.Excluded, rel)
+			continue
+		}
+		res.Files = append(res.Files, File{Rel: rel, Abs: abs, Size: fst.Size(), ModTime: fst.ModTime()})
+	}
+	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Rel < res.Files[j].Rel })
+	sort.Strings(res.Excluded)
+	return res, nil
+}
+
+// walkPlain lists regular non-hidden files under dir, leaving out the
+// metadata file itself, and reports empty or unreadable ones.
+func walkPlain(dir, metaAbs string) ([]string, []Problem, error) {
+	var names []string
+	var problems []Problem
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			problems = append(problems, Problem{File: rel, Message: "cannot read: " + err.Error()})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		if abs, _ := filepath.Abs(path); abs == metaAbs {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			problems = append(problems, Problem{File: rel, Message: "cannot stat: " + err.Error()})
+			return nil
+		}
+		if info.Size() == 0 {
+			problems = append(problems, Problem{File: rel, Message: "the file is empty"})
+		}
+		names = append(names, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, errs.Configuration("cannot list the data set folder", "check its permissions", err)
+	}
+	return names, problems, nil
+}
