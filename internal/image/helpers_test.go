@@ -1,0 +1,109 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+)
+
+// fixtureDir is a tiny Go module with a ./cmd/sagetrain, so most tests
+// compile in a second instead of building the whole trainer.
+func fixtureDir(t testing.TB) string {
+	t.Helper()
+	d, err := filepath.Abs("testdata/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func buildFixture(t testing.TB, o BuildOptions) v1.Image {
+	t.Helper()
+	if o.Source == "" {
+		o.Source = fixtureDir(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	img, err := Build(ctx, o)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return img
+}
+
+func digestOf(t testing.TB, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// extract writes img's flattened filesystem under dir (regular files,
+// folders and symlinks) and returns the tar headers seen, by path.
+func extract(t testing.TB, img v1.Image, dir string) map[string]*tar.Header {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	seen := map[string]*tar.Header{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("extract: %v", err)
+		}
+		name := filepath.Clean(strings.TrimPrefix(h.Name, "/"))
+		if strings.HasPrefix(name, "..") {
+			t.Fatalf("unsafe path in image: %s", h.Name)
+		}
+		seen["/"+name] = h
+		p := filepath.Join(dir, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode&0o777)|0o200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(f, tr); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		case tar.TypeSymlink:
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			_ = os.Symlink(h.Linkname, p)
+		}
+	}
+	return seen
+}
+
+func mustExist(t testing.TB, files map[string]*tar.Header, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, ok := files[p]; !ok {
+			t.Errorf("image lacks %s", p)
+		}
+	}
+}
+
+var _ = fmt.Sprintf
