@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -64,12 +65,39 @@ type hashCache struct {
 	path    string
 	Entries map[string]cacheEntry `json:"entries"`
 	dirty   bool
+	mu      sync.Mutex
 }
 
 type cacheEntry struct {
 	Size    int64  `json:"size"`
 	ModTime int64  `json:"mtime_ns"`
-	SHA256  string `json:"sha256"`
+	SHA256  string `json:"sha256,omitempty"`
+	ImageOK bool   `json:"image_ok,omitempty"` // decoded by the trainer's rules
+}
+
+// lookup returns the entry of f if the file has not changed since.
+func (c *hashCache) lookup(f File) (cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ce, ok := c.Entries[cacheKey(f)]
+	if !ok || ce.Size != f.Size || ce.ModTime != f.ModTime.UnixNano() {
+		return cacheEntry{}, false
+	}
+	return ce, true
+}
+
+// update changes the entry of f (starting afresh if the file changed).
+func (c *hashCache) update(f File, change func(*cacheEntry)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := cacheKey(f)
+	ce, ok := c.Entries[k]
+	if !ok || ce.Size != f.Size || ce.ModTime != f.ModTime.UnixNano() {
+		ce = cacheEntry{Size: f.Size, ModTime: f.ModTime.UnixNano()}
+	}
+	change(&ce)
+	c.Entries[k] = ce
+	c.dirty = true
 }
 
 // cacheDir is where sagetrain keeps hash caches and upload journals.
@@ -105,6 +133,8 @@ func loadHashCache(dir, dataDir string) *hashCache {
 }
 
 func (c *hashCache) save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.dirty {
 		return nil
 	}
@@ -126,54 +156,52 @@ func (c *hashCache) save() error {
 // cacheDirOpt already knows) and returns their manifest.
 func BuildManifest(ctx context.Context, files []File, cacheDirOpt, dataDir string) (*Manifest, error) {
 	cache := loadHashCache(cacheDir(cacheDirOpt), dataDir)
+	m, err := buildManifest(ctx, files, cache)
+	_ = cache.save() // the cache is an optimisation; failing to save it is not an error
+	return m, err
+}
+
+func buildManifest(ctx context.Context, files []File, cache *hashCache) (*Manifest, error) {
 	m := &Manifest{Version: 1, Files: make([]Entry, len(files))}
 	todo := []int{}
 	for i, f := range files {
 		m.Files[i] = Entry{Path: f.Rel, Size: f.Size}
 		m.TotalSize += f.Size
-		// The metadata file may live outside the folder: key it by its absolute path.
-		ck := cacheKey(f)
-		if ce, ok := cache.Entries[ck]; ok && ce.Size == f.Size && ce.ModTime == f.ModTime.UnixNano() && ce.SHA256 != "" {
+		if ce, ok := cache.lookup(f); ok && ce.SHA256 != "" {
 			m.Files[i].SHA256 = ce.SHA256
 			continue
 		}
 		todo = append(todo, i)
 	}
-	if len(todo) > 0 {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0) * 2)
-		for _, i := range todo {
-			g.Go(func() error {
-				if gctx.Err() != nil {
-					return gctx.Err()
-				}
-				sum, n, err := hashFile(files[i].Abs)
-				if err != nil {
-					return errs.Configuration(fmt.Sprintf("cannot read %s", files[i].Abs), "check the file's permissions", err)
-				}
-				if n != files[i].Size {
-					return errs.Configuration(fmt.Sprintf("%s changed while it was being read", files[i].Abs),
-						"wait until nothing writes to the data set, then upload again", nil)
-				}
-				m.Files[i].SHA256 = sum
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		for _, i := range todo {
-			cache.Entries[cacheKey(files[i])] = cacheEntry{Size: files[i].Size, ModTime: files[i].ModTime.UnixNano(), SHA256: m.Files[i].SHA256}
-		}
-		cache.dirty = true
-		_ = cache.save() // the cache is an optimisation; failing to save it is not an error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) * 2)
+	for _, i := range todo {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return gctx.Err()
+			}
+			sum, n, err := hashFile(files[i].Abs)
+			if err != nil {
+				return errs.Configuration(fmt.Sprintf("cannot read %s", files[i].Abs), "check the file's permissions", err)
+			}
+			if n != files[i].Size {
+				return errs.Configuration(fmt.Sprintf("%s changed while it was being read", files[i].Abs),
+					"wait until nothing writes to the data set, then upload again", nil)
+			}
+			m.Files[i].SHA256 = sum
+			cache.update(files[i], func(ce *cacheEntry) { ce.SHA256 = sum })
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	sort.Slice(m.Files, func(a, b int) bool { return m.Files[a].Path < m.Files[b].Path })
 	return m, nil
 }
 
 func cacheKey(f File) string {
-	if f.Rel == MetadataKey {
+	if f.IsMetadata {
 		return "\x00meta:" + f.Abs
 	}
 	return f.Rel

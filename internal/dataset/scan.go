@@ -27,6 +27,8 @@ type File struct {
 	Abs     string    // where it is on disk
 	Size    int64     // bytes
 	ModTime time.Time // for the hash cache
+
+	IsMetadata bool // the metadata file, uploaded at the fixed key
 }
 
 // Problem is one thing wrong with the data set. File is the relative path
@@ -53,19 +55,36 @@ func (p Problem) String() string {
 type ScanResult struct {
 	Files    []File
 	Problems []Problem
+	Warnings []Problem // notices that do not stop the upload
 	// Excluded lists relative paths left out because of a problem.
 	Excluded []string
 }
 
+// CheckResult is what a Checker found.
+type CheckResult struct {
+	Files    []string  // data files the trainer will read, relative to dir, slash-separated
+	Metadata string    // the metadata file it read (absolute or relative to dir)
+	Problems []Problem // things that make files or rows unusable
+	Warnings []Problem // notices: the data is used anyway
+}
+
 // Checker applies the trainer's rules to a data set folder and its metadata
-// file: it returns the data files the trainer will read (paths relative to
-// dir, slash-separated) and every problem found. Files named in a problem and
-// not returned are left out of the upload.
-type Checker func(dir, metadata string) (files []string, problems []Problem, err error)
+// file (metadata may be empty: the checker then finds it). Files it does not
+// return are not uploaded.
+type Checker func(dir, metadata string) (*CheckResult, error)
+
+// metadataKeyFor is the key name of a metadata file: metadata.csv, or
+// metadata.json for a JSON one.
+func metadataKeyFor(path string) string {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		return "metadata.json"
+	}
+	return MetadataKey
+}
 
 // Scan lists the data set. With check nil, every regular, non-hidden file
 // under dir is part of the set (plain-folder mode); otherwise check decides.
-// The metadata file, when given, is uploaded as MetadataKey.
+// The metadata file is uploaded as metadata.csv (metadata.json for JSON).
 func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
@@ -73,6 +92,20 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 			"pass the folder that holds the drawings", err)
 	}
 	res := &ScanResult{}
+	var names []string
+	if check != nil {
+		cr, err := check(dir, metadata)
+		if err != nil {
+			return nil, err
+		}
+		names = cr.Files
+		metadata = cr.Metadata
+		if metadata != "" && !filepath.IsAbs(metadata) {
+			metadata = filepath.Join(dir, metadata)
+		}
+		res.Problems = append(res.Problems, cr.Problems...)
+		res.Warnings = append(res.Warnings, cr.Warnings...)
+	}
 	var metaAbs string
 	if metadata != "" {
 		metaAbs, _ = filepath.Abs(metadata)
@@ -81,17 +114,9 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 			return nil, errs.Configuration(fmt.Sprintf("metadata file %q is not readable", metadata),
 				"pass the CSV that lists the drawings with --metadata", err)
 		}
-		res.Files = append(res.Files, File{Rel: MetadataKey, Abs: metaAbs, Size: mst.Size(), ModTime: mst.ModTime()})
+		res.Files = append(res.Files, File{Rel: metadataKeyFor(metadata), Abs: metaAbs, Size: mst.Size(), ModTime: mst.ModTime(), IsMetadata: true})
 	}
-	var names []string
-	if check != nil {
-		files, problems, err := check(dir, metadata)
-		if err != nil {
-			return nil, err
-		}
-		names = files
-		res.Problems = append(res.Problems, problems...)
-	} else {
+	if check == nil {
 		names, res.Problems, err = walkPlain(dir, metaAbs)
 		if err != nil {
 			return nil, err
@@ -109,7 +134,10 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 			res.Excluded = append(res.Excluded, rel)
 			continue
 		}
-		if rel == MetadataKey || rel == ManifestKey {
+		if rel == MetadataKey || rel == "metadata.json" || rel == ManifestKey {
+			if abs, _ := filepath.Abs(filepath.Join(dir, rel)); abs == metaAbs {
+				continue
+			}
 			res.Problems = append(res.Problems, Problem{File: rel, Message: "this name is reserved for sagetrain's own " + rel + " at the prefix; rename the file"})
 			res.Excluded = append(res.Excluded, rel)
 			continue

@@ -58,7 +58,10 @@ type UploadOptions struct {
 	MultipartThreshold int64 // files at least this big go multipart
 	PartSize           int64
 	CacheDir           string  // hash cache and journals; default the user cache dir
-	Check              Checker // the trainer's rules; nil = DefaultChecker (or a plain folder)
+	// Plain uploads the folder as it is (every non-hidden file) without the
+	// trainer's rules; for channels that are not drawings + metadata.
+	Plain bool
+	Check Checker // overrides TrainerRules when not nil
 	Progress           Progress
 	// S3Options tune the S3 client (tests count requests with them).
 	S3Options []func(*s3.Options)
@@ -78,6 +81,7 @@ type UploadResult struct {
 	Extra         int       `json:"extra_remote_objects"` // remote objects not in the set, kept (no --delete)
 	Unchanged     bool      `json:"unchanged"`            // the remote manifest already matched
 	Problems      []Problem `json:"problems,omitempty"`
+	Warnings      []Problem `json:"warnings,omitempty"`
 	Excluded      []string  `json:"excluded,omitempty"`
 	Seconds       float64   `json:"seconds"`
 }
@@ -100,10 +104,6 @@ func (e *ProblemsError) Error() string {
 func (e *ProblemsError) Is(target error) bool {
 	return target == errs.ErrConfiguration || target == errs.ErrSagetrain
 }
-
-// DefaultChecker is used when UploadOptions.Check is nil. It is the
-// trainer's data set rules when that package is linked in (see rules.go).
-var DefaultChecker Checker
 
 type payloadHashKey struct{}
 
@@ -139,15 +139,27 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 		opts.PartSize = DefaultPartSize
 	}
 	check := opts.Check
-	if check == nil {
-		check = DefaultChecker
+	if check == nil && !opts.Plain {
+		check = TrainerRules
 	}
 	scan, err := Scan(opts.Dir, opts.Metadata, check)
 	if err != nil {
 		return nil, err
 	}
+	cache := loadHashCache(cacheDir(opts.CacheDir), opts.Dir)
+	defer func() { _ = cache.save() }() // an optimisation: failing to save it is not an error
+	if !opts.Plain {
+		ok, problems, err := verifyImages(ctx, scan.Files, cache)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range problems {
+			scan.Excluded = append(scan.Excluded, p.File)
+		}
+		scan.Files, scan.Problems = ok, append(scan.Problems, problems...)
+	}
 	res := &UploadResult{URI: loc.URI(), ManifestURI: "s3://" + loc.Bucket + "/" + loc.Key(ManifestKey),
-		Problems: scan.Problems, Excluded: scan.Excluded}
+		Problems: scan.Problems, Warnings: scan.Warnings, Excluded: scan.Excluded}
 	if len(scan.Problems) > 0 && !opts.AllowPartial {
 		return res, &ProblemsError{Problems: scan.Problems}
 	}
@@ -155,7 +167,7 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 		return res, errs.Configuration(fmt.Sprintf("the data set folder %s holds no files to upload", opts.Dir),
 			"check the folder and the metadata file", nil)
 	}
-	local, err := BuildManifest(ctx, scan.Files, opts.CacheDir, opts.Dir)
+	local, err := buildManifest(ctx, scan.Files, cache)
 	if err != nil {
 		return res, err
 	}
@@ -377,8 +389,11 @@ func (u *uploader) put(ctx context.Context, f File, e Entry) error {
 	}
 	key := u.loc.Key(e.Path)
 	ctype := ""
-	if e.Path == MetadataKey {
+	if f.IsMetadata {
 		ctype = "text/csv"
+		if strings.HasSuffix(e.Path, ".json") {
+			ctype = "application/json"
+		}
 	}
 	if e.Size >= u.opts.MultipartThreshold {
 		return u.putMultipart(ctx, fh, key, e, ctype)

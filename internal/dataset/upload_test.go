@@ -157,7 +157,7 @@ func TestUploadIncremental(t *testing.T) {
 	dir, meta := makeSet(t, 60, 1000, 40000)
 	cache := t.TempDir()
 	cnt := newCounter()
-	opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/sets/v1", CacheDir: cache, Workers: 8,
+	opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/sets/v1", CacheDir: cache, Workers: 8, Plain: true,
 		S3Options: []func(*s3.Options){cnt.option}}
 	ctx := context.Background()
 
@@ -241,7 +241,7 @@ func TestUploadResumeAfterInterrupt(t *testing.T) {
 			defer cancel()
 			prefix := "resume/" + strings.ReplaceAll(tc.name, " ", "-")
 			cache := t.TempDir()
-			opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/" + prefix, CacheDir: cache, Workers: 4,
+			opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/" + prefix, CacheDir: cache, Workers: 4, Plain: true,
 				S3Options: []func(*s3.Options){cnt.option}}
 			res, err := Upload(ctx, e.cfg, opts)
 			if err == nil || !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "resumes") {
@@ -292,7 +292,7 @@ func TestUploadReportsProblemsFirst(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/p", CacheDir: t.TempDir()}
+	opts := UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/p", CacheDir: t.TempDir(), Plain: true}
 	_, err := Upload(ctx, e.cfg, opts)
 	var pe *ProblemsError
 	if !errors.As(err, &pe) || len(pe.Problems) != 2 || !errors.Is(err, errs.ErrConfiguration) ||
@@ -325,7 +325,7 @@ func TestUploadMultipart(t *testing.T) {
 	writeRandom(t, filepath.Join(dir, "embeddings.npy"), r, 12<<20+123)
 	writeRandom(t, filepath.Join(dir, "small/a.png"), r, 3000)
 	cnt := newCounter()
-	opts := UploadOptions{Dir: dir, To: "s3://drawings/mp", CacheDir: t.TempDir(), MultipartThreshold: 5 << 20, PartSize: 5 << 20,
+	opts := UploadOptions{Dir: dir, To: "s3://drawings/mp", CacheDir: t.TempDir(), MultipartThreshold: 5 << 20, PartSize: 5 << 20, Plain: true,
 		S3Options: []func(*s3.Options){cnt.option}}
 	res, err := Upload(context.Background(), e.cfg, opts)
 	if err != nil {
@@ -356,7 +356,7 @@ func TestUploadWrongCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Upload(context.Background(), cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://" + e.bucket + "/x", CacheDir: t.TempDir()})
+	_, err = Upload(context.Background(), cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://" + e.bucket + "/x", CacheDir: t.TempDir(), Plain: true})
 	if err == nil || !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "secret access key") {
 		t.Fatalf("wrong secret: %v", err)
 	}
@@ -365,11 +365,11 @@ func TestUploadWrongCredentials(t *testing.T) {
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNUNKNOWN00")
 	cfg, _ = awssetup.LoadConfig(context.Background(), awssetup.Options{})
-	_, err = Upload(context.Background(), cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://" + e.bucket + "/x", CacheDir: t.TempDir()})
+	_, err = Upload(context.Background(), cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://" + e.bucket + "/x", CacheDir: t.TempDir(), Plain: true})
 	if err == nil || !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "access key id") {
 		t.Fatalf("unknown key: %v", err)
 	}
-	_, err = Upload(context.Background(), e.cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://no-such-bucket/x", CacheDir: t.TempDir()})
+	_, err = Upload(context.Background(), e.cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://no-such-bucket/x", CacheDir: t.TempDir(), Plain: true})
 	if err == nil || !strings.Contains(err.Error(), "bucket does not exist") {
 		t.Fatalf("missing bucket: %v", err)
 	}
