@@ -1,0 +1,533 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/store"
+)
+
+type sagemakerChannel = types.Channel
+
+// maxFailureReason is SageMaker's limit on FailureReason.
+const maxFailureReason = 1024
+
+// RunJob is the detached runner of one local job (`sagetrain local-run DIR`):
+// it prepares the channels and each host's ml-root, runs `<exe> train
+// --ml-root HOSTDIR` per host, enforces stop requests and the maximum
+// runtime, packs the artifacts as SageMaker does, and writes the exit record.
+// Whatever happens to the job, it is recorded in state.json; the returned
+// error only reports that the record itself could not be written.
+func RunJob(ctx context.Context, dir string) error {
+	// First, so a stop that arrives while preparing is not lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Ignore(syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	r := &runner{dir: dir}
+	if err := readJSON(filepath.Join(dir, fileJob), &r.job); err != nil {
+		return fmt.Errorf("local-run: read %s: %w", fileJob, err)
+	}
+	if err := readJSON(filepath.Join(dir, fileState), &r.st); err != nil {
+		return fmt.Errorf("local-run: read %s: %w", fileState, err)
+	}
+	if r.st.Final {
+		return nil
+	}
+	return r.run(ctx, sigs)
+}
+
+type runner struct {
+	dir string
+	job jobFile
+	mu  sync.Mutex // guards st
+	st  stateFile
+}
+
+func (r *runner) save() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.st.LastModified = time.Now().UTC()
+	return writeJSONAtomic(filepath.Join(r.dir, fileState), r.st)
+}
+
+func (r *runner) transition(status store.Status, secondary, message string) error {
+	r.mu.Lock()
+	r.st.transition(status, secondary, message, time.Now().UTC())
+	r.mu.Unlock()
+	return r.save()
+}
+
+func (r *runner) finish(status store.Status, secondary, message, reason string) error {
+	if len(reason) > maxFailureReason {
+		reason = reason[:maxFailureReason]
+	}
+	r.mu.Lock()
+	r.st.finish(status, secondary, message, reason, time.Now().UTC())
+	r.mu.Unlock()
+	return r.save()
+}
+
+func (r *runner) stopAsked() bool {
+	_, err := os.Stat(filepath.Join(r.dir, fileStop))
+	return err == nil
+}
+
+func (r *runner) logf(format string, args ...any) {
+	f, err := os.OpenFile(filepath.Join(r.dir, fileLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "[sagetrain local] "+format+"\n", args...)
+}
+
+func (r *runner) hosts() []string {
+	n := 1
+	if rc := r.job.Request.ResourceConfig; rc != nil && aws.ToInt32(rc.InstanceCount) > 1 {
+		n = int(aws.ToInt32(rc.InstanceCount))
+	}
+	hs := make([]string, n)
+	for i := range hs {
+		hs[i] = hostName(i)
+	}
+	return hs
+}
+
+func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
+	if r.stopAsked() {
+		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+	}
+	if err := r.transition(store.StatusPreparing, "Downloading", "Downloading input data"); err != nil {
+		return err
+	}
+	hosts := r.hosts()
+	if err := r.prepare(ctx, hosts); err != nil {
+		r.logf("preparing the job failed: %v", err)
+		return r.finish(store.StatusFailed, "Failed", "Training job failed", "ClientError: "+err.Error())
+	}
+	select {
+	case <-sigs:
+		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+	default:
+	}
+	if r.stopAsked() {
+		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+	}
+	env, err := r.environment(hosts)
+	if err != nil {
+		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: "+err.Error())
+	}
+	now := time.Now().UTC()
+	r.mu.Lock()
+	r.st.StartedAt = &now
+	r.mu.Unlock()
+	if err := r.transition(store.StatusRunning, "Training", "Training image download completed. Training in progress."); err != nil {
+		return err
+	}
+	outcome := r.train(hosts, env, sigs)
+	return r.conclude(hosts, outcome)
+}
+
+// prepare makes data/<channel> and every host's ml-root.
+func (r *runner) prepare(ctx context.Context, hosts []string) error {
+	in := r.job.Request
+	dataDir := filepath.Join(r.dir, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	inputCfg := map[string]map[string]string{}
+	for _, ch := range in.InputDataConfig {
+		name, src, err := channelSource(ch)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dataDir, name)
+		_ = os.RemoveAll(dst) // a previous, crashed attempt
+		if strings.HasPrefix(src, "s3://") {
+			if err := downloadS3(ctx, src, dst); err != nil {
+				return fmt.Errorf("download channel %s from %s: %w", name, src, err)
+			}
+		} else {
+			if _, err := os.Stat(src); err != nil {
+				return fmt.Errorf("channel %s: %w", name, err)
+			}
+			// A link, not a copy: the trainer only reads its input.
+			if err := os.Symlink(src, dst); err != nil {
+				return fmt.Errorf("link channel %s: %w", name, err)
+			}
+		}
+		mode := string(in.AlgorithmSpecification.TrainingInputMode)
+		if ch.InputMode != "" {
+			mode = string(ch.InputMode)
+		}
+		c := map[string]string{"TrainingInputMode": mode, "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+		if ch.ContentType != nil {
+			c["ContentType"] = *ch.ContentType
+		}
+		inputCfg[name] = c
+	}
+	hp := in.HyperParameters
+	if hp == nil {
+		hp = map[string]string{}
+	}
+	instanceType := ""
+	if in.ResourceConfig != nil {
+		instanceType = string(in.ResourceConfig.InstanceType)
+	}
+	for _, h := range hosts {
+		root := filepath.Join(r.dir, "hosts", h)
+		for _, d := range []string{"input/config", "input/data", "model", "output/data", "checkpoints"} {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				return err
+			}
+		}
+		for name := range inputCfg {
+			link := filepath.Join(root, "input", "data", name)
+			_ = os.Remove(link)
+			if err := os.Symlink(filepath.Join(dataDir, name), link); err != nil {
+				return err
+			}
+		}
+		rc := map[string]any{
+			"current_host":          h,
+			"current_instance_type": instanceType,
+			"current_group_name":    "homogeneousCluster",
+			"hosts":                 hosts,
+			"instance_groups": []map[string]any{{
+				"instance_group_name": "homogeneousCluster", "instance_type": instanceType, "hosts": hosts,
+			}},
+			"network_interface_name": "lo",
+		}
+		for file, v := range map[string]any{"hyperparameters.json": hp, "inputdataconfig.json": inputCfg, "resourceconfig.json": rc} {
+			if err := writeJSONAtomic(filepath.Join(root, "input", "config", file), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// environment is the trainers' environment: ours, the job's, and for
+// several hosts the addresses they use to find each other.
+func (r *runner) environment(hosts []string) ([]string, error) {
+	env := os.Environ()
+	env = append(env, "TRAINING_JOB_NAME="+r.job.Name, "TRAINING_JOB_ARN="+r.job.ARN)
+	for k, v := range r.job.Request.Environment {
+		env = append(env, k+"="+v)
+	}
+	if len(hosts) > 1 {
+		addrs := make([]string, len(hosts))
+		for i, h := range hosts {
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			addrs[i] = fmt.Sprintf("%s=127.0.0.1:%d", h, port)
+		}
+		env = append(env, "SAGETRAIN_HOST_ADDRESSES="+strings.Join(addrs, ","))
+	}
+	return env, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// outcome is how the trainers ended.
+type outcome struct {
+	exitCodes  map[string]int
+	startErr   error
+	stopped    bool   // a stop was asked
+	maxRuntime bool   // stopped for exceeding MaxRuntimeInSeconds
+	failedHost string // first host with a non-zero exit
+}
+
+// train runs one trainer per host and waits for all of them, passing a stop
+// on as SIGTERM and escalating to SIGKILL after the grace period.
+func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outcome {
+	logf, err := os.OpenFile(filepath.Join(r.dir, fileLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return outcome{startErr: err}
+	}
+	defer logf.Close()
+	var logMu sync.Mutex
+	type result struct {
+		host string
+		code int
+	}
+	done := make(chan result, len(hosts))
+	var cmds []*exec.Cmd
+	var copies sync.WaitGroup
+	for _, h := range hosts {
+		cmd := exec.Command(r.job.Executable, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
+		cmd.Dir = filepath.Join(r.dir, "hosts", h)
+		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h)
+		// Trainers die with the runner, so an interrupted job leaves nothing behind.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		prefix := ""
+		if len(hosts) > 1 {
+			prefix = "[" + h + "] "
+		}
+		pr, pw := io.Pipe()
+		cmd.Stdout, cmd.Stderr = pw, pw
+		if err := cmd.Start(); err != nil {
+			pw.Close()
+			for _, c := range cmds {
+				_ = c.Process.Kill()
+			}
+			return outcome{startErr: err}
+		}
+		cmds = append(cmds, cmd)
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			sc := bufio.NewScanner(pr)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			for sc.Scan() {
+				logMu.Lock()
+				fmt.Fprintf(logf, "%s%s\n", prefix, sc.Text())
+				logMu.Unlock()
+			}
+			_, _ = io.Copy(io.Discard, pr)
+		}()
+		go func(h string) {
+			err := cmd.Wait()
+			pw.Close()
+			code := 0
+			if err != nil {
+				code = -1
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				}
+			}
+			done <- result{h, code}
+		}(h)
+	}
+
+	out := outcome{exitCodes: map[string]int{}}
+	var maxRun <-chan time.Time
+	if sc := r.job.Request.StoppingCondition; sc != nil && aws.ToInt32(sc.MaxRuntimeInSeconds) > 0 {
+		maxRun = time.After(time.Duration(aws.ToInt32(sc.MaxRuntimeInSeconds)) * time.Second)
+	}
+	var kill <-chan time.Time
+	stopFile := time.NewTicker(500 * time.Millisecond)
+	defer stopFile.Stop()
+	terminate := func(maxRuntime bool) {
+		if out.stopped {
+			return
+		}
+		out.stopped, out.maxRuntime = true, maxRuntime
+		msg := "Stopping the training job"
+		if maxRuntime {
+			msg = "Stopping the training job: it exceeded MaxRuntimeInSeconds"
+		}
+		_ = r.transition(store.StatusStopping, "Stopping", msg)
+		for _, c := range cmds {
+			_ = c.Process.Signal(syscall.SIGTERM)
+		}
+		kill = time.After(r.job.StopGrace)
+	}
+	for len(out.exitCodes) < len(hosts) {
+		select {
+		case res := <-done:
+			out.exitCodes[res.host] = res.code
+			if res.code != 0 && out.failedHost == "" && !out.stopped {
+				out.failedHost = res.host
+				// One host failing fails the job: do not leave the others waiting for it.
+				for _, c := range cmds {
+					_ = c.Process.Signal(syscall.SIGTERM)
+				}
+				if kill == nil {
+					kill = time.After(r.job.StopGrace)
+				}
+			}
+		case <-sigs:
+			terminate(false)
+		case <-stopFile.C:
+			if r.stopAsked() {
+				terminate(false)
+			}
+		case <-maxRun:
+			terminate(true)
+		case <-kill:
+			for _, c := range cmds {
+				_ = c.Process.Kill()
+			}
+			kill = nil
+		}
+	}
+	copies.Wait()
+	return out
+}
+
+// conclude packs the artifacts and writes the exit record.
+func (r *runner) conclude(hosts []string, o outcome) error {
+	if o.startErr != nil {
+		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot start the trainer: "+o.startErr.Error())
+	}
+	r.mu.Lock()
+	r.st.ExitCodes = o.exitCodes
+	r.mu.Unlock()
+	failed := o.failedHost != ""
+	if !failed && !o.stopped {
+		for _, h := range hosts {
+			if o.exitCodes[h] != 0 {
+				failed, o.failedHost = true, h
+				break
+			}
+		}
+	}
+	if !failed && !o.stopped {
+		if err := r.transition(store.StatusRunning, "Uploading", "Uploading generated training model"); err != nil {
+			return err
+		}
+	}
+	// SageMaker keeps the output of every job, and the model of a completed
+	// or stopped one.
+	artErr := r.pack(hosts[0], !failed)
+	switch {
+	case o.stopped:
+		secondary, msg := "Stopped", "Training job stopped"
+		if o.maxRuntime {
+			secondary, msg = "MaxRuntimeExceeded", "Training job stopped: it exceeded MaxRuntimeInSeconds"
+		}
+		return r.finish(store.StatusStopped, secondary, msg, "")
+	case failed:
+		return r.finish(store.StatusFailed, "Failed", "Training job failed", r.failureReason(o.failedHost, o.exitCodes[o.failedHost]))
+	case artErr != nil:
+		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: packing the artifacts failed: "+artErr.Error())
+	default:
+		return r.finish(store.StatusCompleted, "Completed", "Training job completed", "")
+	}
+}
+
+// pack writes <output>/<name>/output/model.tar.gz (from algo-1's model/,
+// when withModel) and output.tar.gz (algo-1's output/data/).
+func (r *runner) pack(host string, withModel bool) error {
+	outDir := filepath.Join(r.job.OutputBase, r.job.Name, "output")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	root := filepath.Join(r.dir, "hosts", host)
+	var firstErr error
+	if withModel {
+		p := filepath.Join(outDir, "model.tar.gz")
+		if err := artifacts.CreateTarGz(filepath.Join(root, "model"), p); err != nil {
+			firstErr = err
+		} else {
+			r.mu.Lock()
+			r.st.ModelArtifacts = "file://" + p
+			r.mu.Unlock()
+		}
+	}
+	p := filepath.Join(outDir, "output.tar.gz")
+	if err := artifacts.CreateTarGz(filepath.Join(root, "output", "data"), p); err != nil {
+		if firstErr == nil {
+			firstErr = err
+		}
+	} else {
+		r.mu.Lock()
+		r.st.OutputArtifacts = "file://" + p
+		r.mu.Unlock()
+	}
+	return firstErr
+}
+
+// failureReason is the failed host's output/failure file, as SageMaker
+// reports it, or its exit status when the trainer wrote none.
+func (r *runner) failureReason(host string, code int) string {
+	b, err := os.ReadFile(filepath.Join(r.dir, "hosts", host, "output", "failure"))
+	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
+		return s
+	}
+	if code < 0 {
+		return fmt.Sprintf("AlgorithmError: the trainer on %s was killed by a signal", host)
+	}
+	return fmt.Sprintf("AlgorithmError: the trainer on %s exited with status %d and wrote no output/failure", host, code)
+}
+
+// downloadS3 copies every object under an s3:// prefix into dst.
+func downloadS3(ctx context.Context, uri, dst string) error {
+	rest := strings.TrimPrefix(uri, "s3://")
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	n := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			rel := strings.TrimPrefix(strings.TrimPrefix(key, prefix), "/")
+			if rel == "" || strings.HasSuffix(key, "/") {
+				continue
+			}
+			if !filepath.IsLocal(rel) {
+				return fmt.Errorf("object key %s leaves the channel folder", key)
+			}
+			if err := getObject(ctx, client, bucket, key, filepath.Join(dst, filepath.FromSlash(rel))); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("no objects under %s", uri)
+	}
+	return nil
+}
+
+func getObject(ctx context.Context, c *s3.Client, bucket, key, path string) error {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return err
+	}
+	defer out.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, out.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
