@@ -1,0 +1,602 @@
+// Package sqlite is the default job store: one SQLite file through
+// modernc.org/sqlite (pure Go, no cgo).
+//
+// The file is opened in WAL mode (readers never block the writer), with a
+// busy timeout and foreign keys on. Every write transaction starts with
+// BEGIN IMMEDIATE, so two writers never deadlock upgrading a read lock;
+// writers of this process also queue on a mutex, and writers of other
+// processes (the CLI next to a running `serve`) wait on the busy timeout.
+// Times are stored as INTEGER microseconds since the epoch, UTC.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/store/migrations"
+)
+
+// BusyTimeout is how long a write waits for another process's write to end.
+const BusyTimeout = 10 * time.Second
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	db      *sql.DB
+	path    string
+	writeMu sync.Mutex
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it and its folder if needed) the SQLite file at path
+// and brings its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		return nil, errs.Configuration(fmt.Sprintf("invalid SQLite job store path %q", path),
+			"pass a plain file path (no 'file:' prefix, no '?', not ':memory:')", nil)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, errs.Configuration("cannot resolve job store path "+path, "pass a valid file path with --db", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, errs.Configuration("cannot create the job store's folder "+filepath.Dir(abs),
+			"check the folder is writable or pass another path with --db", err)
+	}
+	// busy_timeout comes first so that switching to WAL also waits.
+	dsn := abs + fmt.Sprintf("?_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()) +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, errs.Configuration("cannot open job store "+abs, "check the path with --db", err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := migrations.Up(ctx, db, migrations.SQLite); err != nil {
+		db.Close()
+		return nil, errs.Configuration("cannot prepare the job store schema in "+abs,
+			"check the file is a sagetrain SQLite store and is writable, or pass another path with --db", err)
+	}
+	return &Store{db: db, path: abs}, nil
+}
+
+// Path is the absolute path of the store's file.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the connection pool (for migration checks and benchmarks).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the file can be read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1 FROM goose_db_version LIMIT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite store %s unreachable: %w", s.path, err)
+	}
+	return nil
+}
+
+// write runs fn in a BEGIN IMMEDIATE transaction, one writer of this
+// process at a time.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+const columns = `id, name, remote_name, remote_arn, backend, idempotency_key, spec,
+	status, secondary_status, status_message, failure_reason, cancel_requested,
+	created_at, updated_at, started_at, ended_at, billable_seconds,
+	model_artifact_uri, output_artifact_uri, artifact_dir, report,
+	version, lease_owner, lease_expires`
+
+// liveCond selects non-terminal jobs; it matches the jobs_live partial index.
+const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(r scanner) (*store.Job, error) {
+	var (
+		j                        store.Job
+		key, spec, report        sql.NullString
+		status                   string
+		cancel                   int64
+		created, updated         int64
+		started, ended, leaseExp sql.NullInt64
+	)
+	err := r.Scan(&j.ID, &j.Name, &j.RemoteName, &j.RemoteARN, &j.Backend, &key, &spec,
+		&status, &j.SecondaryStatus, &j.StatusMessage, &j.FailureReason, &cancel,
+		&created, &updated, &started, &ended, &j.BillableSeconds,
+		&j.ModelArtifactURI, &j.OutputArtifactURI, &j.ArtifactDir, &report,
+		&j.Version, &j.LeaseOwner, &leaseExp)
+	if err != nil {
+		return nil, err
+	}
+	j.IdempotencyKey = key.String
+	if spec.Valid {
+		j.Spec = []byte(spec.String)
+	}
+	if report.Valid {
+		j.Report = []byte(report.String)
+	}
+	j.Status = store.Status(status)
+	j.CancelRequested = cancel != 0
+	j.CreatedAt = fromMicro(created)
+	j.UpdatedAt = fromMicro(updated)
+	j.StartedAt = fromNullMicro(started)
+	j.EndedAt = fromNullMicro(ended)
+	if leaseExp.Valid {
+		j.LeaseExpires = fromMicro(leaseExp.Int64)
+	}
+	return &j, nil
+}
+
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicro(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicro(v.Int64)
+	return &t
+}
+
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+func nullMicro(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullJSON(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func conflict(msg string) error {
+	return &errs.Error{Family: errs.ErrConflict, Msg: msg,
+		Fix: "read the job again (Get) and retry the change on the fresh copy"}
+}
+
+func invalidStatus(s store.Status) error {
+	return errs.Configuration(fmt.Sprintf("invalid job status %q", s),
+		fmt.Sprintf("use one of %v", store.AllStatuses), nil)
+}
+
+// prepareNew fills Create's defaults and normalises times to microseconds.
+func prepareNew(j *store.Job) error {
+	if j.ID == "" {
+		j.ID = store.NewID()
+	}
+	if j.Status == "" {
+		j.Status = store.StatusPending
+	}
+	if !j.Status.Valid() {
+		return invalidStatus(j.Status)
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = store.Now()
+	}
+	j.CreatedAt = store.Micro(j.CreatedAt)
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = j.CreatedAt
+	}
+	j.UpdatedAt = store.Micro(j.UpdatedAt)
+	if j.Version == 0 {
+		j.Version = 1
+	}
+	j.StartedAt = microPtr(j.StartedAt)
+	j.EndedAt = microPtr(j.EndedAt)
+	j.LeaseExpires = store.Micro(j.LeaseExpires)
+	return nil
+}
+
+func microPtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	m := store.Micro(*t)
+	return &m
+}
+
+// Create inserts job and its first event, or returns the job already holding
+// job.IdempotencyKey.
+func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, error) {
+	if err := prepareNew(job); err != nil {
+		return nil, false, err
+	}
+	var existing *store.Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if job.IdempotencyKey != "" {
+			j, err := scanJob(tx.QueryRowContext(ctx, "SELECT "+columns+" FROM jobs WHERE idempotency_key = ?", job.IdempotencyKey))
+			if err == nil {
+				existing = j
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO jobs ("+columns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			job.ID, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullText(job.IdempotencyKey), nullJSON(job.Spec),
+			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, boolInt(job.CancelRequested),
+			micro(job.CreatedAt), micro(job.UpdatedAt), nullMicro(job.StartedAt), nullMicro(job.EndedAt), job.BillableSeconds,
+			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
+			job.Version, job.LeaseOwner, nullMicro(&job.LeaseExpires))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE constraint failed: jobs.id") {
+				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
+			}
+			return err
+		}
+		return insertEvents(ctx, tx, job.ID, []store.Event{{
+			At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage,
+		}})
+	})
+	if err != nil {
+		return nil, false, wrap("create job", err)
+	}
+	if existing != nil {
+		return existing, false, nil
+	}
+	return job, true, nil
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, jobID string, events []store.Event) error {
+	for _, e := range events {
+		if !e.Status.Valid() {
+			return invalidStatus(e.Status)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES (?,?,?,?,?)",
+			jobID, micro(e.At), string(e.Status), e.SecondaryStatus, e.Message)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wrap names the operation that failed; sagetrain errors pass unchanged.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *errs.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return fmt.Errorf("sqlite store: %s: %w", op, err)
+}
+
+// Get returns a job by ID, else by RemoteName (the newest such job).
+func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
+	if id == "" {
+		return nil, errs.NotFound("job \"\"")
+	}
+	j, err := scanJob(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM jobs WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		j, err = scanJob(s.db.QueryRowContext(ctx,
+			"SELECT "+columns+" FROM jobs WHERE remote_name = ? ORDER BY created_at DESC, id DESC LIMIT 1", id))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound(fmt.Sprintf("job %q", id))
+	}
+	if err != nil {
+		return nil, wrap("get job", err)
+	}
+	return j, nil
+}
+
+// List returns jobs newest first with keyset pagination.
+func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
+	limit := store.ListLimit(f.Limit)
+	var (
+		where []string
+		args  []any
+	)
+	if len(f.Statuses) > 0 {
+		ph := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			if !st.Valid() {
+				return nil, "", invalidStatus(st)
+			}
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "status IN ("+strings.Join(ph, ",")+")")
+	}
+	if f.Backend != "" {
+		where = append(where, "backend = ?")
+		args = append(args, f.Backend)
+	}
+	if f.NameContains != "" {
+		pat := "%" + escapeLike(f.NameContains) + "%"
+		where = append(where, `(name LIKE ? ESCAPE '\' OR remote_name LIKE ? ESCAPE '\')`)
+		args = append(args, pat, pat)
+	}
+	if f.Cursor != "" {
+		c, err := store.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(created_at, id) < (?, ?)")
+		args = append(args, micro(c.CreatedAt), c.ID)
+	}
+	q := "SELECT " + columns + " FROM jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", wrap("list jobs", err)
+	}
+	jobs, err := collect(rows)
+	if err != nil {
+		return nil, "", wrap("list jobs", err)
+	}
+	next := ""
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		last := jobs[limit-1]
+		next = store.EncodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return jobs, next, nil
+}
+
+// escapeLike makes s match literally inside a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func collect(rows *sql.Rows) ([]*store.Job, error) {
+	defer rows.Close()
+	var jobs []*store.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// Update writes job if its Version is still the stored one. When no events
+// are given and the status or secondary status changed, it records that
+// change as an event itself, so the history never misses a transition.
+func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Event) error {
+	if !job.Status.Valid() {
+		return invalidStatus(job.Status)
+	}
+	now := store.Now()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var (
+			version           int64
+			status, secondary string
+		)
+		err := tx.QueryRowContext(ctx, "SELECT version, status, secondary_status FROM jobs WHERE id = ?", job.ID).
+			Scan(&version, &status, &secondary)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.NotFound(fmt.Sprintf("job %q", job.ID))
+		}
+		if err != nil {
+			return err
+		}
+		if version != job.Version {
+			return conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET name = ?, remote_name = ?, remote_arn = ?, backend = ?, spec = ?,
+			status = ?, secondary_status = ?, status_message = ?, failure_reason = ?, cancel_requested = ?,
+			updated_at = ?, started_at = ?, ended_at = ?, billable_seconds = ?,
+			model_artifact_uri = ?, output_artifact_uri = ?, artifact_dir = ?, report = ?, version = version + 1
+			WHERE id = ? AND version = ?`,
+			job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullJSON(job.Spec),
+			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, boolInt(job.CancelRequested),
+			micro(now), nullMicro(job.StartedAt), nullMicro(job.EndedAt), job.BillableSeconds,
+			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
+			job.ID, job.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return conflict(fmt.Sprintf("job %s was updated by someone else", job.ID))
+		}
+		evs := eventsFor(job, events, store.Status(status), secondary, now)
+		return insertEvents(ctx, tx, job.ID, evs)
+	})
+	if err != nil {
+		return wrap("update job "+job.ID, err)
+	}
+	job.Version++
+	job.UpdatedAt = now
+	job.StartedAt = microPtr(job.StartedAt)
+	job.EndedAt = microPtr(job.EndedAt)
+	return nil
+}
+
+// eventsFor fills the events' defaults, or makes the implicit one.
+func eventsFor(job *store.Job, events []store.Event, oldStatus store.Status, oldSecondary string, now time.Time) []store.Event {
+	if len(events) == 0 {
+		if job.Status == oldStatus && job.SecondaryStatus == oldSecondary {
+			return nil
+		}
+		return []store.Event{{JobID: job.ID, At: now, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
+	}
+	out := make([]store.Event, len(events))
+	for i, e := range events {
+		e.JobID = job.ID
+		if e.At.IsZero() {
+			e.At = now
+		}
+		e.At = store.Micro(e.At)
+		if e.Status == "" {
+			e.Status = job.Status
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Events returns a job's status changes, oldest first.
+func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT job_id, at, status, secondary_status, message FROM job_events WHERE job_id = ? ORDER BY seq", id)
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	defer rows.Close()
+	var evs []store.Event
+	for rows.Next() {
+		var (
+			e      store.Event
+			at     int64
+			status string
+		)
+		if err := rows.Scan(&e.JobID, &at, &status, &e.SecondaryStatus, &e.Message); err != nil {
+			return nil, wrap("list events", err)
+		}
+		e.At = fromMicro(at)
+		e.Status = store.Status(status)
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list events", err)
+	}
+	if len(evs) == 0 {
+		// Every job has its creation event: none means no such job.
+		// Accept a remote name as Get does.
+		j, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if j.ID != id {
+			return s.Events(ctx, j.ID)
+		}
+	}
+	return evs, nil
+}
+
+// Claim leases up to limit live jobs to owner for ttl. It renews owner's own
+// leases first, then takes the jobs least recently claimed (never-claimed
+// first), so a small limit still reaches every job in turn. The result is
+// oldest first. A limit of 0 or less means 100.
+func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.Job, error) {
+	if owner == "" {
+		return nil, errs.Configuration("claim needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	now := store.Now()
+	exp := now.Add(ttl)
+	var jobs []*store.Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_expires = ?, claimed_at = ?
+			WHERE id IN (SELECT id FROM jobs WHERE `+liveCond+`
+				AND (lease_owner = '' OR lease_owner = ? OR lease_expires IS NULL OR lease_expires <= ?)
+				ORDER BY lease_owner = ? DESC, claimed_at NULLS FIRST, created_at, id LIMIT ?)
+			RETURNING `+columns, owner, micro(exp), micro(now), owner, micro(now), owner, limit)
+		if err != nil {
+			return err
+		}
+		jobs, err = collect(rows)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim jobs", err)
+	}
+	sortOldestFirst(jobs)
+	return jobs, nil
+}
+
+func sortOldestFirst(jobs []*store.Job) {
+	// RETURNING has no guaranteed order.
+	for i := 1; i < len(jobs); i++ {
+		for k := i; k > 0 && less(jobs[k], jobs[k-1]); k-- {
+			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
+		}
+	}
+}
+
+func less(a, b *store.Job) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+// Release gives up owner's lease on a job.
+func (s *Store) Release(ctx context.Context, id, owner string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = ? AND lease_owner = ?", id, owner)
+		return err
+	})
+	return wrap("release job "+id, err)
+}
+
+// CountByStatus returns the number of jobs in every status (0 included).
+func (s *Store) CountByStatus(ctx context.Context) (map[store.Status]int64, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
+	if err != nil {
+		return nil, wrap("count jobs", err)
+	}
+	defer rows.Close()
+	out := make(map[store.Status]int64, len(store.AllStatuses))
+	for _, st := range store.AllStatuses {
+		out[st] = 0
+	}
+	for rows.Next() {
+		var (
+			st string
+			n  int64
+		)
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap("count jobs", err)
+		}
+		out[store.Status(st)] = n
+	}
+	return out, wrap("count jobs", rows.Err())
+}
