@@ -33,9 +33,7 @@ func (s *Server) registerAPI() {
 	s.handle("GET", "/readyz", "none", true, s.readyz)
 	s.handle("GET", "/metrics", "bearer", true, s.metrics)
 	// Anything else under the API prefix is a JSON 404, not the dashboard's.
-	s.handle("", "/api/", "none", false, func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.json for the routes")
-	})
+	s.handle("", "/api/", "none", false, s.apiNotFound)
 }
 
 // JobView is a job as the API shows it: the fields the application reads
@@ -492,4 +490,23 @@ func (s *Server) readyChecks(ctx context.Context) map[string]string {
 		run(name, f)
 	}
 	return out
+}
+
+// apiNotFound answers unknown API paths with a JSON 404, and known paths
+// asked with the wrong method with a JSON 405 and Allow.
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST"} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pat := s.mux.Handler(r2); pat != "" && pat != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.json for the routes")
 }
