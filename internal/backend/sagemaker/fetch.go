@@ -1,0 +1,81 @@
+package sagemaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/errs"
+)
+
+// FetchArtifacts downloads the job's model.tar.gz and output.tar.gz (those
+// the observation names and that exist) into dir with those names, through
+// the S3 transfer manager (parallel ranged GETs for big models). A download
+// goes to a temporary file first, so dir never holds half an archive.
+func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errs.Job("create folder "+dir, "check the folder's permissions", err)
+	}
+	dl := manager.NewDownloader(b.s3)
+	for file, uri := range map[string]string{"model.tar.gz": obs.ModelArtifacts, "output.tar.gz": obs.OutputArtifacts} {
+		if uri == "" {
+			continue
+		}
+		if err := b.download(ctx, dl, uri, filepath.Join(dir, file)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, dest string) error {
+	bucket, key, err := parseS3URI(uri)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
+	if err != nil {
+		return errs.Job("create "+dest, "check the folder's permissions and free space", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = b.call(ctx, func(ctx context.Context) error {
+		_, err := dl.Download(ctx, tmp, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		return err
+	})
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		var nsk *s3types.NoSuchKey
+		var nf *s3types.NotFound
+		if errors.As(err, &nsk) || errors.As(err, &nf) {
+			return nil // the job wrote none (output.tar.gz of a job without output data)
+		}
+		if code, _ := errCode(err); code == "NoSuchKey" || code == "NotFound" {
+			return nil
+		}
+		return apiErr("download "+uri, err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return errs.Job("move download to "+dest, "check the folder's permissions", err)
+	}
+	return nil
+}
+
+func parseS3URI(uri string) (bucket, key string, err error) {
+	u, perr := url.Parse(uri)
+	if perr != nil || u.Scheme != "s3" || u.Host == "" || strings.TrimPrefix(u.Path, "/") == "" {
+		return "", "", errs.Job(fmt.Sprintf("artifact location %q is not an s3://bucket/key URI", uri), "check the job's output path", perr)
+	}
+	return u.Host, strings.TrimPrefix(u.Path, "/"), nil
+}
