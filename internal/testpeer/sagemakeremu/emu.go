@@ -75,7 +75,7 @@ type Server struct {
 	throttle  int // next N calls answer ThrottlingException
 	internal  int // next N calls answer 500 InternalFailure
 	calls     map[string]int
-	faults    int // faults served since the last ResetCalls
+	faults    int               // faults served since the last ResetCalls
 	failNames map[string]string // job name -> failure reason to force
 
 	groupOnce sync.Once // the log group is made when the first job logs
