@@ -1,0 +1,567 @@
+// Package postgres is the job store for several processes sharing one
+// PostgreSQL database, through pgx v5 (pgxpool).
+//
+// Update is optimistic (UPDATE ... WHERE id = $1 AND version = $2; no row
+// means someone else won: errs.ErrConflict). Claim picks live jobs with
+// FOR UPDATE SKIP LOCKED and writes a lease, so two reconcilers never hold
+// the same job while a lease is live. Leases use the database's clock, so
+// hosts with skewed clocks still agree on when a lease ends.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/store/migrations"
+)
+
+// DefaultMaxConns is the pool size when the DSN sets no pool_max_conns.
+const DefaultMaxConns = 10
+
+// Store is a store.Store on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database dsn names (postgres://...) and brings its
+// schema up to date; concurrent Opens migrate one at a time (advisory lock).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errs.Configuration("invalid PostgreSQL job store URL", "pass --db postgres://user[:password]@host:port/database", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, errs.Configuration("cannot connect to the PostgreSQL job store", "check the --db URL and that the server is running", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, errs.Configuration(fmt.Sprintf("cannot reach the PostgreSQL job store at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port),
+			"check the --db URL, the credentials and that the server is running", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	if err := migrations.Up(ctx, db, migrations.Postgres); err != nil {
+		pool.Close()
+		return nil, errs.Configuration("cannot prepare the job store schema in PostgreSQL",
+			"check the database belongs to sagetrain and the user may create tables", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool exposes the connection pool (for benchmarks and checks).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// DB returns a database/sql handle on the pool (close it after use; that
+// leaves the pool open). Used for goose version checks.
+func (s *Store) DB() *sql.DB { return stdlib.OpenDBFromPool(s.pool) }
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres store unreachable: %w", err)
+	}
+	return nil
+}
+
+const columns = `id, name, remote_name, remote_arn, backend, idempotency_key, spec,
+	status, secondary_status, status_message, failure_reason, cancel_requested,
+	created_at, updated_at, started_at, ended_at, billable_seconds,
+	model_artifact_uri, output_artifact_uri, artifact_dir, report,
+	version, lease_owner, lease_expires`
+
+// liveCond selects non-terminal jobs; it matches the jobs_live partial index.
+const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
+
+func scanJob(r pgx.Row) (*store.Job, error) {
+	var (
+		j                        store.Job
+		key                      *string
+		status                   string
+		started, ended, leaseExp *time.Time
+	)
+	err := r.Scan(&j.ID, &j.Name, &j.RemoteName, &j.RemoteARN, &j.Backend, &key, &j.Spec,
+		&status, &j.SecondaryStatus, &j.StatusMessage, &j.FailureReason, &j.CancelRequested,
+		&j.CreatedAt, &j.UpdatedAt, &started, &ended, &j.BillableSeconds,
+		&j.ModelArtifactURI, &j.OutputArtifactURI, &j.ArtifactDir, &j.Report,
+		&j.Version, &j.LeaseOwner, &leaseExp)
+	if err != nil {
+		return nil, err
+	}
+	if key != nil {
+		j.IdempotencyKey = *key
+	}
+	j.Status = store.Status(status)
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.UpdatedAt = j.UpdatedAt.UTC()
+	j.StartedAt = utcPtr(started)
+	j.EndedAt = utcPtr(ended)
+	if leaseExp != nil {
+		j.LeaseExpires = leaseExp.UTC()
+	}
+	return &j, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func collect(rows pgx.Rows) ([]*store.Job, error) {
+	defer rows.Close()
+	var jobs []*store.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return *t
+}
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullJSON passes the bytes through unchanged (pgx sends []byte as is).
+func nullJSON(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
+
+func conflict(msg string) error {
+	return &errs.Error{Family: errs.ErrConflict, Msg: msg,
+		Fix: "read the job again (Get) and retry the change on the fresh copy"}
+}
+
+func invalidStatus(s store.Status) error {
+	return errs.Configuration(fmt.Sprintf("invalid job status %q", s),
+		fmt.Sprintf("use one of %v", store.AllStatuses), nil)
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *errs.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return fmt.Errorf("postgres store: %s: %w", op, err)
+}
+
+func isUnique(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
+}
+
+func microPtr(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	m := store.Micro(*t)
+	return &m
+}
+
+func prepareNew(j *store.Job) error {
+	if j.ID == "" {
+		j.ID = store.NewID()
+	}
+	if j.Status == "" {
+		j.Status = store.StatusPending
+	}
+	if !j.Status.Valid() {
+		return invalidStatus(j.Status)
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = store.Now()
+	}
+	j.CreatedAt = store.Micro(j.CreatedAt)
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = j.CreatedAt
+	}
+	j.UpdatedAt = store.Micro(j.UpdatedAt)
+	if j.Version == 0 {
+		j.Version = 1
+	}
+	j.StartedAt = microPtr(j.StartedAt)
+	j.EndedAt = microPtr(j.EndedAt)
+	j.LeaseExpires = store.Micro(j.LeaseExpires)
+	return nil
+}
+
+// Create inserts job and its first event, or returns the job already holding
+// job.IdempotencyKey. Concurrent Creates with one key wait on the unique
+// index, so exactly one row is made.
+func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, error) {
+	if err := prepareNew(job); err != nil {
+		return nil, false, err
+	}
+	var existing *store.Job
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "INSERT INTO jobs ("+columns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
+			ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
+			job.ID, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullText(job.IdempotencyKey), nullJSON(job.Spec),
+			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, job.CancelRequested,
+			job.CreatedAt, job.UpdatedAt, nullTime(job.StartedAt), nullTime(job.EndedAt), job.BillableSeconds,
+			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
+			job.Version, job.LeaseOwner, nullTime(&job.LeaseExpires))
+		if err != nil {
+			if isUnique(err, "jobs_pkey") {
+				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
+			}
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// The key is taken (by a committed row: the insert waited for it).
+			existing, err = scanJob(tx.QueryRow(ctx, "SELECT "+columns+" FROM jobs WHERE idempotency_key = $1", job.IdempotencyKey))
+			return err
+		}
+		return insertEvents(ctx, tx, job.ID, []store.Event{{
+			At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage,
+		}})
+	})
+	if err != nil {
+		return nil, false, wrap("create job", err)
+	}
+	if existing != nil {
+		return existing, false, nil
+	}
+	return job, true, nil
+}
+
+func insertEvents(ctx context.Context, tx pgx.Tx, jobID string, events []store.Event) error {
+	for _, e := range events {
+		if !e.Status.Valid() {
+			return invalidStatus(e.Status)
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES ($1,$2,$3,$4,$5)",
+			jobID, e.At, string(e.Status), e.SecondaryStatus, e.Message)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns a job by ID, else by RemoteName (the newest such job).
+func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
+	if id == "" {
+		return nil, errs.NotFound("job \"\"")
+	}
+	j, err := scanJob(s.pool.QueryRow(ctx, "SELECT "+columns+" FROM jobs WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		j, err = scanJob(s.pool.QueryRow(ctx,
+			"SELECT "+columns+" FROM jobs WHERE remote_name = $1 ORDER BY created_at DESC, id DESC LIMIT 1", id))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound(fmt.Sprintf("job %q", id))
+	}
+	if err != nil {
+		return nil, wrap("get job", err)
+	}
+	return j, nil
+}
+
+// List returns jobs newest first with keyset pagination.
+func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
+	limit := store.ListLimit(f.Limit)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if len(f.Statuses) > 0 {
+		sts := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			if !st.Valid() {
+				return nil, "", invalidStatus(st)
+			}
+			sts[i] = string(st)
+		}
+		where = append(where, "status = ANY("+arg(sts)+")")
+	}
+	if f.Backend != "" {
+		where = append(where, "backend = "+arg(f.Backend))
+	}
+	if f.NameContains != "" {
+		p := arg("%" + escapeLike(f.NameContains) + "%")
+		where = append(where, "(name ILIKE "+p+" OR remote_name ILIKE "+p+")")
+	}
+	if f.Cursor != "" {
+		c, err := store.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(created_at, id) < ("+arg(c.CreatedAt)+", "+arg(c.ID)+")")
+	}
+	q := "SELECT " + columns + " FROM jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT " + arg(limit+1)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", wrap("list jobs", err)
+	}
+	jobs, err := collect(rows)
+	if err != nil {
+		return nil, "", wrap("list jobs", err)
+	}
+	next := ""
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		last := jobs[limit-1]
+		next = store.EncodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return jobs, next, nil
+}
+
+// escapeLike makes s match literally inside a LIKE pattern (backslash is
+// PostgreSQL's default LIKE escape).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Update writes job if its Version is still the stored one. When no events
+// are given and the status or secondary status changed, it records that
+// change as an event itself.
+func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Event) error {
+	if !job.Status.Valid() {
+		return invalidStatus(job.Status)
+	}
+	now := store.Now()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The CTE locks the row and returns its old status; a concurrent
+		// Update of the same version waits here, then finds the version
+		// moved on and matches nothing.
+		var oldStatus, oldSecondary string
+		err := tx.QueryRow(ctx, `WITH old AS (
+				SELECT id, status, secondary_status FROM jobs WHERE id = $1 AND version = $2 FOR UPDATE)
+			UPDATE jobs SET name = $3, remote_name = $4, remote_arn = $5, backend = $6, spec = $7,
+				status = $8, secondary_status = $9, status_message = $10, failure_reason = $11, cancel_requested = $12,
+				updated_at = $13, started_at = $14, ended_at = $15, billable_seconds = $16,
+				model_artifact_uri = $17, output_artifact_uri = $18, artifact_dir = $19, report = $20,
+				version = jobs.version + 1
+			FROM old WHERE jobs.id = old.id AND jobs.version = $2
+			RETURNING old.status, old.secondary_status`,
+			job.ID, job.Version, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullJSON(job.Spec),
+			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, job.CancelRequested,
+			now, nullTime(job.StartedAt), nullTime(job.EndedAt), job.BillableSeconds,
+			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
+		).Scan(&oldStatus, &oldSecondary)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var version int64
+			err := tx.QueryRow(ctx, "SELECT version FROM jobs WHERE id = $1", job.ID).Scan(&version)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errs.NotFound(fmt.Sprintf("job %q", job.ID))
+			}
+			if err != nil {
+				return err
+			}
+			return conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, job.ID, eventsFor(job, events, store.Status(oldStatus), oldSecondary, now))
+	})
+	if err != nil {
+		return wrap("update job "+job.ID, err)
+	}
+	job.Version++
+	job.UpdatedAt = now
+	job.StartedAt = microPtr(job.StartedAt)
+	job.EndedAt = microPtr(job.EndedAt)
+	return nil
+}
+
+// eventsFor fills the events' defaults, or makes the implicit one.
+func eventsFor(job *store.Job, events []store.Event, oldStatus store.Status, oldSecondary string, now time.Time) []store.Event {
+	if len(events) == 0 {
+		if job.Status == oldStatus && job.SecondaryStatus == oldSecondary {
+			return nil
+		}
+		return []store.Event{{JobID: job.ID, At: now, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
+	}
+	out := make([]store.Event, len(events))
+	for i, e := range events {
+		e.JobID = job.ID
+		if e.At.IsZero() {
+			e.At = now
+		}
+		e.At = store.Micro(e.At)
+		if e.Status == "" {
+			e.Status = job.Status
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Events returns a job's status changes, oldest first.
+func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT job_id, at, status, secondary_status, message FROM job_events WHERE job_id = $1 ORDER BY seq", id)
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	defer rows.Close()
+	var evs []store.Event
+	for rows.Next() {
+		var (
+			e      store.Event
+			status string
+		)
+		if err := rows.Scan(&e.JobID, &e.At, &status, &e.SecondaryStatus, &e.Message); err != nil {
+			return nil, wrap("list events", err)
+		}
+		e.At = e.At.UTC()
+		e.Status = store.Status(status)
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list events", err)
+	}
+	if len(evs) == 0 {
+		// Every job has its creation event: none means no such job.
+		// Accept a remote name as Get does.
+		j, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if j.ID != id {
+			return s.Events(ctx, j.ID)
+		}
+	}
+	return evs, nil
+}
+
+// Claim leases up to limit live jobs to owner for ttl. It renews owner's own
+// leases first, then takes the jobs least recently claimed; rows another
+// transaction is claiming are skipped, not waited for. The result is oldest
+// first. A limit of 0 or less means 100.
+func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.Job, error) {
+	if owner == "" {
+		return nil, errs.Configuration("claim needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `WITH c AS (
+			SELECT id FROM jobs WHERE `+liveCond+`
+				AND (lease_owner = '' OR lease_owner = $1 OR lease_expires IS NULL OR lease_expires <= clock_timestamp())
+			ORDER BY lease_owner = $1 DESC, claimed_at NULLS FIRST, created_at, id
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		UPDATE jobs SET lease_owner = $1,
+			lease_expires = date_trunc('microseconds', clock_timestamp()) + $2 * interval '1 microsecond',
+			claimed_at = clock_timestamp()
+		FROM c WHERE jobs.id = c.id
+		RETURNING `+qualified("jobs", columns), owner, ttl.Microseconds(), limit)
+	if err != nil {
+		return nil, wrap("claim jobs", err)
+	}
+	jobs, err := collect(rows)
+	if err != nil {
+		return nil, wrap("claim jobs", err)
+	}
+	sortOldestFirst(jobs)
+	return jobs, nil
+}
+
+// qualified prefixes every column with the table name (RETURNING after a
+// join with the CTE would otherwise be ambiguous on id).
+func qualified(table, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = table + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortOldestFirst(jobs []*store.Job) {
+	for i := 1; i < len(jobs); i++ {
+		for k := i; k > 0 && less(jobs[k], jobs[k-1]); k-- {
+			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
+		}
+	}
+}
+
+func less(a, b *store.Job) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+// Release gives up owner's lease on a job.
+func (s *Store) Release(ctx context.Context, id, owner string) error {
+	_, err := s.pool.Exec(ctx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = $1 AND lease_owner = $2", id, owner)
+	return wrap("release job "+id, err)
+}
+
+// CountByStatus returns the number of jobs in every status (0 included).
+func (s *Store) CountByStatus(ctx context.Context) (map[store.Status]int64, error) {
+	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
+	if err != nil {
+		return nil, wrap("count jobs", err)
+	}
+	defer rows.Close()
+	out := make(map[store.Status]int64, len(store.AllStatuses))
+	for _, st := range store.AllStatuses {
+		out[st] = 0
+	}
+	for rows.Next() {
+		var (
+			st string
+			n  int64
+		)
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap("count jobs", err)
+		}
+		out[store.Status(st)] = n
+	}
+	return out, wrap("count jobs", rows.Err())
+}
