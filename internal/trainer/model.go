@@ -1,0 +1,233 @@
+package trainer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
+	"github.com/sagetrain/sagetrain/internal/trainer/features"
+)
+
+// Model file names and format.
+const (
+	ManifestFile  = "model.json"
+	WeightsFile   = "weights.bin"
+	MetricsFile   = "metrics.json"
+	ModelFormat   = "sagetrain-drawing-anomaly-model"
+	FormatVersion = 1
+)
+
+// Manifest is model/model.json (format version 1): everything needed to
+// score a drawing except the weights, which are in weights.bin: for each
+// group in manifest order, its network parameters as little-endian float32,
+// layer by layer, each layer's weight matrix (out×in, row-major, PyTorch's
+// nn.Linear layout) then its bias. A group's slice starts at WeightsOffset
+// bytes and holds WeightsCount values.
+type Manifest struct {
+	Format        string `json:"format"`
+	FormatVersion int    `json:"format_version"`
+
+	Features      features.Settings `json:"features"`
+	Normalization Normalization     `json:"normalization"`
+	Architecture  Architecture      `json:"architecture"`
+
+	// Threshold rule: the ThresholdPercentile-th percentile of the
+	// reconstruction error of the group's normal samples (see Group.ThresholdSource).
+	ThresholdPercentile float64 `json:"threshold_percentile"`
+
+	Groups        []ModelGroup `json:"groups"`
+	SkippedGroups []AgeGroup   `json:"skipped_groups"` // age ranges too small to train; scored by the nearest group
+
+	NTrain          int     `json:"n_train"`
+	NValidation     int     `json:"n_validation"`
+	Hyperparameters Params  `json:"hyperparameters"`
+	WeightsFile     string  `json:"weights_file"`
+	WeightsSHA256   string  `json:"weights_sha256"`
+	ErrorMetric     string  `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
+	ScoreDefinition string  `json:"score_definition"`
+}
+
+// Normalization is the standardisation fitted on the training split:
+// x' = (x - Mean) / Std, per feature. Features that were not standardised
+// (the subject one-hot, constant features) have Mean 0 and Std 1.
+type Normalization struct {
+	Mean []float32 `json:"mean"`
+	Std  []float32 `json:"std"`
+}
+
+// Architecture describes every group's network.
+type Architecture struct {
+	Type       string  `json:"type"` // "autoencoder"
+	Input      int     `json:"input"`
+	Hidden     []int   `json:"hidden"`
+	LayerSizes []int   `json:"layer_sizes"`
+	Activation string  `json:"activation"` // "relu" after every layer but the last
+	Dropout    float64 `json:"dropout"`    // training only
+	Params     int     `json:"params_per_group"`
+}
+
+// ModelGroup is one age group's trained network.
+type ModelGroup struct {
+	AgeGroup
+	NValidation     int     `json:"n_validation"`
+	Threshold       float64 `json:"threshold"`
+	ThresholdSource string  `json:"threshold_source"` // "validation" or "training" normals
+	BestEpoch       int     `json:"best_epoch"`
+	EpochsTrained   int     `json:"epochs_trained"`
+	BestValLoss     float64 `json:"best_val_loss"`
+	TrainedOnHost   string  `json:"trained_on_host"`
+	WeightsOffset   int64   `json:"weights_offset"`
+	WeightsCount    int     `json:"weights_count"`
+}
+
+// Model is a loaded model, ready to score.
+type Model struct {
+	Manifest Manifest
+	nets     []*autoencoder.Net
+}
+
+// writeModel writes model.json and weights.bin into dir. params[i] are the
+// weights of man.Groups[i].
+func writeModel(dir string, man Manifest, params [][]float32) error {
+	var w bytes.Buffer
+	for i := range man.Groups {
+		man.Groups[i].WeightsOffset = int64(w.Len())
+		man.Groups[i].WeightsCount = len(params[i])
+		if err := binary.Write(&w, binary.LittleEndian, params[i]); err != nil {
+			return err
+		}
+	}
+	sum := sha256.Sum256(w.Bytes())
+	man.WeightsFile, man.WeightsSHA256 = WeightsFile, hex.EncodeToString(sum[:])
+	mb, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, WeightsFile), w.Bytes()); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mb, '\n'))
+}
+
+// LoadModel reads a model folder (model.json and weights.bin), as written by
+// train, or as extracted from SageMaker's model.tar.gz.
+func LoadModel(dir string) (*Model, error) {
+	fix := "point --model at the folder holding model.json and weights.bin (extract model.tar.gz first)"
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, errs.Configuration("cannot read the model manifest "+filepath.Join(dir, ManifestFile), fix, err)
+	}
+	var man Manifest
+	if err := json.Unmarshal(b, &man); err != nil {
+		return nil, errs.Configuration("model.json is not valid JSON", fix, err)
+	}
+	if man.Format != ModelFormat || man.FormatVersion != FormatVersion {
+		return nil, errs.Configuration(fmt.Sprintf("model.json is format %q version %d, this program reads %q version %d",
+			man.Format, man.FormatVersion, ModelFormat, FormatVersion), "use the sagetrain version that trained the model", nil)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, man.WeightsFile))
+	if err != nil {
+		return nil, errs.Configuration("cannot read the model weights", fix, err)
+	}
+	sum := sha256.Sum256(w)
+	if hex.EncodeToString(sum[:]) != man.WeightsSHA256 {
+		return nil, errs.Configuration("weights.bin does not match model.json's sha256 (truncated or from another model)", "copy the model folder again", nil)
+	}
+	a := man.Architecture
+	if len(man.Normalization.Mean) != a.Input || len(man.Normalization.Std) != a.Input {
+		return nil, errs.Configuration("model.json's normalization does not have one value per input feature", fix, nil)
+	}
+	if len(man.Groups) == 0 {
+		return nil, errs.Configuration("model.json has no trained age group", "retrain with more data or a lower min_samples", nil)
+	}
+	m := &Model{Manifest: man}
+	for _, g := range man.Groups {
+		end := g.WeightsOffset + int64(g.WeightsCount)*4
+		if g.WeightsOffset < 0 || end > int64(len(w)) {
+			return nil, errs.Configuration("weights of group "+g.Name+" lie outside weights.bin", fix, nil)
+		}
+		p := make([]float32, g.WeightsCount)
+		if err := binary.Read(bytes.NewReader(w[g.WeightsOffset:end]), binary.LittleEndian, p); err != nil {
+			return nil, err
+		}
+		net, err := autoencoder.FromParams(a.Input, a.Hidden, 0, p)
+		if err != nil {
+			return nil, errs.Configuration("group "+g.Name+"'s weights do not fit the architecture", fix, err)
+		}
+		m.nets = append(m.nets, net)
+	}
+	return m, nil
+}
+
+// Score is the verdict on one drawing.
+type Score struct {
+	Image      string  `json:"image,omitempty"`
+	AgeYears   float64 `json:"age_years"`
+	Group      string  `json:"group"`
+	GroupExact bool    `json:"group_exact"` // false: no group covers the age, the nearest was used
+	Error      float64 `json:"reconstruction_error"`
+	Threshold  float64 `json:"threshold"`
+	Score      float64 `json:"score"` // Error / Threshold: above 1 is anomalous
+	Anomalous  bool    `json:"anomalous"`
+	Verdict    string  `json:"verdict"` // "anomalous" or "normal"
+}
+
+// ScoreVector scores one raw (not standardised) feature vector of a child of ageYears.
+func (m *Model) ScoreVector(x []float32, ageYears float64) (Score, error) {
+	a := m.Manifest.Architecture
+	if len(x) != a.Input {
+		return Score{}, errs.Configuration(fmt.Sprintf("vector has %d values, the model takes %d", len(x), a.Input),
+			"build the vector with the same features the model was trained on", nil)
+	}
+	if math.IsNaN(ageYears) || ageYears <= 0 {
+		return Score{}, errs.Configuration(fmt.Sprintf("age %g is not a valid age in years", ageYears), "give the child's age, e.g. --age 7.5", nil)
+	}
+	groups := make([]AgeGroup, len(m.Manifest.Groups))
+	for i, g := range m.Manifest.Groups {
+		groups[i] = g.AgeGroup
+	}
+	gi, exact := nearestGroup(groups, ageYears)
+	g := m.Manifest.Groups[gi]
+	z := make([]float32, len(x))
+	m.Manifest.Normalization.apply(x, z)
+	e := m.nets[gi].Errors(z, 1)[0]
+	s := Score{AgeYears: ageYears, Group: g.Name, GroupExact: exact, Error: e, Threshold: g.Threshold, Score: e / g.Threshold}
+	s.Anomalous = s.Score > 1
+	s.Verdict = "normal"
+	if s.Anomalous {
+		s.Verdict = "anomalous"
+	}
+	return s, nil
+}
+
+// ScoreImage describes an image file (as training did) and scores it.
+func (m *Model) ScoreImage(path, subject string, ageYears float64) (Score, error) {
+	if m.Manifest.Features.Kind != features.KindDescriptor {
+		return Score{}, errs.Configuration("this model was trained on precomputed embeddings, not images",
+			"compute the drawing's embedding the same way and score it with ScoreVector", nil)
+	}
+	if err := features.CurrentSettings().Compatible(m.Manifest.Features); err != nil {
+		return Score{}, err
+	}
+	x, err := features.ImageFileVector(path, subject)
+	if err != nil {
+		return Score{}, err
+	}
+	s, err := m.ScoreVector(x, ageYears)
+	s.Image = path
+	return s, err
+}
+
+func (n Normalization) apply(x, out []float32) {
+	for j, v := range x {
+		out[j] = (v - n.Mean[j]) / n.Std[j]
+	}
+}

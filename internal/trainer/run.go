@@ -1,0 +1,454 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+	"github.com/sagetrain/sagetrain/internal/trainer/features"
+)
+
+// Channel names.
+const (
+	ChannelTraining   = "training"
+	ChannelValidation = "validation"
+	ChannelTest       = "test"
+)
+
+// Run is `sagetrain train`: the whole training job against mlRoot, logging
+// and printing metric lines to stdout. On failure it writes the reason to
+// output/failure and returns the error; when ctx is cancelled (SIGTERM) it
+// checkpoints the groups in training first.
+func Run(ctx context.Context, mlRoot string, stdout io.Writer) error {
+	l := Layout{Root: mlRoot}
+	r := &run{l: l, out: stdout, start: time.Now()}
+	err := r.run(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errs.Job(fmt.Sprintf("training was stopped (SIGTERM or cancellation) after %s; the state of the groups in training was saved to %s",
+				time.Since(r.start).Round(time.Second), l.CheckpointDir()),
+				"restart the job with the same checkpoints folder (checkpoint_s3_uri on SageMaker) to resume", ctx.Err())
+		}
+		r.logf("FAILED: %v", err)
+		msg := err.Error()
+		if len(msg) > 1000 { // SageMaker shows the first 1024 bytes as FailureReason
+			msg = msg[:1000]
+		}
+		if werr := writeFileAtomic(l.FailureFile(), []byte(msg+"\n")); werr != nil {
+			r.logf("cannot write %s: %v", l.FailureFile(), werr)
+		}
+	}
+	return err
+}
+
+type run struct {
+	l     Layout
+	out   io.Writer
+	start time.Time
+	p     Params
+	rc    ResourceConfig
+}
+
+func (r *run) logf(format string, a ...any) {
+	fmt.Fprintf(r.out, "[trainer] "+format+"\n", a...)
+}
+
+// loaded is a channel set with the samples of one split.
+type splits struct {
+	train, val, test []features.Sample
+	valFrom, testFrom string // channel the split came from
+}
+
+func (r *run) run(ctx context.Context) error {
+	var err error
+	if r.p, err = readHyperparameters(r.l); err != nil {
+		return err
+	}
+	if r.rc, err = readResourceConfig(r.l); err != nil {
+		return err
+	}
+	for _, d := range []string{r.l.ModelDir(), r.l.OutputDataDir(), r.l.CheckpointDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return errs.Configuration("cannot create "+d, "make the ml-root writable", err)
+		}
+	}
+	_ = os.Remove(r.l.FailureFile())
+	r.logf("host %s of %v, hyperparameters %+v", r.rc.CurrentHost, r.rc.Hosts, r.p)
+
+	var ex *exchange
+	if len(r.rc.Hosts) > 1 {
+		if ex, err = startExchange(r.rc.CurrentHost, r.rc.Hosts, r.logf); err != nil {
+			return err
+		}
+		defer ex.ln.Close()
+	}
+
+	sets, err := r.loadChannels(ctx)
+	if err != nil {
+		return err
+	}
+	sp := r.split(sets)
+	settings := features.CurrentSettings()
+	if sets[ChannelTraining].Kind == features.KindEmbeddings {
+		settings = features.EmbeddingSettings(sets[ChannelTraining].Dim)
+	}
+	norm := fitNormalization(sp.train, sets[ChannelTraining].Dim, settings.VisualDim)
+
+	var trainAges []float64
+	for _, s := range sp.train {
+		if s.Label == "normal" {
+			trainAges = append(trainAges, s.AgeYears)
+		}
+	}
+	groups, short := BuildAgeGroups(trainAges, r.p.MinSamples, r.p.MaxGroupSpanYears)
+	for _, g := range short {
+		r.logf("age group %s has only %d normal training samples (< min_samples %d) within %d years: not trained, its ages are scored by the nearest group",
+			g.Name, g.NTrain, r.p.MinSamples, r.p.MaxGroupSpanYears)
+	}
+	if len(groups) == 0 {
+		return errs.Configuration(fmt.Sprintf("no age group reaches min_samples=%d normal training samples (%d normal training samples in all)", r.p.MinSamples, len(trainAges)),
+			"add normal drawings to the training channel or lower the min_samples hyperparameter", nil)
+	}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Name
+	}
+	r.logf("age groups: %s", strings.Join(names, ", "))
+
+	// Per group standardised matrices.
+	gtrain := make([]autoencoder.Matrix, len(groups))
+	gval := make([]autoencoder.Matrix, len(groups))
+	valNormals := make([]int, len(groups))
+	for i := range groups {
+		gtrain[i] = norm.matrix(sp.train, groups, i)
+		gval[i] = norm.matrix(sp.val, groups, i)
+		valNormals[i] = gval[i].Rows
+	}
+
+	assign := map[string]string{}
+	for _, g := range groups {
+		assign[g.Name] = r.rc.CurrentHost
+	}
+	if len(r.rc.Hosts) > 1 {
+		assign = assignGroups(groups, r.rc.Hosts)
+	}
+	var own []groupResult
+	for i, g := range groups {
+		if assign[g.Name] != r.rc.CurrentHost {
+			continue
+		}
+		res, err := r.trainGroup(ctx, g, gtrain[i], gval[i])
+		if err != nil {
+			return err
+		}
+		own = append(own, res)
+	}
+	all := own
+	if ex != nil {
+		r.logf("trained %d of %d groups here; exchanging with the other hosts", len(own), len(groups))
+		if all, err = ex.finish(ctx, own, time.Duration(r.p.ExchangeTimeout*float64(time.Second))); err != nil {
+			return err
+		}
+	}
+	byName := map[string]groupResult{}
+	for _, res := range all {
+		byName[res.Name] = res
+	}
+	for _, g := range groups {
+		if _, ok := byName[g.Name]; !ok {
+			return errs.Job("age group "+g.Name+" was trained by no host", "check resourceconfig.json: every host must list the same hosts", nil)
+		}
+	}
+	return r.finish(sets, sp, settings, norm, groups, short, gtrain, gval, byName)
+}
+
+// loadChannels loads training (required), validation and test (optional)
+// and writes output/data/dataset_report.json.
+func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error) {
+	declared, err := readInputDataConfig(r.l)
+	if err != nil {
+		return nil, err
+	}
+	if declared != nil {
+		if _, ok := declared[ChannelTraining]; !ok {
+			return nil, errs.Configuration("inputdataconfig.json declares no 'training' channel", "give the job a channel named training", nil)
+		}
+	}
+	if st, err := os.Stat(r.l.ChannelDir(ChannelTraining)); err != nil || !st.IsDir() {
+		return nil, errs.Configuration("the training channel is missing: no folder "+r.l.ChannelDir(ChannelTraining),
+			"give the job a channel named 'training' holding metadata.csv and the drawings (or embeddings.npy)", err)
+	}
+	sets := map[string]*features.Set{}
+	reports := map[string]*data.Report{}
+	defer func() {
+		writeJSON(filepath.Join(r.l.OutputDataDir(), "dataset_report.json"), map[string]any{"channels": reports})
+	}()
+	for _, ch := range []string{ChannelTraining, ChannelValidation, ChannelTest} {
+		dir := r.l.ChannelDir(ch)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		t0 := time.Now()
+		set, err := features.LoadChannel(ctx, dir, features.Options{Workers: r.p.Workers})
+		if set != nil && set.Report != nil {
+			reports[ch] = set.Report
+			r.logf("channel %s: %d usable, %d skipped (%s) in %s", ch, set.Report.Usable, set.Report.Skipped, problemSummary(set.Report), time.Since(t0).Round(time.Millisecond))
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, errs.Configuration("channel "+ch+" has no usable data", "see output/data/dataset_report.json", err)
+		}
+		set.Channel = ch
+		sets[ch] = set
+	}
+	tr := sets[ChannelTraining]
+	for ch, s := range sets {
+		if s.Kind != tr.Kind || s.Dim != tr.Dim {
+			return nil, errs.Configuration(fmt.Sprintf("channel %s has %s features of %d values, training has %s of %d", ch, s.Kind, s.Dim, tr.Kind, tr.Dim),
+				"give every channel the same kind of data (all images, or embeddings of one width)", nil)
+		}
+	}
+	return sets, nil
+}
+
+func problemSummary(rep *data.Report) string {
+	var parts []string
+	for _, p := range rep.Problems {
+		ex := ""
+		if len(p.Examples) > 0 {
+			ex = " e.g. " + strings.Join(p.Examples, ", ")
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d%s", p.Kind, p.Count, ex))
+	}
+	if len(parts) == 0 {
+		return "no problems"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// split returns the train/validation/test samples. A missing validation or
+// test channel is split off training, stratified by (floor(age), label),
+// with a generator seeded by the seed hyperparameter. Concern and severe
+// samples of the training channel are never fitted: they go to the test split
+// when it comes from training, and are otherwise unused.
+func (r *run) split(sets map[string]*features.Set) splits {
+	sp := splits{valFrom: ChannelValidation, testFrom: ChannelTest}
+	train := sets[ChannelTraining].Samples
+	valFrac, testFrac := r.p.ValidationSplit, r.p.TestSplit
+	if v, ok := sets[ChannelValidation]; ok {
+		sp.val, valFrac = v.Samples, 0
+	} else {
+		sp.valFrom = ChannelTraining
+	}
+	if t, ok := sets[ChannelTest]; ok {
+		sp.test, testFrac = t.Samples, 0
+	} else {
+		sp.testFrom = ChannelTraining
+	}
+	strata := map[string][]int{}
+	var keys []string
+	for i, s := range train {
+		k := fmt.Sprintf("%03d/%s", int(math.Floor(s.AgeYears)), s.Label)
+		if _, ok := strata[k]; !ok {
+			keys = append(keys, k)
+		}
+		strata[k] = append(strata[k], i)
+	}
+	sort.Strings(keys)
+	role := make([]byte, len(train)) // 0 train, 1 val, 2 test, 3 unused
+	for _, k := range keys {
+		idx := strata[k]
+		anomalous := !strings.HasSuffix(k, "/normal")
+		if anomalous {
+			for _, i := range idx {
+				role[i] = 3
+				if sp.testFrom == ChannelTraining {
+					role[i] = 2
+				}
+			}
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(k))
+		rng := rand.New(rand.NewPCG(uint64(r.p.Seed), h.Sum64()))
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		nTest := int(math.Round(float64(len(idx)) * testFrac))
+		nVal := int(math.Round(float64(len(idx)) * valFrac))
+		for j, i := range idx {
+			switch {
+			case j < nTest:
+				role[i] = 2
+			case j < nTest+nVal:
+				role[i] = 1
+			}
+		}
+	}
+	unused := 0
+	for i, s := range train {
+		switch role[i] {
+		case 0:
+			sp.train = append(sp.train, s)
+		case 1:
+			sp.val = append(sp.val, s)
+		case 2:
+			sp.test = append(sp.test, s)
+		default:
+			unused++
+		}
+	}
+	r.logf("split: %d training (validation from %s, test from %s): train %d, validation %d, test %d",
+		len(train), sp.valFrom, sp.testFrom, len(sp.train), len(sp.val), len(sp.test))
+	if unused > 0 {
+		r.logf("%d concern/severe samples in the training channel are not used (never fitted; the test channel is separate)", unused)
+	}
+	return sp
+}
+
+// fitNormalization computes per-feature mean and standard deviation over the
+// normal training samples for the first nStd features (the visual part);
+// the others (subject one-hot) stay as they are. Near-constant features get
+// Std 1 so they neither blow up nor vanish.
+func fitNormalization(train []features.Sample, dim, nStd int) Normalization {
+	n := Normalization{Mean: make([]float32, dim), Std: make([]float32, dim)}
+	sum := make([]float64, dim)
+	sq := make([]float64, dim)
+	cnt := 0
+	for _, s := range train {
+		if s.Label != "normal" {
+			continue
+		}
+		cnt++
+		for j, v := range s.X[:nStd] {
+			sum[j] += float64(v)
+		}
+	}
+	for j := range n.Std {
+		n.Std[j] = 1
+	}
+	if cnt == 0 {
+		return n
+	}
+	for j := 0; j < nStd; j++ {
+		sum[j] /= float64(cnt)
+	}
+	for _, s := range train {
+		if s.Label != "normal" {
+			continue
+		}
+		for j, v := range s.X[:nStd] {
+			d := float64(v) - sum[j]
+			sq[j] += d * d
+		}
+	}
+	for j := 0; j < nStd; j++ {
+		sd := math.Sqrt(sq[j] / float64(cnt))
+		n.Mean[j] = float32(sum[j])
+		if sd > 1e-6 {
+			n.Std[j] = float32(sd)
+		}
+	}
+	return n
+}
+
+// matrix returns the standardised normal samples of set that belong to group gi
+// (by floor(age), or nearest group for ages no group covers).
+func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
+	m := autoencoder.Matrix{Cols: len(n.Mean)}
+	for _, s := range set {
+		if s.Label != "normal" {
+			continue
+		}
+		if g, _ := nearestGroup(groups, s.AgeYears); g != gi {
+			continue
+		}
+		row := make([]float32, m.Cols)
+		n.apply(s.X, row)
+		m.Data = append(m.Data, row...)
+		m.Rows++
+	}
+	return m
+}
+
+func (r *run) netConfig(g AgeGroup) autoencoder.Config {
+	p := r.p
+	return autoencoder.Config{
+		Hidden: p.HiddenSizes, Dropout: float32(p.Dropout), LR: p.LearningRate, BatchSize: p.BatchSize,
+		Epochs: p.Epochs, Patience: p.EarlyStopping, MinDelta: p.MinDelta, LRPatience: p.LRPatience,
+		LRFactor: p.LRFactor, GradClip: p.GradClip,
+		// Each group has its own stream, derived from the seed and the age range only,
+		// so a group's model does not depend on which host trains it or in what order.
+		Seed: uint64(p.Seed)*1_000_003 + uint64(g.Min)*100 + uint64(g.Max),
+	}
+}
+
+// trainGroup trains one group, resuming from its checkpoint when one matches.
+func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder.Matrix) (groupResult, error) {
+	cfg := r.netConfig(g)
+	fp := groupFingerprint(r.p, g, train, val)
+	st, why := loadCheckpoint(r.l, g.Name, fp)
+	switch {
+	case why != "":
+		r.logf("group %s: ignoring checkpoint %s (%s)", g.Name, checkpointPath(r.l, g.Name), why)
+	case st != nil && st.Done:
+		r.logf("group %s: already trained (checkpoint), %d epochs", g.Name, st.Epoch)
+	case st != nil:
+		r.logf("group %s: resuming from checkpoint after epoch %d", g.Name, st.Epoch)
+	}
+	if st != nil {
+		for _, e := range st.History {
+			r.epochLine(g.Name, e) // so the history in the log is complete
+		}
+	}
+	r.logf("group %s: training on %d normal samples, validating on %d", g.Name, train.Rows, val.Rows)
+	t0 := time.Now()
+	last := time.Now()
+	startEpoch := 0
+	if st != nil {
+		startEpoch = st.Epoch
+	}
+	final, err := autoencoder.Train(ctx, cfg, train, val, st, func(s *autoencoder.State) error {
+		r.epochLine(g.Name, s.History[len(s.History)-1])
+		if s.Done || time.Since(last).Seconds() >= r.p.CheckpointSeconds {
+			last = time.Now()
+			return saveCheckpoint(r.l, g.Name, fp, s)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil && final != nil {
+			if serr := saveCheckpoint(r.l, g.Name, fp, final); serr != nil {
+				r.logf("group %s: cannot save checkpoint: %v", g.Name, serr)
+			} else {
+				r.logf("group %s: stopped; checkpoint saved after epoch %d", g.Name, final.Epoch)
+			}
+			return groupResult{}, ctx.Err()
+		}
+		return groupResult{}, errs.Job("training age group "+g.Name+" failed", "check the hyperparameters", err)
+	}
+	if n := final.Epoch - startEpoch; n > 0 {
+		dt := time.Since(t0).Seconds()
+		r.logf("group %s: %d epochs in %.1fs (%.0f samples/s), best epoch %d val_loss %.6g",
+			g.Name, n, dt, float64(n*train.Rows)/dt, final.BestEpoch, final.BestVal)
+	}
+	return groupResult{Name: g.Name, Host: r.rc.CurrentHost, Params: final.Params, BestEpoch: final.BestEpoch,
+		BestVal: final.BestVal, Epochs: final.Epoch, History: final.History}, nil
+}
+
+// epochLine prints one epoch in the documented format.
+func (r *run) epochLine(group string, e autoencoder.EpochStats) {
+	fmt.Fprintf(r.out, "epoch=%d group=%s train_loss=%.6g val_loss=%.6g lr=%.6g\n", e.Epoch, group, e.TrainLoss, e.ValLoss, e.LR)
+}
+
