@@ -22,8 +22,9 @@ import (
 //	                Final=true is the exit record
 //	stop            present once a stop was asked (its time is the content)
 //	job.log         the trainers' stdout and stderr (prefixed [algo-N] when N>1)
-//	data/<channel>  the channels (links to file:// folders, or downloaded from s3://)
-//	hosts/algo-N/   each host's ml-root: input/config/*.json, input/data/<channel>,
+//	data/<channel>  channels downloaded from s3://
+//	hosts/algo-N/   each host's ml-root: input/config/*.json, input/data/<channel>
+//	                (a folder tree of hard links to the channel's files),
 //	                model/, output/, output/data/, checkpoints/
 //	artifacts/<remote-name>/output/{model,output}.tar.gz when the spec gives
 //	                no local output folder

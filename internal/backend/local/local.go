@@ -60,13 +60,10 @@ type Backend struct {
 
 var _ backend.Backend = (*Backend)(nil)
 
-// DataDir is sagetrain's per-user data folder: $SAGETRAIN_DATA_DIR, else
-// $XDG_DATA_HOME/sagetrain, else ~/.local/share/sagetrain.
+// DataDir is sagetrain's per-user data folder (the job store's default
+// folder too): $XDG_DATA_HOME/sagetrain, else ~/.local/share/sagetrain.
 func DataDir() string {
-	if d := os.Getenv("SAGETRAIN_DATA_DIR"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "sagetrain")
 	}
 	home, err := os.UserHomeDir()

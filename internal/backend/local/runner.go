@@ -156,26 +156,23 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 		return err
 	}
 	inputCfg := map[string]map[string]string{}
+	sources := map[string]string{}
 	for _, ch := range in.InputDataConfig {
 		name, src, err := channelSource(ch)
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(dataDir, name)
-		_ = os.RemoveAll(dst) // a previous, crashed attempt
 		if strings.HasPrefix(src, "s3://") {
+			dst := filepath.Join(dataDir, name)
+			_ = os.RemoveAll(dst) // a previous, crashed attempt
 			if err := downloadS3(ctx, src, dst); err != nil {
 				return fmt.Errorf("download channel %s from %s: %w", name, src, err)
 			}
-		} else {
-			if _, err := os.Stat(src); err != nil {
-				return fmt.Errorf("channel %s: %w", name, err)
-			}
-			// A link, not a copy: the trainer only reads its input.
-			if err := os.Symlink(src, dst); err != nil {
-				return fmt.Errorf("link channel %s: %w", name, err)
-			}
+			src = dst
+		} else if _, err := os.Stat(src); err != nil {
+			return fmt.Errorf("channel %s: %w", name, err)
 		}
+		sources[name] = src
 		mode := string(in.AlgorithmSpecification.TrainingInputMode)
 		if ch.InputMode != "" {
 			mode = string(ch.InputMode)
@@ -201,11 +198,13 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 				return err
 			}
 		}
-		for name := range inputCfg {
-			link := filepath.Join(root, "input", "data", name)
-			_ = os.Remove(link)
-			if err := os.Symlink(filepath.Join(dataDir, name), link); err != nil {
-				return err
+		for name, src := range sources {
+			dst := filepath.Join(root, "input", "data", name)
+			_ = os.RemoveAll(dst)
+			// Real folders of hard links: no copying, and the trainer sees
+			// plain files as in a container.
+			if err := LinkTree(src, dst); err != nil {
+				return fmt.Errorf("link channel %s into %s: %w", name, h, err)
 			}
 		}
 		rc := map[string]any{

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/store"
+)
+
+// jobsWatchInterval is how often --watch brings the record up to date.
+const jobsWatchInterval = time.Second
+
+func jsonMarshalCompact(v any) ([]byte, error) { return json.Marshal(v) }
+
+// jobsProgress is what the trainer's log says about its progress.
+type jobsProgress struct {
+	groups     []string       // age groups, from "age groups: a, b"
+	done       map[string]int // group -> epochs, once the group finished
+	group      string         // group of the last epoch line
+	epoch      int
+	trainLoss  string
+	valLoss    string
+	lastLine   string
+	finalAUROC string
+}
+
+var (
+	jobsReGroups = regexp.MustCompile(`age groups: (.+)$`)
+	jobsReEpoch  = regexp.MustCompile(`epoch=(\d+) group=(\S+) train_loss=(\S+) val_loss=(\S+)`)
+	jobsReDone   = regexp.MustCompile(`group (\S+): (\d+) epochs in|group (\S+): already trained`)
+	jobsReAUROC  = regexp.MustCompile(`metric: test_auroc=(\S+)`)
+)
+
+// jobsParseProgress reads a whole log; re-reading is cheap and keeps it simple.
+func jobsParseProgress(log []byte) jobsProgress {
+	p := jobsProgress{done: map[string]int{}}
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) != "" {
+			p.lastLine = line
+		}
+		if m := jobsReEpoch.FindStringSubmatch(line); m != nil {
+			p.epoch, _ = strconv.Atoi(m[1])
+			p.group, p.trainLoss, p.valLoss = m[2], m[3], m[4]
+			continue
+		}
+		if m := jobsReGroups.FindStringSubmatch(line); m != nil {
+			p.groups = nil
+			for _, g := range strings.Split(m[1], ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					p.groups = append(p.groups, g)
+				}
+			}
+			continue
+		}
+		if m := jobsReDone.FindStringSubmatch(line); m != nil {
+			if m[1] != "" {
+				p.done[m[1]], _ = strconv.Atoi(m[2])
+			} else {
+				p.done[m[3]] = -1
+			}
+			continue
+		}
+		if m := jobsReAUROC.FindStringSubmatch(line); m != nil {
+			p.finalAUROC = m[1]
+		}
+	}
+	return p
+}
+
+func jobsIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// jobsWatch follows a job until it ends: each second it reconciles, reads
+// the record and the log, and shows a progress bar (groups trained, current
+// epoch and losses) on a terminal, or one line per change elsewhere.
+func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Job, error) {
+	ctx := cmd.Context()
+	out := cmd.ErrOrStderr()
+	tty := jobsIsTerminal(out) && !jsonOutput()
+
+	var (
+		mu    sync.Mutex
+		stage = "waiting"
+		prog  = jobsProgress{done: map[string]int{}}
+	)
+	var (
+		p   *mpb.Progress
+		bar *mpb.Bar
+	)
+	if tty && !quiet {
+		p = mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
+		bar = p.AddBar(1,
+			mpb.PrependDecorators(
+				decor.Any(func(decor.Statistics) string { mu.Lock(); defer mu.Unlock(); return fmt.Sprintf("%-22s", stage) }),
+				decor.Any(func(s decor.Statistics) string {
+					mu.Lock()
+					defer mu.Unlock()
+					if len(prog.groups) == 0 {
+						return "groups ?/?"
+					}
+					return fmt.Sprintf("groups %d/%d", len(prog.done), len(prog.groups))
+				}, decor.WCSyncSpaceR),
+			),
+			mpb.AppendDecorators(
+				decor.Elapsed(decor.ET_STYLE_MMSS, decor.WCSyncSpace),
+				decor.Any(func(decor.Statistics) string {
+					mu.Lock()
+					defer mu.Unlock()
+					if prog.group == "" {
+						return ""
+					}
+					return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s", prog.group, prog.epoch, prog.trainLoss, prog.valLoss)
+				}),
+			),
+		)
+	}
+	lastLine := ""
+	say := func(format string, args ...any) {
+		if tty || quiet {
+			return
+		}
+		line := fmt.Sprintf(format, args...)
+		if line != lastLine {
+			fmt.Fprintln(out, line)
+			lastLine = line
+		}
+	}
+	finish := func() {
+		if bar != nil {
+			bar.SetTotal(-1, true)
+			p.Wait()
+		}
+	}
+	for {
+		if err := e.svc.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(out, "warning:", err)
+		}
+		j, err := e.svc.Get(ctx, id)
+		if err != nil {
+			finish()
+			return nil, err
+		}
+		var log bytes.Buffer
+		if j.RemoteARN != "" {
+			_ = e.svc.Logs(ctx, j.ID, false, &log)
+		}
+		pr := jobsParseProgress(log.Bytes())
+		mu.Lock()
+		stage = string(j.Status)
+		if j.SecondaryStatus != "" {
+			stage += " (" + j.SecondaryStatus + ")"
+		}
+		prog = pr
+		mu.Unlock()
+		if bar != nil {
+			if n := int64(len(pr.groups)); n > 0 {
+				bar.SetTotal(n, false)
+				bar.SetCurrent(int64(len(pr.done)))
+			}
+		}
+		if len(pr.groups) > 0 && pr.group != "" {
+			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss)
+		} else {
+			say("%s", stage)
+		}
+		if j.Status.Terminal() {
+			finish()
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			finish()
+			return j, ctx.Err()
+		case <-time.After(jobsWatchInterval):
+		}
+	}
+}
+
+// jobsPrintReport prints a report: per age group, its ages, size and
+// threshold; the test metrics; and where the model is. Every number is the
+// trainer's (metrics.json).
+func jobsPrintReport(w io.Writer, r *jobs.Report) {
+	fmt.Fprintf(w, "Training report: job %s (%s), %s\n", r.JobID, r.RemoteName, r.Status)
+	if r.Metrics == nil {
+		fmt.Fprintln(w, "The trainer wrote no metrics.json.")
+	} else {
+		groups, _ := r.Metrics["groups"].(map[string]any)
+		if len(groups) > 0 {
+			names := make([]string, 0, len(groups))
+			for n := range groups {
+				names = append(names, n)
+			}
+			sort.Slice(names, func(i, j int) bool { return jobsNum(groups[names[i]], "age_min") < jobsNum(groups[names[j]], "age_min") })
+			fmt.Fprintln(w, "\nAge groups:")
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVALIDATION\tTHRESHOLD\tBEST EPOCH\tTEST ROC AUC")
+			for _, n := range names {
+				g, _ := groups[n].(map[string]any)
+				test, _ := g["test"].(map[string]any)
+				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
+					jobsFmt(g["n_validation"]), jobsFmt(g["threshold"]), jobsFmt(g["best_epoch"]), jobsFmt(test["auroc"]))
+			}
+			tw.Flush()
+		}
+		fmt.Fprintln(w, "\nTest set:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, k := range []string{"test_auroc", "test_average_precision", "test_precision", "test_recall", "test_f1", "test_false_positive_rate", "n_test", "n_test_anomalies"} {
+			if v, ok := r.Metrics[k]; ok {
+				fmt.Fprintf(tw, "  %s\t%s\n", k, jobsFmt(v))
+			}
+		}
+		tw.Flush()
+	}
+	if r.TrainingSeconds > 0 {
+		fmt.Fprintf(w, "\nTraining took %.1fs (billable %ds).\n", r.TrainingSeconds, r.BillableSeconds)
+	}
+	fmt.Fprintf(w, "\nModel:     %s\n", r.ModelDir)
+	fmt.Fprintf(w, "Output:    %s\n", r.OutputDir)
+	fmt.Fprintf(w, "Archive:   %s\n", r.ModelArtifactURI)
+	for _, p := range r.Plots {
+		fmt.Fprintf(w, "Plot:      %s\n", p)
+	}
+}
+
+func jobsNum(v any, key string) float64 {
+	m, _ := v.(map[string]any)
+	f, _ := m[key].(float64)
+	return f
+}
+
+// jobsFmt prints a JSON value: numbers compactly, null as "n/a".
+func jobsFmt(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "n/a"
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', 4, 64)
+	case map[string]any:
+		if a, ok := x["auroc"]; ok {
+			return jobsFmt(a)
+		}
+		return "…"
+	default:
+		return fmt.Sprint(x)
+	}
+}

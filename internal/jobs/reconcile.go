@@ -1,0 +1,270 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/store"
+)
+
+// unknownGrace is how long after creation a job the backend does not list is
+// still given the benefit of the doubt (SageMaker's lists lag a little).
+const unknownGrace = 5 * time.Minute
+
+// Run reconciles every PollInterval until ctx ends. Errors of a round are
+// reported through onError (may be nil) and the loop goes on.
+func (s *Service) Run(ctx context.Context) error {
+	return s.RunWithErrors(ctx, nil)
+}
+
+// RunWithErrors is Run with a callback for each round's error.
+func (s *Service) RunWithErrors(ctx context.Context, onError func(error)) error {
+	t := time.NewTicker(s.poll)
+	defer t.Stop()
+	for {
+		if err := s.ReconcileOnce(ctx); err != nil && onError != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ReconcileOnce claims the live jobs no other reconciler holds, brings each
+// up to date with its backend (one Refresh per backend), creates those a
+// crash left pending, passes cancel requests on, and on completion fetches
+// and unpacks the artifacts and records the report. It releases its leases
+// when done, so a one-shot CLI command does not hold jobs back from `serve`.
+func (s *Service) ReconcileOnce(ctx context.Context) error {
+	claimed, err := s.st.Claim(ctx, s.owner, s.ttl, claimLimit)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		rctx := context.WithoutCancel(ctx)
+		for _, j := range claimed {
+			_ = s.st.Release(rctx, j.ID, s.owner)
+		}
+	}()
+	var problems []error
+	byBackend := map[string][]*store.Job{}
+	for _, j := range claimed {
+		if _, busy := s.launching.Load(j.ID); busy {
+			continue // our own Submit is creating it right now
+		}
+		if j.RemoteARN == "" {
+			if err := s.reconcilePending(ctx, j); err != nil {
+				problems = append(problems, fmt.Errorf("job %s: %w", j.ID, err))
+			}
+			continue
+		}
+		byBackend[j.Backend] = append(byBackend[j.Backend], j)
+	}
+	for name, js := range byBackend {
+		be, ok := s.backends[name]
+		if !ok {
+			continue // another process, configured for it, follows these
+		}
+		names := make([]string, len(js))
+		for i, j := range js {
+			names[i] = j.RemoteName
+		}
+		obs, err := be.Refresh(ctx, names)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("refresh %s jobs: %w", name, err))
+			continue
+		}
+		for _, j := range js {
+			o, known := obs[j.RemoteName]
+			var err error
+			if known {
+				err = s.apply(ctx, be, j, o)
+			} else {
+				err = s.unknown(ctx, j)
+			}
+			if err != nil {
+				problems = append(problems, fmt.Errorf("job %s: %w", j.ID, err))
+			}
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// reconcilePending handles a job whose backend job was never recorded.
+func (s *Service) reconcilePending(ctx context.Context, j *store.Job) error {
+	be, ok := s.backends[j.Backend]
+	if !ok {
+		return nil
+	}
+	if j.CancelRequested {
+		// A Create that crashed half way may still have reached the backend.
+		if err := be.Stop(ctx, j.RemoteName); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+		_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
+			if cur.Status.Terminal() || cur.RemoteARN != "" {
+				return nil, errUnchanged
+			}
+			now := store.Now()
+			cur.Status, cur.SecondaryStatus, cur.StatusMessage = store.StatusStopped, "Stopped", "cancelled before it started"
+			cur.EndedAt = &now
+			return []store.Event{{At: now, Status: store.StatusStopped, SecondaryStatus: "Stopped", Message: cur.StatusMessage}}, nil
+		})
+		return err
+	}
+	// Re-issue Create under the same name: the backend answers with the
+	// existing ARN if the first attempt got through.
+	_, err := s.launch(ctx, j)
+	return err
+}
+
+// unknown handles a created job the backend has no record of.
+func (s *Service) unknown(ctx context.Context, j *store.Job) error {
+	if time.Since(j.CreatedAt) < unknownGrace && j.Backend != "local" {
+		return nil
+	}
+	_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
+		if cur.Status.Terminal() {
+			return nil, errUnchanged
+		}
+		now := store.Now()
+		cur.Status, cur.SecondaryStatus = store.StatusFailed, "Failed"
+		cur.FailureReason = "the " + cur.Backend + " backend has no record of " + cur.RemoteName + " any more"
+		cur.EndedAt = &now
+		return []store.Event{{At: now, Status: store.StatusFailed, SecondaryStatus: "Failed", Message: cur.FailureReason}}, nil
+	})
+	return err
+}
+
+// apply brings one job's record up to date with an observation.
+func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o backend.Observation) error {
+	if j.CancelRequested && !o.Status.Terminal() {
+		if err := be.Stop(ctx, j.RemoteName); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+		if o.Status != store.StatusStopping {
+			o.Status, o.SecondaryStatus, o.Message = store.StatusStopping, "Stopping", "stop requested"
+		}
+	}
+	var rep *collected
+	var collectErr error
+	if o.Status == store.StatusCompleted && len(j.Report) == 0 {
+		rep, collectErr = s.collect(ctx, be, j, o)
+	}
+	_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
+		if cur.Status.Terminal() {
+			return nil, errUnchanged // someone recorded the end already
+		}
+		if o.Status == store.StatusCompleted && rep == nil {
+			// Completed only goes in with its report; until then say why not.
+			msg := "training completed; fetching the artifacts failed, will retry: " + errString(collectErr)
+			if cur.StatusMessage == msg {
+				return nil, errUnchanged
+			}
+			cur.StatusMessage = msg
+			return nil, nil
+		}
+		events := newEvents(cur, o)
+		changed := len(events) > 0
+		set := func(dst *string, v string) {
+			if v != "" && *dst != v {
+				*dst, changed = v, true
+			}
+		}
+		if cur.Status != o.Status {
+			cur.Status, changed = o.Status, true
+		}
+		set(&cur.SecondaryStatus, o.SecondaryStatus)
+		set(&cur.StatusMessage, o.Message)
+		set(&cur.FailureReason, o.FailureReason)
+		set(&cur.ModelArtifactURI, o.ModelArtifacts)
+		set(&cur.OutputArtifactURI, o.OutputArtifacts)
+		if o.StartedAt != nil && (cur.StartedAt == nil || !cur.StartedAt.Equal(store.Micro(*o.StartedAt))) {
+			t := store.Micro(*o.StartedAt)
+			cur.StartedAt, changed = &t, true
+		}
+		if o.EndedAt != nil && o.Status.Terminal() && cur.EndedAt == nil {
+			t := store.Micro(*o.EndedAt)
+			cur.EndedAt, changed = &t, true
+		}
+		if o.BillableSeconds != cur.BillableSeconds && o.BillableSeconds > 0 {
+			cur.BillableSeconds, changed = o.BillableSeconds, true
+		}
+		if rep != nil {
+			cur.Report, cur.ArtifactDir, changed = rep.raw, rep.dir, true
+		}
+		if !changed {
+			return nil, errUnchanged
+		}
+		return events, nil
+	})
+	return err
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// newEvents are the status changes o shows beyond the record: one per
+// secondary transition the record has not seen, the last one carrying the
+// job's current status.
+func newEvents(cur *store.Job, o backend.Observation) []store.Event {
+	if cur.Status == o.Status && (o.SecondaryStatus == "" || cur.SecondaryStatus == o.SecondaryStatus) {
+		return nil
+	}
+	// Transitions after the last one the record knows.
+	start := 0
+	for i := len(o.Transitions) - 1; i >= 0; i-- {
+		if o.Transitions[i].Status == cur.SecondaryStatus {
+			start = i + 1
+			break
+		}
+	}
+	var events []store.Event
+	for i := start; i < len(o.Transitions); i++ {
+		tr := o.Transitions[i]
+		st := statusOfSecondary(tr.Status, o.Status)
+		if i == len(o.Transitions)-1 {
+			st = o.Status
+		}
+		events = append(events, store.Event{At: store.Micro(tr.StartTime), Status: st, SecondaryStatus: tr.Status, Message: tr.StatusMessage})
+	}
+	last := store.Event{}
+	if n := len(events); n > 0 {
+		last = events[n-1]
+	}
+	if len(events) == 0 || last.Status != o.Status || (o.SecondaryStatus != "" && last.SecondaryStatus != o.SecondaryStatus) {
+		events = append(events, store.Event{At: store.Now(), Status: o.Status, SecondaryStatus: o.SecondaryStatus, Message: o.Message})
+	}
+	return events
+}
+
+// statusOfSecondary maps a SageMaker secondary status to sagetrain's status,
+// for the intermediate transitions of a history (see docs/jobs.md).
+func statusOfSecondary(secondary string, final store.Status) store.Status {
+	switch secondary {
+	case "Starting", "Pending", "Downloading", "LaunchingMLInstances", "PreparingTrainingStack", "DownloadingTrainingImage", "Restarting":
+		return store.StatusPreparing
+	case "Training", "Uploading", "Updating":
+		return store.StatusRunning
+	case "Stopping":
+		return store.StatusStopping
+	case "Completed":
+		return store.StatusCompleted
+	case "Failed":
+		return store.StatusFailed
+	case "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted":
+		return store.StatusStopped
+	}
+	return final
+}
