@@ -505,4 +505,3 @@ func newLocalRunCmd() *cobra.Command {
 		},
 	}
 }
-

@@ -215,7 +215,9 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 			for n := range groups {
 				names = append(names, n)
 			}
-			sort.Slice(names, func(i, j int) bool { return jobsNum(groups[names[i]], "age_min") < jobsNum(groups[names[j]], "age_min") })
+			sort.Slice(names, func(i, j int) bool {
+				return jobsNum(groups[names[i]], "age_min") < jobsNum(groups[names[j]], "age_min")
+			})
 			fmt.Fprintln(w, "\nAge groups:")
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVALIDATION\tTHRESHOLD\tBEST EPOCH\tTEST ROC AUC")

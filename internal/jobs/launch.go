@@ -12,7 +12,9 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-func isRemote(p string) bool { return strings.HasPrefix(p, "s3://") || strings.HasPrefix(p, "https://") }
+func isRemote(p string) bool {
+	return strings.HasPrefix(p, "s3://") || strings.HasPrefix(p, "https://")
+}
 
 func trimFile(p string) string { return strings.TrimPrefix(p, "file://") }
 
