@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+)
+
+func init() {
+	register(newTrainCmd)
+	register(newScoreCmd)
+}
+
+func newTrainCmd() *cobra.Command {
+	var mlRoot string
+	cmd := &cobra.Command{
+		Use:   "train [train]",
+		Short: "Run the training program (what the training container runs): read the ml-root, train, write the model",
+		Long: `train is the program inside the training image. SageMaker starts the image as
+"<image> train"; that argument is accepted and ignored. It reads
+input/config/*.json and input/data/<channel>/ under the ml-root (default /opt/ml,
+or $` + trainer.EnvMLRoot + `, or --ml-root), writes the model to model/, extra output to
+output/data/, checkpoints to checkpoints/ and, on failure, the reason to
+output/failure with a non-zero exit. Metrics are printed as "metric: name=value"
+lines and per-epoch "epoch=N group=G train_loss=.. val_loss=.. lr=.." lines.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || (len(args) == 1 && args[0] != "train") {
+				return errs.Configuration(fmt.Sprintf("unexpected arguments %q", args), "run 'sagetrain train' or 'sagetrain train train' (as SageMaker does)", nil)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := mlRoot
+			if root == "" {
+				root = os.Getenv(trainer.EnvMLRoot)
+			}
+			if root == "" {
+				root = trainer.DefaultMLRoot
+			}
+			return trainer.Run(cmd.Context(), root, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&mlRoot, "ml-root", "", "container root to use instead of /opt/ml (default $"+trainer.EnvMLRoot+")")
+	return cmd
+}
+
+func newScoreCmd() *cobra.Command {
+	var (
+		modelDir, subject, metadata string
+		age                         float64
+	)
+	cmd := &cobra.Command{
+		Use:   "score --model DIR (--age YEARS | --metadata FILE) [--subject S] IMAGE...",
+		Short: "Score drawings with a trained model: age group, score, threshold and verdict per image",
+		Long: `score loads a model folder (model.json + weights.bin, as train writes it or as
+extracted from model.tar.gz) and scores each image with the autoencoder of the
+child's age group. The age comes from --age (the same for every image) or from a
+metadata file (--metadata, CSV or JSON with filename, age_years and optionally
+subject columns; an image is matched by its path, then its base name, then its
+base name without extension). --subject applies when the metadata gives none.
+score = reconstruction error / group threshold; above 1 the verdict is anomalous.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			if modelDir == "" {
+				return errs.Configuration("no model given", "pass --model DIR (the folder with model.json)", nil)
+			}
+			ageSet := cmd.Flags().Changed("age")
+			if ageSet == (metadata != "") {
+				return errs.Configuration("score needs the child's age", "give either --age YEARS or --metadata FILE with an age_years column", nil)
+			}
+			m, err := trainer.LoadModel(modelDir)
+			if err != nil {
+				return err
+			}
+			var rows map[string]data.Row
+			if metadata != "" {
+				if rows, err = scoreReadMetadata(metadata); err != nil {
+					return err
+				}
+			}
+			var scores []trainer.Score
+			for _, img := range images {
+				a, subj := age, subject
+				if rows != nil {
+					row, ok := scoreLookup(rows, img)
+					if !ok {
+						return errs.Configuration("no row for "+img+" in "+metadata, "add a row with its filename and age_years, or use --age", nil)
+					}
+					a = row.AgeYears
+					if row.Subject != "" {
+						subj = row.Subject
+					}
+				}
+				s, err := m.ScoreImage(img, subj, a)
+				if err != nil {
+					return err
+				}
+				scores = append(scores, s)
+			}
+			if jsonOutput() {
+				return printJSON(cmd.OutOrStdout(), scores)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "IMAGE\tAGE\tGROUP\tSCORE\tERROR\tTHRESHOLD\tVERDICT")
+			for _, s := range scores {
+				g := s.Group
+				if !s.GroupExact {
+					g += " (nearest)"
+				}
+				fmt.Fprintf(tw, "%s\t%g\t%s\t%.3f\t%.4g\t%.4g\t%s\n", s.Image, s.AgeYears, g, s.Score, s.Error, s.Threshold, s.Verdict)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&modelDir, "model", "", "model folder (model.json and weights.bin)")
+	cmd.Flags().Float64Var(&age, "age", math.NaN(), "the child's age in years (for every image)")
+	cmd.Flags().StringVar(&subject, "subject", "", "what the drawing shows (e.g. house, person); empty = unspecified")
+	cmd.Flags().StringVar(&metadata, "metadata", "", "CSV or JSON metadata with filename, age_years (and subject) per image")
+	return cmd
+}
+
+// scoreReadMetadata indexes a metadata file's usable rows by filename.
+func scoreReadMetadata(file string) (map[string]data.Row, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, errs.Configuration("cannot open the metadata file "+file, "check the path", err)
+	}
+	defer f.Close()
+	format := ""
+	if strings.EqualFold(filepath.Ext(file), ".json") {
+		format = "json"
+	}
+	md, err := data.ParseMetadata(f, format, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]data.Row{}
+	for _, r := range md.Rows {
+		rows[filepath.ToSlash(r.Filename)] = r
+	}
+	return rows, nil
+}
+
+// scoreLookup finds an image's row: by the path as given, its base name, or
+// its base name without extension.
+func scoreLookup(rows map[string]data.Row, img string) (data.Row, bool) {
+	p := filepath.ToSlash(img)
+	base := path.Base(p)
+	for _, k := range []string{p, base, strings.TrimSuffix(base, path.Ext(base))} {
+		if r, ok := rows[k]; ok {
+			return r, true
+		}
+	}
+	for k, r := range rows { // rows named without extension
+		if strings.TrimSuffix(k, path.Ext(k)) == strings.TrimSuffix(base, path.Ext(base)) {
+			return r, true
+		}
+	}
+	return data.Row{}, false
+}
