@@ -94,8 +94,9 @@ func CreatedFromEnv() (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-// Build compiles the trainer and lays it onto the base. The base is fetched
-// while the compiler runs.
+// Build compiles the trainer and lays it onto the base. The base's manifest
+// and config are fetched while the compiler runs; a remote base's layers are
+// read later, when the image is published, with ctx: keep it alive until then.
 func Build(ctx context.Context, o BuildOptions) (v1.Image, error) {
 	if o.Platform.OS == "" {
 		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -121,7 +122,15 @@ func Build(ctx context.Context, o BuildOptions) (v1.Image, error) {
 			base, err = MinimalBase(o.Platform, o.CABundle, o.Created)
 			return err
 		}
-		base, err = LoadImage(gctx, o.Base, LoadOptions{Platform: o.Platform, Keychain: o.Keychain, Transport: o.Transport})
+		// not gctx: a remote image keeps its context for the layer fetches
+		// that come later, after the group is done
+		base, err = LoadImage(ctx, o.Base, LoadOptions{Platform: o.Platform, Keychain: o.Keychain, Transport: o.Transport})
+		if err == nil {
+			_, err = base.ConfigFile() // fetch manifest and config now, alongside the compiler
+			if err != nil {
+				err = classifyRegistryError(err, "pull "+o.Base)
+			}
+		}
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -32,9 +32,8 @@ func buildFixture(t testing.TB, o BuildOptions) v1.Image {
 	if o.Source == "" {
 		o.Source = fixtureDir(t)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	img, err := Build(ctx, o)
+	// not cancelled on return: a remote base's layers are read later with it
+	img, err := Build(context.Background(), o)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -60,7 +59,7 @@ func extract(t testing.TB, img v1.Image, dir string) map[string]*tar.Header {
 	seen := map[string]*tar.Header{}
 	for {
 		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -106,4 +105,18 @@ func mustExist(t testing.TB, files map[string]*tar.Header, paths ...string) {
 	}
 }
 
-var _ = fmt.Sprintf
+var platformAMD64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+
+// dockerConfig writes a docker config.json with one login and returns its folder.
+func dockerConfig(t testing.TB, host, user, pass string) string {
+	t.Helper()
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func isAuthErr(err error) bool { return errors.Is(err, ErrAuthentication) }
