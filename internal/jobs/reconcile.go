@@ -119,9 +119,21 @@ func (s *Service) reconcilePending(ctx context.Context, j *store.Job) error {
 		})
 		return err
 	}
+	// The claimed copy may predate our own Submit's launch: check the
+	// launching set first, then read the row afresh.
+	if _, busy := s.launching.Load(j.ID); busy {
+		return nil
+	}
+	cur, err := s.st.Get(ctx, j.ID)
+	if err != nil {
+		return err
+	}
+	if cur.RemoteARN != "" || cur.Status.Terminal() {
+		return nil
+	}
 	// Re-issue Create under the same name: the backend answers with the
 	// existing ARN if the first attempt got through.
-	_, err := s.launch(ctx, j)
+	_, err = s.launch(ctx, cur)
 	return err
 }
 
