@@ -38,7 +38,7 @@ func checkpointPath(l Layout, group string) string {
 func groupFingerprint(p Params, g AgeGroup, train, val autoencoder.Matrix) string {
 	h := sha256.New()
 	tp := p
-	tp.Workers, tp.CheckpointSeconds, tp.ExchangeTimeout = 0, 0, 0
+	tp.Workers, tp.CheckpointSeconds, tp.ExchangeTimeout, tp.LossPlots = 0, 0, 0, false
 	b, _ := json.Marshal(struct {
 		P Params
 		G AgeGroup

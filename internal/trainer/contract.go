@@ -136,6 +136,7 @@ type Params struct {
 	Workers             int     `json:"workers"`
 	CheckpointSeconds   float64 `json:"checkpoint_interval_seconds"`
 	ExchangeTimeout     float64 `json:"host_exchange_timeout_seconds"`
+	LossPlots           bool    `json:"loss_plots"`
 }
 
 // DefaultParams returns the defaults.
@@ -145,7 +146,7 @@ func DefaultParams() Params {
 		LearningRate: 0.001, BatchSize: 32, Epochs: 100, EarlyStopping: 10, MinDelta: 1e-4,
 		LRPatience: 5, LRFactor: 0.5, GradClip: 1.0, ThresholdPercentile: 95,
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
-		CheckpointSeconds: 30, ExchangeTimeout: 3600,
+		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 	}
 }
 
@@ -219,6 +220,8 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.CheckpointSeconds, err = hpFloat(v, 0, 1e9)
 		case "host_exchange_timeout_seconds":
 			p.ExchangeTimeout, err = hpFloat(v, 1, 1e9)
+		case "loss_plots":
+			p.LossPlots, err = strconv.ParseBool(v)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

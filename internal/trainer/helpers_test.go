@@ -77,8 +77,9 @@ func synthChannel(t *testing.T, dir string, ages []int, perYear, anomalies int, 
 
 // fastHP are hyperparameters that keep the test runs short.
 func fastHP() map[string]string {
-	return map[string]string{"hidden_sizes": "16,8", "epochs": "12", "batch_size": "16", "min_samples": "30",
-		"early_stopping_patience": "5", "lr_patience": "3", "learning_rate": "0.005", "dropout": "0.1"}
+	return map[string]string{"hidden_sizes": "16,8", "epochs": "8", "batch_size": "16", "min_samples": "30",
+		"early_stopping_patience": "5", "lr_patience": "3", "learning_rate": "0.005", "dropout": "0.1",
+		"loss_plots": "false"} // plotting is slow under -race; the contract test turns it on
 }
 
 // newRoot makes an ml-root with config files and the standard synthetic
@@ -87,8 +88,8 @@ func newRoot(t *testing.T, hp map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	writeConfig(t, root, hp, "algo-1", []string{"algo-1"})
-	synthChannel(t, filepath.Join(root, "input", "data", "training"), []int{4, 5, 6, 7, 8, 9}, 50, 0, 24, 1)
-	synthChannel(t, filepath.Join(root, "input", "data", "test"), []int{4, 5, 6, 7, 8, 9}, 12, 6, 24, 2)
+	synthChannel(t, filepath.Join(root, "input", "data", "training"), []int{5, 6, 7, 8}, 40, 0, 16, 1)
+	synthChannel(t, filepath.Join(root, "input", "data", "test"), []int{5, 6, 7, 8}, 12, 6, 16, 2)
 	return root
 }
 

@@ -187,6 +187,9 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		return errs.Job("cannot write history.json", "check the free space of the output folder", err)
 	}
 	for _, g := range groups {
+		if !p.LossPlots {
+			break
+		}
 		if err := lossPlot(filepath.Join(r.l.OutputDataDir(), "loss_"+g.Name+".png"), g.Name, history[g.Name], res[g.Name].BestEpoch); err != nil {
 			r.logf("cannot draw the loss curve of group %s: %v", g.Name, err)
 		}

@@ -19,7 +19,9 @@ import (
 
 // The contract test: train against a temporary ml-root and check every output.
 func TestTrainWritesEveryOutput(t *testing.T) {
-	root := newRoot(t, fastHP())
+	hp := fastHP()
+	hp["loss_plots"] = "true"
+	root := newRoot(t, hp)
 	out := runOK(t, root)
 	l := Layout{Root: root}
 
@@ -30,19 +32,19 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, filepath.Join(l.ModelDir(), "model.json")), &man); err != nil {
 		t.Fatal(err)
 	}
-	if man.Format != ModelFormat || man.FormatVersion != 1 || man.Architecture.Input != 24 || man.Features.Kind != "embeddings" {
+	if man.Format != ModelFormat || man.FormatVersion != 1 || man.Architecture.Input != 16 || man.Features.Kind != "embeddings" {
 		t.Fatalf("manifest header: %+v", man)
 	}
-	// 6 years x 50 rows, 85% train = 42 per year (the test channel is separate): one year per group.
-	if len(man.Groups) != 6 || man.Groups[0].Name != "4" || man.Groups[5].Name != "9" {
+	// 40 rows a year, 85% train = 34 per year (the test channel is separate): one year per group.
+	if len(man.Groups) != 4 || man.Groups[0].Name != "5" || man.Groups[3].Name != "8" {
 		t.Fatalf("groups %+v", man.Groups)
 	}
 	for _, g := range man.Groups {
-		if g.Threshold <= 0 || g.NTrain != 42 || g.BestEpoch < 1 || g.WeightsCount != man.Architecture.Params {
+		if g.Threshold <= 0 || g.NTrain != 34 || g.BestEpoch < 1 || g.WeightsCount != man.Architecture.Params {
 			t.Fatalf("group %+v", g)
 		}
 	}
-	if len(man.Normalization.Mean) != 24 {
+	if len(man.Normalization.Mean) != 16 {
 		t.Fatal("normalisation missing")
 	}
 	var metrics map[string]any
@@ -57,17 +59,17 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if auc := metrics["test_auroc"].(float64); auc < 0.9 {
 		t.Errorf("test_auroc %.3f on separable synthetic data, want >= 0.9", auc)
 	}
-	if metrics["n_train"].(float64) != 252 || metrics["n_test"].(float64) != 108 {
-		t.Errorf("n_train %v n_test %v, want 252 and 108", metrics["n_train"], metrics["n_test"])
+	if metrics["n_train"].(float64) != 136 || metrics["n_test"].(float64) != 72 {
+		t.Errorf("n_train %v n_test %v, want 136 and 72", metrics["n_train"], metrics["n_test"])
 	}
 	groups, _ := metrics["groups"].(map[string]any)
-	if len(groups) != 6 {
+	if len(groups) != 4 {
 		t.Fatalf("per-group metrics %v", metrics["groups"])
 	}
 	var hist struct {
 		Groups map[string][]map[string]any `json:"groups"`
 	}
-	if err := json.Unmarshal(readFile(t, filepath.Join(l.OutputDataDir(), "history.json")), &hist); err != nil || len(hist.Groups["4"]) == 0 {
+	if err := json.Unmarshal(readFile(t, filepath.Join(l.OutputDataDir(), "history.json")), &hist); err != nil || len(hist.Groups["5"]) == 0 {
 		t.Fatalf("history.json: %v %v", err, hist)
 	}
 	for _, g := range man.Groups {
@@ -77,7 +79,7 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 		}
 	}
 	var rep map[string]map[string]*data.Report
-	if err := json.Unmarshal(readFile(t, filepath.Join(l.OutputDataDir(), "dataset_report.json")), &rep); err != nil || rep["channels"]["training"].Usable != 300 {
+	if err := json.Unmarshal(readFile(t, filepath.Join(l.OutputDataDir(), "dataset_report.json")), &rep); err != nil || rep["channels"]["training"].Usable != 160 {
 		t.Fatalf("dataset_report.json: %v %+v", err, rep)
 	}
 	// Every final metric line matches its definition, with the metrics.json value.
@@ -88,7 +90,7 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 			t.Errorf("no stdout line matches metric %s (%s)", d.Name, d.Regex)
 		}
 	}
-	if !strings.Contains(out, "epoch=1 group=4 train_loss=") {
+	if !strings.Contains(out, "epoch=1 group=5 train_loss=") {
 		t.Error("no per-epoch line on stdout")
 	}
 	// The model loads back and scores: a clear anomaly scores higher than a typical normal row.
@@ -96,11 +98,11 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := m.ScoreVector(make([]float32, 24), 30)
-	if err != nil || s.Group != "9" || s.GroupExact {
-		t.Fatalf("age 30 should use the nearest group 9: %+v %v", s, err)
+	s, err := m.ScoreVector(make([]float32, 16), 30)
+	if err != nil || s.Group != "8" || s.GroupExact {
+		t.Fatalf("age 30 should use the nearest group 8: %+v %v", s, err)
 	}
-	wild := make([]float32, 24)
+	wild := make([]float32, 16)
 	for i := range wild {
 		wild[i] = float32(i%5) * 8
 	}
@@ -162,7 +164,7 @@ func TestStopCheckpointResumeGivesSameModel(t *testing.T) {
 		t.Fatal("a stopped run wrote a model")
 	}
 	resumed := runOK(t, root)
-	if !strings.Contains(resumed, "group 6: resuming from checkpoint after epoch 4") || !strings.Contains(resumed, "group 4: already trained") {
+	if !strings.Contains(resumed, "group 6: resuming from checkpoint after epoch 4") || !strings.Contains(resumed, "group 5: already trained") {
 		t.Fatalf("resumed run did not use the checkpoints:\n%s", resumed)
 	}
 	if _, err := os.Stat(l.FailureFile()); !os.IsNotExist(err) {
