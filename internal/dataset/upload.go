@@ -57,12 +57,12 @@ type UploadOptions struct {
 	Workers            int   // parallel PUTs; default DefaultWorkers
 	MultipartThreshold int64 // files at least this big go multipart
 	PartSize           int64
-	CacheDir           string  // hash cache and journals; default the user cache dir
+	CacheDir           string // hash cache and journals; default the user cache dir
 	// Plain uploads the folder as it is (every non-hidden file) without the
 	// trainer's rules; for channels that are not drawings + metadata.
-	Plain bool
-	Check Checker // overrides TrainerRules when not nil
-	Progress           Progress
+	Plain    bool
+	Check    Checker // overrides TrainerRules when not nil
+	Progress Progress
 	// S3Options tune the S3 client (tests count requests with them).
 	S3Options []func(*s3.Options)
 }

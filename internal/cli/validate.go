@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/errs"
+)
+
+func init() { register(newValidateCmd) }
+
+func newValidateCmd() *cobra.Command {
+	var (
+		awsf awssetupFlags
+		o    awssetup.ValidateOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "validate [--bucket B --prefix P] [--repository R] [--role NAME|ARN] [--read-only]",
+		Short: "Check that the account, region, bucket, repository and role are ready for SageMaker jobs",
+		Long: `Validate checks, and reports with a one-line fix for each problem:
+identity (STS, for users and roles alike), region, SageMaker access, the bucket
+(exists, same region, prefix listable, and writable by a probe object that is
+deleted again unless --read-only), the ECR repository, and the execution role
+(exists, trusts SageMaker, has the permissions a job needs: simulated by IAM
+where you may, else evaluated from the role's policies with a warning).
+
+The exit code is 0 when the configuration is valid, 2 when it is not.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := awsf.load(cmd, 0)
+			if err != nil {
+				return err
+			}
+			r := awssetup.Validate(cmd.Context(), cfg, o)
+			if jsonOutput() {
+				if err := printJSON(cmd.OutOrStdout(), r); err != nil {
+					return err
+				}
+			} else {
+				validatePrintReport(cmd.OutOrStdout(), r)
+			}
+			if !r.IsValid {
+				return errs.Configuration(fmt.Sprintf("the configuration is not valid: %d error(s)", len(r.Errors)),
+					"apply the fixes listed above, then run validate again", nil)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Bucket, "bucket", "", "the S3 bucket of the data and models")
+	f.StringVar(&o.Prefix, "prefix", "", "the data prefix in the bucket")
+	f.StringVar(&o.OutputPrefix, "output-prefix", "", "where jobs write (default: --prefix)")
+	f.StringVar(&o.Repository, "repository", "", "the ECR repository of the training image")
+	f.StringVar(&o.Role, "role", "", "the execution role, by name or ARN")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "do not write a probe object")
+	awsf.add(cmd)
+	return cmd
+}
+
+func validatePrintReport(w io.Writer, r *awssetup.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tCHECK\tRESULT")
+	for _, c := range r.Checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(c.Status), c.Name, c.Message)
+		if c.Fix != "" && (c.Status == awssetup.StatusError || c.Status == awssetup.StatusWarning) {
+			fmt.Fprintf(tw, "\t\tfix: %s\n", c.Fix)
+		}
+	}
+	tw.Flush()
+	keys := make([]string, 0, len(r.Found))
+	for k := range r.Found {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w)
+	for _, k := range keys {
+		fmt.Fprintf(w, "%-15s %s\n", k+":", r.Found[k])
+	}
+	verdict := "VALID"
+	if !r.IsValid {
+		verdict = "NOT VALID"
+	}
+	fmt.Fprintf(w, "\n%s: %d error(s), %d warning(s)\n", verdict, len(r.Errors), len(r.Warnings))
+}
