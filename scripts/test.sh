@@ -7,11 +7,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# 1. Debian packages: the container registry, Chromium for the dashboard test.
+# 1. Debian packages: the container registry (docker-registry), Chromium for the dashboard test.
 need_apt=()
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-command -v htpasswd >/dev/null 2>&1 || need_apt+=(apache2-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
