@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/backend"
@@ -43,15 +44,18 @@ func (s *Service) RunWithErrors(ctx context.Context, onError func(error)) error 
 // and unpacks the artifacts and records the report. It releases its leases
 // when done, so a one-shot CLI command does not hold jobs back from `serve`.
 func (s *Service) ReconcileOnce(ctx context.Context) error {
-	claimed, err := s.st.Claim(ctx, s.owner, s.ttl, claimLimit)
+	l := &leases{s: s, all: map[string]bool{}}
+	claimed, err := l.renew(ctx)
 	if err != nil {
 		return err
 	}
+	stop := make(chan struct{})
+	beat := make(chan struct{})
+	go func() { l.heartbeat(ctx, stop); close(beat) }()
 	defer func() {
-		rctx := context.WithoutCancel(ctx)
-		for _, j := range claimed {
-			_ = s.st.Release(rctx, j.ID, s.owner)
-		}
+		close(stop)
+		<-beat
+		l.releaseAll(context.WithoutCancel(ctx))
 	}()
 	var problems []error
 	byBackend := map[string][]*store.Job{}
@@ -60,6 +64,9 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 			continue // our own Submit is creating it right now
 		}
 		if j.RemoteARN == "" {
+			if !l.holds(j.ID) {
+				continue
+			}
 			if err := s.reconcilePending(ctx, j); err != nil {
 				problems = append(problems, fmt.Errorf("job %s: %w", j.ID, err))
 			}
@@ -82,6 +89,11 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 			continue
 		}
 		for _, j := range js {
+			// A long round must not outlive its leases: renew them, and
+			// leave a job another reconciler has taken since.
+			if !l.holds(j.ID) {
+				continue
+			}
 			o, known := obs[j.RemoteName]
 			var err error
 			if known {
@@ -95,6 +107,68 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// leases tracks what one reconcile round holds. Claim renews the owner's
+// own leases, so while the round works a heartbeat re-claims every third of
+// the TTL, and the round only goes on with jobs still its own: a slow
+// artifact download never outlives the lease that protects it.
+type leases struct {
+	s    *Service
+	mu   sync.Mutex
+	held map[string]bool
+	all  map[string]bool // everything claimed this round, to release at the end
+	lost bool            // a renewal failed: hold nothing until the next one works
+}
+
+func (l *leases) renew(ctx context.Context) ([]*store.Job, error) {
+	js, err := l.s.st.Claim(ctx, l.s.owner, l.s.ttl, claimLimit)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.lost = true
+		return nil, err
+	}
+	l.lost = false
+	l.held = make(map[string]bool, len(js))
+	for _, j := range js {
+		l.held[j.ID], l.all[j.ID] = true, true
+	}
+	return js, nil
+}
+
+// heartbeat renews the leases every TTL/3 until stop is closed.
+func (l *leases) heartbeat(ctx context.Context, stop <-chan struct{}) {
+	t := time.NewTicker(l.s.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = l.renew(ctx)
+		}
+	}
+}
+
+func (l *leases) holds(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.lost && l.held[id]
+}
+
+func (l *leases) releaseAll(ctx context.Context) {
+	l.mu.Lock()
+	ids := make([]string, 0, len(l.all))
+	for id := range l.all {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	for _, id := range ids {
+		_ = l.s.st.Release(ctx, id, l.s.owner)
+	}
 }
 
 // reconcilePending handles a job whose backend job was never recorded.
@@ -168,6 +242,14 @@ func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o
 	var rep *collected
 	var collectErr error
 	if o.Status == store.StatusCompleted && len(j.Report) == 0 {
+		// The claimed copy may be stale: fetch only if nobody has since.
+		cur, err := s.st.Get(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status.Terminal() || len(cur.Report) > 0 {
+			return nil
+		}
 		rep, collectErr = s.collect(ctx, be, j, o)
 	}
 	_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {

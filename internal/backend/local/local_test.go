@@ -143,6 +143,20 @@ func waitFor(t *testing.T, b *Backend, name string, within time.Duration) backen
 	}
 }
 
+// waitLog polls the job log until it holds s (the scripted trainer prints
+// "epoch 1 started" once its SIGTERM handler is in place).
+func waitLog(t *testing.T, b *Backend, name, s string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if log, _ := os.ReadFile(filepath.Join(b.JobDir(name), fileLog)); strings.Contains(string(log), s) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("job %s never logged %q", name, s)
+}
+
 // waitSecondary polls until the job reaches a secondary status.
 func waitSecondary(t *testing.T, b *Backend, name, secondary string) {
 	t.Helper()
@@ -289,8 +303,7 @@ func TestStopSendsSIGTERMAndTheTrainerCheckpoints(t *testing.T) {
 	if _, err := b.Create(ctx, request("stopme", dataset(t), t.TempDir(), "sleep", 1)); err != nil {
 		t.Fatal(err)
 	}
-	waitSecondary(t, b, "stopme", "Training")
-	time.Sleep(300 * time.Millisecond) // let the trainer install its handler
+	waitLog(t, b, "stopme", "epoch 1 started")
 	if err := b.Stop(ctx, "stopme"); err != nil {
 		t.Fatal(err)
 	}
@@ -317,8 +330,7 @@ func TestStopKillsATrainerThatIgnoresSIGTERMAfterTheGrace(t *testing.T) {
 	if _, err := b.Create(ctx, request("stubborn", dataset(t), t.TempDir(), "stubborn", 1)); err != nil {
 		t.Fatal(err)
 	}
-	waitSecondary(t, b, "stubborn", "Training")
-	time.Sleep(300 * time.Millisecond)
+	waitLog(t, b, "stubborn", "epoch 1 started")
 	if err := b.Stop(ctx, "stubborn"); err != nil {
 		t.Fatal(err)
 	}
