@@ -38,27 +38,32 @@ func newRowReader(img image.Image) rowReader {
 		return func(y int, dst []float32) {
 			p := m.Pix[(y)*m.Stride : (y)*m.Stride+4*w]
 			for x := 0; x < w; x++ {
-				a := float32(p[4*x+3]) / 255
-				dst[3*x] = float32(p[4*x])/255*a + 1 - a
-				dst[3*x+1] = float32(p[4*x+1])/255*a + 1 - a
-				dst[3*x+2] = float32(p[4*x+2])/255*a + 1 - a
+				q := p[4*x : 4*x+4 : 4*x+4]
+				if q[3] == 255 {
+					dst[3*x], dst[3*x+1], dst[3*x+2] = byteUnit[q[0]], byteUnit[q[1]], byteUnit[q[2]]
+					continue
+				}
+				a := byteUnit[q[3]]
+				dst[3*x] = byteUnit[q[0]]*a + 1 - a
+				dst[3*x+1] = byteUnit[q[1]]*a + 1 - a
+				dst[3*x+2] = byteUnit[q[2]]*a + 1 - a
 			}
 		}
 	case *image.RGBA:
 		return func(y int, dst []float32) {
 			p := m.Pix[(y)*m.Stride : (y)*m.Stride+4*w]
 			for x := 0; x < w; x++ {
-				na := 1 - float32(p[4*x+3])/255
-				dst[3*x] = float32(p[4*x])/255 + na
-				dst[3*x+1] = float32(p[4*x+1])/255 + na
-				dst[3*x+2] = float32(p[4*x+2])/255 + na
+				na := 1 - byteUnit[p[4*x+3]]
+				dst[3*x] = byteUnit[p[4*x]] + na
+				dst[3*x+1] = byteUnit[p[4*x+1]] + na
+				dst[3*x+2] = byteUnit[p[4*x+2]] + na
 			}
 		}
 	case *image.Gray:
 		return func(y int, dst []float32) {
 			p := m.Pix[y*m.Stride : y*m.Stride+w]
 			for x := 0; x < w; x++ {
-				v := float32(p[x]) / 255
+				v := byteUnit[p[x]]
 				dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 			}
 		}
@@ -97,6 +102,14 @@ func newRowReader(img image.Image) rowReader {
 	}
 }
 
+// byteUnit maps a byte to 0..1.
+var byteUnit = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return
+}()
+
 func rgbOnWhite(c color.Color) [3]float32 {
 	r, g, b, a := c.RGBA()
 	na := 1 - float32(a)/65535
@@ -131,12 +144,12 @@ func newFrame(img image.Image, n int) *frame {
 			ty := f.y0 + min(rh-1, int(float64(y)*float64(rh)/float64(h)))
 			read(y, row)
 			o := ty * n
-			for x := 0; x < w; x++ {
-				i := o + tx[x]
-				f.r[i] += row[3*x]
-				f.g[i] += row[3*x+1]
-				f.b[i] += row[3*x+2]
-				cnt[i]++
+			rr, gg, bb, cc := f.r[o:o+n], f.g[o:o+n], f.b[o:o+n], cnt[o:o+n]
+			for x, t := range tx {
+				rr[t] += row[3*x]
+				gg[t] += row[3*x+1]
+				bb[t] += row[3*x+2]
+				cc[t]++
 			}
 		}
 	} else {

@@ -70,7 +70,8 @@ func describe(f *frame, d *builder) {
 	d.add("frame_ink_grid_4x4", sqrtAll(gridMeans(f.ink, n, 4))...)
 	d.add("frame_ink_grid_8x8", sqrtAll(gridMeans(f.ink, n, 8))...)
 	d.add("frame_ink_levels", inkLevels(f)...)
-	d.add("frame_radial_angular", radialAngular(f.ink, n)...)
+	half := halve(f.ink, n)
+	d.add("frame_radial_angular", radialAngular(half, n/2)...)
 	// 2. shape of the drawing, cropped to its marks
 	d.add("shape_ink_grid_3x3", sqrtAll(gridMeans(shape.pix, shapeSize, 3))...)
 	d.add("shape_ink_grid_4x4", sqrtAll(gridMeans(shape.pix, shapeSize, 4))...)
@@ -83,7 +84,7 @@ func describe(f *frame, d *builder) {
 	d.add("shape_hog_4x4", sh.pooled(4)...)
 	d.add("shape_coherence", sh.coherence()...)
 	// 3. edges over the whole frame
-	fh := hog(f.ink, n, 4)
+	fh := hog(half, n/2, 4)
 	d.add("frame_hog_1x1", fh.pooled(1)...)
 	d.add("frame_hog_2x2", fh.pooled(2)...)
 	d.add("frame_hog_4x4", fh.pooled(4)...)
@@ -93,7 +94,7 @@ func describe(f *frame, d *builder) {
 	d.add("components", components(mask, n)...)
 	d.add("runs", runLengths(mask, n)...)
 	d.add("texture_lbp", lbp(shape.pix, shapeSize, 1)...)
-	d.add("texture_lbp", lbp(f.ink, n, 2)...)
+	d.add("texture_lbp", lbp(half, n/2, 1)...)
 	// 5. colour
 	d.add("colour", colour(f)...)
 }
@@ -193,15 +194,16 @@ func radialAngular(ink []float32, n int) []float32 {
 		return out
 	}
 	cx, cy := sx/sum, sy/sum
-	rmax := 0.0
+	r2max := 0.0
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
 			if ink[y*n+x] > inkThreshold {
-				rmax = max(rmax, math.Hypot(float64(x)-cx, float64(y)-cy))
+				dx, dy := float64(x)-cx, float64(y)-cy
+				r2max = max(r2max, dx*dx+dy*dy)
 			}
 		}
 	}
-	rmax = max(rmax, 1)
+	rmax := max(math.Sqrt(r2max), 1)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
 			v := float64(ink[y*n+x])
@@ -209,14 +211,54 @@ func radialAngular(ink []float32, n int) []float32 {
 				continue
 			}
 			dx, dy := float64(x)-cx, float64(y)-cy
-			r := min(7, int(math.Hypot(dx, dy)/rmax*8))
-			a := int((math.Atan2(dy, dx) + math.Pi) / (2 * math.Pi) * 8)
+			r := min(7, int(math.Sqrt(dx*dx+dy*dy)/rmax*8))
 			out[r] += float32(v)
-			out[8+min(7, a)] += float32(v)
+			out[8+octant(dx, dy)] += float32(v)
 		}
 	}
 	for i := range out {
 		out[i] = float32(math.Sqrt(float64(out[i]) / sum))
+	}
+	return out
+}
+
+// octant numbers the 8 sectors of 45 degrees around the origin, from the
+// direction of -x counter-clockwise in image coordinates, without trigonometry.
+func octant(dx, dy float64) int {
+	ax, ay := math.Abs(dx), math.Abs(dy)
+	switch {
+	case dx < 0 && dy < 0:
+		if ax > ay {
+			return 0
+		}
+		return 1
+	case dx >= 0 && dy < 0:
+		if ay > ax {
+			return 2
+		}
+		return 3
+	case dx >= 0:
+		if ax > ay {
+			return 4
+		}
+		return 5
+	default:
+		if ay > ax {
+			return 6
+		}
+		return 7
+	}
+}
+
+// halve averages 2x2 blocks: an n/2 x n/2 plane.
+func halve(p []float32, n int) []float32 {
+	m := n / 2
+	out := make([]float32, m*m)
+	for y := 0; y < m; y++ {
+		a, b := p[2*y*n:], p[(2*y+1)*n:]
+		for x := 0; x < m; x++ {
+			out[y*m+x] = (a[2*x] + a[2*x+1] + b[2*x] + b[2*x+1]) / 4
+		}
 	}
 	return out
 }
@@ -285,25 +327,18 @@ type hogCells struct {
 // linearly interpolated orientation histograms on a g x g grid.
 func hog(p []float32, n, g int) *hogCells {
 	h := &hogCells{g: g, hist: make([]float32, g*g*hogBins), j: make([]float32, g*g*3)}
-	at := func(x, y int) float32 {
-		x = min(max(x, 0), n-1)
-		y = min(max(y, 0), n-1)
-		return p[y*n+x]
-	}
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			gx := (at(x+1, y-1) + 2*at(x+1, y) + at(x+1, y+1)) - (at(x-1, y-1) + 2*at(x-1, y) + at(x-1, y+1))
-			gy := (at(x-1, y+1) + 2*at(x, y+1) + at(x+1, y+1)) - (at(x-1, y-1) + 2*at(x, y-1) + at(x+1, y-1))
+	// gradients of the interior (the border of a padded frame holds no marks)
+	for y := 1; y < n-1; y++ {
+		up, mid, dn := p[(y-1)*n:y*n], p[y*n:(y+1)*n], p[(y+1)*n:(y+2)*n]
+		for x := 1; x < n-1; x++ {
+			gx := (up[x+1] + 2*mid[x+1] + dn[x+1]) - (up[x-1] + 2*mid[x-1] + dn[x-1])
+			gy := (dn[x-1] + 2*dn[x] + dn[x+1]) - (up[x-1] + 2*up[x] + up[x+1])
 			m2 := gx*gx + gy*gy
 			if m2 < 1e-6 {
 				continue
 			}
 			mag := float32(math.Sqrt(float64(m2)))
-			ang := math.Atan2(float64(gy), float64(gx))
-			if ang < 0 {
-				ang += math.Pi
-			}
-			fb := ang/math.Pi*hogBins - 0.5
+			fb := float64(orientation(gx, gy))*hogBins - 0.5
 			b0 := int(math.Floor(fb))
 			w1 := float32(fb - float64(b0))
 			b1 := (b0 + 1) % hogBins
@@ -318,6 +353,31 @@ func hog(p []float32, n, g int) *hogCells {
 		}
 	}
 	return h
+}
+
+// orientation returns the unsigned gradient direction in [0, 1) (0 to 180
+// degrees) from a rational approximation of atan (error < 0.3 degrees).
+func orientation(gx, gy float32) float32 {
+	if gy < 0 || (gy == 0 && gx < 0) {
+		gx, gy = -gx, -gy // unsigned: fold into the upper half-plane
+	}
+	ax, ay := abs32(gx), abs32(gy)
+	var a float32 // angle in [0, pi/2] of (ax, ay)
+	if ax >= ay {
+		t := ay / ax
+		a = t * (0.7853982 + 0.2447*(1-t) + 0.0663*(1-t)*t)
+	} else {
+		t := ax / ay
+		a = 1.5707964 - t*(0.7853982+0.2447*(1-t)+0.0663*(1-t)*t)
+	}
+	if gx < 0 {
+		a = 3.1415927 - a
+	}
+	o := a / 3.1415927
+	if o >= 1 {
+		o = 0
+	}
+	return o
 }
 
 // pooled sums the cells into a k x k grid (k divides g) and normalises by
@@ -402,54 +462,72 @@ func strokeStats(mask []bool, n int) []float32 {
 // components: connected parts of the marks (8-connected) and enclosed holes
 // (4-connected paper regions that do not touch the border).
 func components(mask []bool, n int) []float32 {
-	labels := make([]int32, n*n)
+	// a one-pixel frame of "outside" (-1) around the labels removes bounds checks
+	w := n + 2
+	labels := make([]int32, w*w)
+	for i := range labels {
+		labels[i] = -1
+	}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if mask[y*n+x] {
+				labels[(y+1)*w+x+1] = 0 // unlabelled mark
+			} else {
+				labels[(y+1)*w+x+1] = -2 // unlabelled paper
+			}
+		}
+	}
+	n8 := [8]int{-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1}
+	n4 := [4]int{-w, -1, 1, w}
 	stack := make([]int, 0, 256)
 	var sizes []int
-	flood := func(start int, want bool, conn8 bool, id int32) (size int, border bool) {
-		stack = append(stack[:0], start)
-		labels[start] = id
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			size++
-			x, y := i%n, i/n
-			if x == 0 || y == 0 || x == n-1 || y == n-1 {
-				border = true
+	id := int32(0)
+	total, holes, holeArea := 0, 0, 0
+	for y := 1; y <= n; y++ {
+		for x := 1; x <= n; x++ {
+			start := y*w + x
+			want := labels[start]
+			if want > 0 {
+				continue
 			}
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					if dx == 0 && dy == 0 || !conn8 && dx != 0 && dy != 0 {
-						continue
+			id++
+			labels[start] = id
+			stack = append(stack[:0], start)
+			size, border := 0, false
+			if want == 0 { // marks, 8-connected
+				for len(stack) > 0 {
+					i := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					size++
+					for _, o := range n8 {
+						if labels[i+o] == 0 {
+							labels[i+o] = id
+							stack = append(stack, i+o)
+						}
 					}
-					xx, yy := x+dx, y+dy
-					if xx < 0 || yy < 0 || xx >= n || yy >= n {
-						continue
-					}
-					j := yy*n + xx
-					if labels[j] == 0 && mask[j] == want {
-						labels[j] = id
-						stack = append(stack, j)
+				}
+				sizes = append(sizes, size)
+				total += size
+				continue
+			}
+			for len(stack) > 0 { // paper, 4-connected
+				i := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				size++
+				for _, o := range n4 {
+					switch labels[i+o] {
+					case -2:
+						labels[i+o] = id
+						stack = append(stack, i+o)
+					case -1:
+						border = true
 					}
 				}
 			}
-		}
-		return size, border
-	}
-	id := int32(0)
-	total := 0
-	holes, holeArea := 0, 0
-	for i := range mask {
-		if labels[i] != 0 {
-			continue
-		}
-		id++
-		s, border := flood(i, mask[i], mask[i], id)
-		if mask[i] {
-			sizes = append(sizes, s)
-			total += s
-		} else if !border {
-			holes++
-			holeArea += s
+			if !border {
+				holes++
+				holeArea += size
+			}
 		}
 	}
 	out := make([]float32, 14)

@@ -87,3 +87,32 @@ func TestImageFileVector(t *testing.T) {
 		t.Fatal("corrupt file gave no error")
 	}
 }
+
+func TestOrientationApproximation(t *testing.T) {
+	for deg := -180.0; deg <= 180; deg += 0.7 {
+		a := deg * math.Pi / 180
+		gx, gy := float32(math.Cos(a)), float32(math.Sin(a))
+		want := math.Mod(a+2*math.Pi, math.Pi) / math.Pi
+		got := float64(orientation(gx, gy))
+		d := math.Abs(got - want)
+		d = math.Min(d, 1-d) // 0 and 1 are the same direction
+		if d > 0.3/180 {
+			t.Fatalf("orientation at %.1f deg = %.4f, want %.4f", deg, got, want)
+		}
+	}
+}
+
+func TestOctant(t *testing.T) {
+	seen := map[int]bool{}
+	for k := 0; k < 8; k++ {
+		a := -math.Pi + (float64(k)+0.5)*math.Pi/4
+		o := octant(math.Cos(a), math.Sin(a))
+		if o != k {
+			t.Errorf("angle %.2f: octant %d, want %d", a, o, k)
+		}
+		seen[o] = true
+	}
+	if len(seen) != 8 {
+		t.Fatal("octants not distinct")
+	}
+}

@@ -1,0 +1,86 @@
+// Package featuresbench measures feature extraction: decoding 256x256 PNG
+// drawings and computing the descriptor for a whole channel, as the trainer
+// does. Run with bench/features/run.sh to compare with the peer (a
+// ViT-B/16 forward pass in PyTorch, the original's feature extractor).
+package featuresbench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+	"github.com/sagetrain/sagetrain/internal/trainer/features"
+	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
+)
+
+// benchDir returns a channel of n 256x256 drawings: $FEATURES_BENCH_DIR if
+// set (run.sh shares it with the peer), else a fresh temporary one.
+func benchDir(b *testing.B, n int) string {
+	if d := os.Getenv("FEATURES_BENCH_DIR"); d != "" {
+		return filepath.Join(d, "training")
+	}
+	dir := b.TempDir()
+	if _, err := sampledata.Generate(dir, sampledata.Options{Train: n, Test: 1, Size: 256, Seed: 5}); err != nil {
+		b.Fatal(err)
+	}
+	return filepath.Join(dir, "training")
+}
+
+func BenchmarkLoadChannel256(b *testing.B) {
+	n := 400
+	if s := os.Getenv("FEATURES_BENCH_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := benchDir(b, n)
+	images := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		set, err := features.LoadChannel(context.Background(), dir, features.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		images += len(set.Samples)
+	}
+	b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkDescriptorOnly256 leaves out file reading and PNG decoding.
+func BenchmarkDescriptorOnly256(b *testing.B) {
+	dir := benchDir(b, 50)
+	ch, err := data.Scan(dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := data.DecodeImage(filepath.Join(dir, ch.Items[0].Path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		features.Vector(img, "house")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkPNGDecode256 is decoding alone, the floor under LoadChannel.
+func BenchmarkPNGDecode256(b *testing.B) {
+	dir := benchDir(b, 50)
+	ch, err := data.Scan(dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, ch.Items[0].Path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := data.DecodeImageBytes(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}

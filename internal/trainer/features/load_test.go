@@ -1,0 +1,114 @@
+package features
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
+)
+
+func TestLoadChannelImages(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := sampledata.Generate(dir, sampledata.Options{Train: 30, Test: 1, Size: 64, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	ch := filepath.Join(dir, "training")
+	// break one image: it must be skipped, counted and named, not fatal
+	if err := os.WriteFile(filepath.Join(ch, "images", "train_00007.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	one, err := LoadChannel(t.Context(), ch, Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := LoadChannel(t.Context(), ch, Options{Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Kind != KindDescriptor || one.Dim != 832 || one.Channel != "training" || len(one.Samples) != 29 {
+		t.Fatalf("set %s %s dim %d, %d samples", one.Channel, one.Kind, one.Dim, len(one.Samples))
+	}
+	p := one.Report.Problem(data.KindUnreadableImage)
+	if p == nil || p.Count != 1 || !strings.Contains(p.Examples[0], "train_00007.png") || one.Report.Usable != 29 {
+		t.Fatalf("report: %s", one.Report)
+	}
+	for i := range one.Samples {
+		a, b := one.Samples[i], four.Samples[i]
+		if a.Name != b.Name || len(a.X) != 832 {
+			t.Fatalf("sample %d: %s vs %s", i, a.Name, b.Name)
+		}
+		for j := range a.X {
+			if math.Float32bits(a.X[j]) != math.Float32bits(b.X[j]) {
+				t.Fatalf("sample %d value %d differs with the worker count", i, j)
+			}
+		}
+	}
+	if one.Samples[6].Name != "images/train_00008.png" {
+		t.Fatalf("samples must stay in metadata order: %s", one.Samples[6].Name)
+	}
+	// scoring extracts exactly what training extracted
+	v, err := ImageFileVector(filepath.Join(ch, "images", "train_00008.png"), one.Samples[6].Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range v {
+		if v[j] != one.Samples[6].X[j] {
+			t.Fatalf("ImageFileVector differs from LoadChannel at %d", j)
+		}
+	}
+}
+
+func TestLoadChannelEmbeddings(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "metadata.csv"), []byte("filename,age_years,subject,expert_label\nx,4,cat,\ny,5,dog,severe\n"), 0o644)
+	var buf bytes.Buffer
+	data.WriteNPY(&buf, &data.Matrix{Rows: 2, Cols: 5, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})
+	os.WriteFile(filepath.Join(dir, "embeddings.npy"), buf.Bytes(), 0o644)
+	set, err := LoadChannel(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Kind != KindEmbeddings || set.Dim != 5 || len(set.Samples) != 2 {
+		t.Fatalf("%+v", set)
+	}
+	if s := set.Samples[1]; s.X[0] != 6 || s.Label != "severe" || s.Name != "y" || s.AgeYears != 5 {
+		t.Fatalf("%+v", s)
+	}
+}
+
+func TestLoadChannelNothingUsable(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "metadata.csv"), []byte("filename,age_years\na.png,5\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.png"), []byte("garbage"), 0o644)
+	set, err := LoadChannel(t.Context(), dir, Options{})
+	if !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "unreadable_image") {
+		t.Fatalf("want a configuration error naming the unreadable image, got %v", err)
+	}
+	if set == nil || set.Report.Count(data.KindUnreadableImage) != 1 {
+		t.Fatalf("the report must come back with the error: %+v", set)
+	}
+}
+
+func TestSettings(t *testing.T) {
+	s := CurrentSettings()
+	sum := 0
+	for _, b := range s.Blocks {
+		sum += b.Size
+	}
+	if sum != s.VisualDim || s.SubjectDim != SubjectDim || s.Kind != KindDescriptor || s.Version != DescriptorVersion {
+		t.Fatalf("%+v", s)
+	}
+	if err := s.Compatible(CurrentSettings()); err != nil {
+		t.Fatal(err)
+	}
+	if err := EmbeddingSettings(832).Compatible(s); !errors.Is(err, errs.ErrConfiguration) {
+		t.Fatalf("embeddings vs descriptor must not be compatible: %v", err)
+	}
+}
