@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
@@ -38,18 +39,9 @@ type JobService interface {
 	Logs(ctx context.Context, id string, follow bool, w io.Writer) error
 }
 
-// Report is a completed job's training report.
-type Report struct {
-	JobID     string         `json:"job_id"`
-	JobName   string         `json:"job_name"`
-	Status    string         `json:"status"`
-	Metrics   map[string]any `json:"metrics"`
-	ModelDir  string         `json:"model_dir,omitempty"`
-	OutputDir string         `json:"output_dir,omitempty"`
-	// Plots are the loss-curve PNG files; the API serves them by base name
-	// under /jobs/{id}/plots/{name}.png and lists those URLs here.
-	Plots []string `json:"plots"`
-}
+// Report is a completed job's training report (the job service's own).
+// The API lists its PNG plots as URLs under /jobs/{id}/plots/{name}.
+type Report = jobs.Report
 
 // Environments answers /environments/status and /sagemaker/setup. Methods
 // return an errs.ErrConfiguration error when AWS is not configured; the API

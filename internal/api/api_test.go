@@ -297,7 +297,7 @@ func (f fakeEnvs) SetupSageMaker(ctx context.Context, req SetupRequest) (any, er
 func TestEnvironmentsWithoutAWS(t *testing.T) {
 	for name, envs := range map[string]Environments{
 		"nil":                 nil,
-		"configuration error": fakeEnvs{err: errs.Configuration("no AWS credentials found", "set AWS_PROFILE", nil)},
+		"configuration error": fakeEnvs{err: AWSUnavailable(errs.Configuration("no AWS credentials found", "set AWS_PROFILE", nil))},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, func(o *Options) { o.Environments = envs })

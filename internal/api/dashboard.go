@@ -276,7 +276,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 	if j.Status == store.StatusCompleted {
 		if rep, err := s.opt.Jobs.Report(r.Context(), j.ID); err == nil {
 			d.Metrics = flattenMetrics(rep.Metrics)
-			for _, p := range rep.Plots {
+			for _, p := range pngPlots(rep.Plots) {
 				name := filepath.Base(p)
 				d.Plots = append(d.Plots, plotView{Name: name, URL: "/jobs/" + url.PathEscape(j.ID) + "/plots/" + url.PathEscape(name), Caption: plotCaption(name)})
 			}
@@ -284,9 +284,9 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 			d.LogsNote = "Report not available: " + err.Error()
 		}
 	}
-	if len(d.Metrics) == 0 && len(j.Report) > 0 {
+	if len(d.Metrics) == 0 {
 		var m map[string]any
-		if json.Unmarshal(j.Report, &m) == nil {
+		if raw := reportMetrics(j.Report); raw != nil && json.Unmarshal(raw, &m) == nil {
 			d.Metrics = flattenMetrics(m)
 		}
 	}

@@ -26,7 +26,9 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(apiError{Error: errorBody{Code: code, Message: message}})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(apiError{Error: errorBody{Code: code, Message: message}})
 }
 
 // writeErr maps a sagetrain error family to a status code. Unknown errors

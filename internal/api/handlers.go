@@ -87,9 +87,7 @@ func NewJobView(j *store.Job, full bool) JobView {
 		arn := j.RemoteARN
 		v.SageMakerJobARN = &arn
 	}
-	if len(j.Report) > 0 && json.Valid(j.Report) {
-		v.Metrics = j.Report
-	}
+	v.Metrics = reportMetrics(j.Report)
 	if full && len(j.Spec) > 0 && json.Valid(j.Spec) {
 		v.Spec = j.Spec
 	}
@@ -288,13 +286,28 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	}
 	out := *rep
 	out.Plots = make([]string, 0, len(rep.Plots))
-	for _, p := range rep.Plots {
+	for _, p := range pngPlots(rep.Plots) {
 		out.Plots = append(out.Plots, Prefix+"/jobs/"+rep.JobID+"/plots/"+filepath.Base(p))
 	}
 	if out.Metrics == nil {
 		out.Metrics = map[string]any{}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pngPlots keeps the PNG files among a report's plots (the ones the API
+// serves), the first of each base name.
+func pngPlots(plots []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range plots {
+		b := filepath.Base(p)
+		if strings.EqualFold(filepath.Ext(b), ".png") && !seen[b] {
+			seen[b] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // plotPath finds the plot called name among the report's plots; only
@@ -307,7 +320,7 @@ func (s *Server) plotPath(ctx context.Context, id, name string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	for _, p := range rep.Plots {
+	for _, p := range pngPlots(rep.Plots) {
 		if filepath.Base(p) == name {
 			return p, nil
 		}
@@ -421,13 +434,13 @@ func (s *Server) sagemakerStatus(ctx context.Context) (any, error) {
 	return s.opt.Environments.SageMakerStatus(ctx)
 }
 
-var errNotConfigured = errs.Configuration("SageMaker is not configured on this server",
-	"give the server AWS credentials and a region (AWS_REGION, AWS_PROFILE or an instance role) and restart it", nil)
+var errNotConfigured = AWSUnavailable(errs.Configuration("SageMaker is not configured on this server",
+	"give the server AWS credentials and a region (AWS_REGION, AWS_PROFILE or an instance role) and restart it", nil))
 
-// writeUnavailable answers 503 for configuration problems (AWS missing or
-// wrong) and maps other errors as usual.
+// writeUnavailable answers 503 when AWS is not configured or not reachable
+// and maps other errors as usual (a bad request is still a 422).
 func writeUnavailable(w http.ResponseWriter, r *http.Request, s *Server, err error) {
-	if errors.Is(err, errs.ErrConfiguration) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrAWSUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		writeError(w, http.StatusServiceUnavailable, "aws_not_configured", err.Error())
 		return
 	}
@@ -509,4 +522,19 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.json for the routes")
+}
+
+// reportMetrics picks the trainer's metrics out of a stored report (which
+// also holds server-side paths the job view does not need).
+func reportMetrics(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var r struct {
+		Metrics json.RawMessage `json:"metrics"`
+	}
+	if json.Unmarshal(raw, &r) != nil || len(r.Metrics) == 0 || string(r.Metrics) == "null" {
+		return nil
+	}
+	return r.Metrics
 }

@@ -70,7 +70,7 @@ func (s *storeService) Report(ctx context.Context, id string) (*Report, error) {
 	}
 	var tr testReport
 	_ = json.Unmarshal(j.Report, &tr)
-	return &Report{JobID: j.ID, JobName: j.Name, Status: string(j.Status), Metrics: tr.Metrics, Plots: tr.Plots}, nil
+	return &Report{JobID: j.ID, JobName: j.Name, Status: j.Status, Metrics: tr.Metrics, Plots: tr.Plots}, nil
 }
 func (s *storeService) Logs(ctx context.Context, id string, follow bool, w io.Writer) error {
 	j, err := s.st.Get(ctx, id)

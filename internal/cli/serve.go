@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+
+	"github.com/sagetrain/sagetrain/internal/api"
+	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/backend/local"
+	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/store/storeopen"
+)
+
+func init() { register(newServeCmd) }
+
+type serveFlags struct {
+	addr          string
+	tokenFile     string
+	insecure      bool
+	reconcile     bool
+	poll          time.Duration
+	leaseTTL      time.Duration
+	localRoot     string
+	artifactRoot  string
+	secureCookies bool
+	bucket        string
+	repository    string
+	role          string
+	prefix        string
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the training service: REST API, dashboard, metrics and the job reconciler",
+		Long: `serve runs the REST API under /api/v1/training, the job dashboard at /, /healthz,
+/readyz and /metrics, and the reconciler that follows every live job, in one process.
+
+Clients authenticate with bearer tokens from --token-file (one a line) or
+SAGETRAIN_API_TOKENS (comma-separated). --insecure-no-auth turns authentication
+off and is only accepted on a loopback --addr.
+
+Several serve processes may share one PostgreSQL store (--db postgres://...):
+leases in the store hand each live job to one reconciler at a time. Give them a
+shared --artifact-root (and --local-root for local jobs) if they run on
+different hosts.`,
+		Example: `  SAGETRAIN_API_TOKENS=$(openssl rand -hex 32) sagetrain serve --addr 127.0.0.1:8080
+  sagetrain serve --db postgres://sagetrain@db/sagetrain --addr 0.0.0.0:8080 --token-file /etc/sagetrain/tokens`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return serveRun(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file of API bearer tokens, one a line (also: "+api.TokenEnv+", comma-separated)")
+	fl.BoolVar(&f.insecure, "insecure-no-auth", false, "run without authentication (only on a loopback --addr)")
+	fl.BoolVar(&f.reconcile, "reconcile", true, "run the job reconciler in this process (false: API only)")
+	fl.DurationVar(&f.poll, "poll", jobs.DefaultPollInterval, "time between reconciler passes")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", jobs.DefaultLeaseTTL, "how long a reconciler holds a job before another may take it")
+	fl.StringVar(&f.localRoot, "local-root", "", "folder of local jobs (default $SAGETRAIN_LOCAL_ROOT, else the user's data dir)")
+	fl.StringVar(&f.artifactRoot, "artifact-root", "", "where completed jobs' artifacts are unpacked (default: next to the SQLite file, or the user's data dir)")
+	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when serving behind TLS)")
+	fl.StringVar(&f.bucket, "bucket", "", "S3 bucket checked by /environments/status and used by /sagemaker/setup by default")
+	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
+	fl.StringVar(&f.role, "role", "SageTrainExecutionRole", "execution role name checked by /environments/status and created by /sagemaker/setup")
+	fl.StringVar(&f.prefix, "prefix", "sagetrain", "S3 key prefix of training data and output, for the role's policy")
+	return cmd
+}
+
+func serveRun(cmd *cobra.Command, f serveFlags) error {
+	ctx := cmd.Context()
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	tokens, err := api.LoadTokens(f.tokenFile, os.Getenv(api.TokenEnv))
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.insecure && len(tokens) > 0:
+		return errs.Configuration("--insecure-no-auth was given together with API tokens", "drop --insecure-no-auth, or unset "+api.TokenEnv+" and --token-file", nil)
+	case f.insecure:
+		if err := api.CheckInsecure(f.addr); err != nil {
+			return err
+		}
+	case len(tokens) == 0:
+		return errs.Configuration("no API tokens configured",
+			"give tokens with --token-file FILE or "+api.TokenEnv+"=tok1,tok2 (e.g. from `openssl rand -hex 32`), or --insecure-no-auth on a loopback --addr for a local try-out", nil)
+	}
+
+	dsn, err := storeopen.Resolve(globals.DB)
+	if err != nil {
+		return err
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	metrics := api.NewMetrics(st)
+
+	localRoot := f.localRoot
+	if localRoot == "" {
+		localRoot = os.Getenv("SAGETRAIN_LOCAL_ROOT")
+	}
+	lb, err := local.New(local.Options{Root: localRoot})
+	if err != nil {
+		return err
+	}
+	backends := map[string]backend.Backend{"local": lb}
+
+	// AWS is optional: without it local jobs work and the SageMaker routes
+	// answer 503 with what to do.
+	envs := &api.AWSEnvironments{
+		Validate: awssetup.ValidateOptions{Bucket: f.bucket, Prefix: f.prefix, Repository: f.repository, Role: f.role},
+		Role:     awssetup.RoleOptions{Name: f.role, Bucket: f.bucket, InputPrefix: f.prefix, OutputPrefix: f.prefix, Repository: f.repository},
+	}
+	ready := map[string]func(context.Context) error{}
+	if cfg, err := serveAWSConfig(ctx); err != nil {
+		log.Info("AWS is not configured: SageMaker jobs are off", "reason", err)
+	} else {
+		cfg.APIOptions = append(cfg.APIOptions, metrics.AWSAPIOption)
+		envs.Config = cfg
+		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{})
+		ready["aws"] = envs.ReadyCheck
+		log.Info("AWS configured: SageMaker jobs are on", "region", cfg.Region)
+	}
+
+	artRoot := f.artifactRoot
+	if artRoot == "" && !storeopen.IsPostgres(dsn) {
+		if abs, err := filepath.Abs(dsn); err == nil {
+			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
+		}
+	}
+	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
+
+	handler := api.New(api.Options{
+		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
+		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
+	})
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return errs.Configuration("cannot listen on "+f.addr, "pick a free port with --addr", err)
+	}
+	srv := api.NewHTTPServer(f.addr, handler)
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	recDone := make(chan struct{})
+	if f.reconcile {
+		go func() {
+			defer close(recDone)
+			api.RunReconciler(runCtx, svc, f.poll, metrics, log)
+		}()
+	} else {
+		close(recDone)
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	url := "http://" + ln.Addr().String()
+	auth := "bearer tokens"
+	if f.insecure {
+		auth = "none (--insecure-no-auth)"
+	}
+	if jsonOutput() {
+		_ = printJSON(cmd.OutOrStdout(), map[string]any{"url": url, "api": url + api.Prefix, "auth": auth, "store": serveStoreKind(dsn), "reconciler": f.reconcile, "owner": svc.Owner(), "backends": serveBackendNames(backends)})
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "sagetrain serving on %s (API %s%s, dashboard %s/, auth: %s, store: %s, backends: %s, reconciler: %v)\n",
+			url, url, api.Prefix, url, auth, serveStoreKind(dsn), strings.Join(serveBackendNames(backends), ","), f.reconcile)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-srvErr:
+	}
+	log.Info("shutting down")
+	stop()
+	shCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shCtx)
+	<-recDone
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return errs.Configuration("the server stopped", "see the error and restart", serveErr)
+	}
+	return nil
+}
+
+// serveAWSConfig loads the AWS configuration and checks credentials can
+// be found, within a few seconds (no instance metadata wait at start).
+func serveAWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awssetup.LoadConfig(ctx, awssetup.Options{})
+	if err != nil {
+		return cfg, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := cfg.Credentials.Retrieve(cctx); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func serveStoreKind(dsn string) string {
+	if storeopen.IsPostgres(dsn) {
+		return "postgres"
+	}
+	return "sqlite " + dsn
+}
+
+func serveBackendNames(m map[string]backend.Backend) []string {
+	var out []string
+	for _, k := range []string{"local", "sagemaker"} {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
