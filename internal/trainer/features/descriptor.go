@@ -15,8 +15,8 @@ const (
 	hogBins           = 9   // unsigned gradient orientations (20 degrees each)
 )
 
-// block is one named part of the descriptor, for the docs and the tests.
-type block struct {
+// Block is one named part of the descriptor, for the docs and the tests.
+type Block struct {
 	Name string `json:"name"`
 	Size int    `json:"size"`
 }
@@ -29,10 +29,10 @@ func descriptor(img image.Image) []float32 {
 	return d.v
 }
 
-// builder appends values and, when names is set, records the blocks.
+// builder appends values and records the named blocks they form.
 type builder struct {
 	v      []float32
-	blocks []block
+	blocks []Block
 }
 
 func (b *builder) add(name string, vals ...float32) {
@@ -40,7 +40,7 @@ func (b *builder) add(name string, vals ...float32) {
 	if n := len(b.blocks); n > 0 && b.blocks[n-1].Name == name {
 		b.blocks[n-1].Size += len(vals)
 	} else {
-		b.blocks = append(b.blocks, block{name, len(vals)})
+		b.blocks = append(b.blocks, Block{name, len(vals)})
 	}
 }
 

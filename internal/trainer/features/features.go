@@ -58,11 +58,11 @@ type Settings struct {
 	ShapeSize    int     `json:"shape_size,omitempty"`   // px: drawing cropped to its marks
 	InkThreshold float64 `json:"ink_threshold,omitempty"`
 	HOGBins      int     `json:"hog_bins,omitempty"`
-	Blocks       []block `json:"blocks,omitempty"` // the descriptor's parts in order
+	Blocks       []Block `json:"blocks,omitempty"` // the descriptor's parts in order
 }
 
 // VisualDim is the descriptor's width.
-var VisualDim, descriptorBlocks = func() (int, []block) {
+var VisualDim, descriptorBlocks = func() (int, []Block) {
 	d := &builder{}
 	describe(newFrame(image.NewGray(image.Rect(0, 0, 8, 8)), frameSize), d)
 	return len(d.v), d.blocks
@@ -72,7 +72,7 @@ var VisualDim, descriptorBlocks = func() (int, []block) {
 func CurrentSettings() Settings {
 	return Settings{Kind: KindDescriptor, Version: DescriptorVersion, Dim: VisualDim + SubjectDim,
 		VisualDim: VisualDim, SubjectDim: SubjectDim, FrameSize: frameSize, ShapeSize: shapeSize,
-		InkThreshold: inkThreshold, HOGBins: hogBins, Blocks: append([]block(nil), descriptorBlocks...)}
+		InkThreshold: inkThreshold, HOGBins: hogBins, Blocks: append([]Block(nil), descriptorBlocks...)}
 }
 
 // EmbeddingSettings returns the settings of a model fitted on embeddings of width dim.
