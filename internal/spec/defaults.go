@@ -1,5 +1,7 @@
 package spec
 
+import "github.com/sagetrain/sagetrain/internal/trainer"
+
 // Defaults, the original service's where it had one.
 const (
 	BackendLocal     = "local"
@@ -14,15 +16,17 @@ const (
 	DefaultInputMode         = "File"
 )
 
-// DefaultMetricDefinitions match the lines the trainer prints on stdout
-// ("metric: NAME=VALUE", see docs/trainer.md). They are what SageMaker's
-// metric definitions get when the spec has none.
-var DefaultMetricDefinitions = []MetricDefinition{
-	{Name: "train_loss", Regex: `train_loss=([0-9.eE+-]+)`},
-	{Name: "val_loss", Regex: `val_loss=([0-9.eE+-]+)`},
-	{Name: "test_auroc", Regex: `test_auroc=([0-9.eE+-]+)`},
-	{Name: "test_average_precision", Regex: `test_average_precision=([0-9.eE+-]+)`},
-}
+// DefaultMetricDefinitions are the trainer's own (trainer.MetricDefinitions):
+// they match the lines it prints on stdout ("epoch=N group=G train_loss=X
+// val_loss=Y" and "metric: NAME=VALUE", see docs/trainer.md). A spec
+// without metric_definitions gets them.
+var DefaultMetricDefinitions = func() []MetricDefinition {
+	var out []MetricDefinition
+	for _, m := range trainer.MetricDefinitions() {
+		out = append(out, MetricDefinition{Name: m.Name, Regex: m.Regex})
+	}
+	return out
+}()
 
 // ApplyDefaults fills every field the user left empty. It never overwrites
 // a value that was given.

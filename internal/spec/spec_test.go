@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -212,5 +213,31 @@ func TestCreateTrainingJobInput(t *testing.T) {
 	}
 	if _, err := s.CreateTrainingJobInput("x", map[string]string{"test": "s3://b/t"}); err == nil {
 		t.Fatal("no training channel accepted")
+	}
+}
+
+// TestDefaultMetricsMatchTrainerLines checks the default metric regexes
+// against lines in the trainer's documented stdout format.
+func TestDefaultMetricsMatchTrainerLines(t *testing.T) {
+	lines := map[string]string{
+		"test_auroc":       "metric: test_auroc=0.9825",
+		"epoch:val_loss":   "epoch=3 group=6-7 train_loss=0.41 val_loss=0.4321",
+		"epoch:train_loss": "epoch=3 group=6-7 train_loss=0.41 val_loss=0.4321",
+	}
+	for name, line := range lines {
+		found := false
+		for _, m := range DefaultMetricDefinitions {
+			if m.Name != name {
+				continue
+			}
+			found = true
+			sub := regexp.MustCompile(m.Regex).FindStringSubmatch(line)
+			if len(sub) < 2 || sub[1] == "" {
+				t.Errorf("%s: regex %q does not capture a value in %q", name, m.Regex, line)
+			}
+		}
+		if !found {
+			t.Errorf("no default metric definition %s", name)
+		}
 	}
 }
