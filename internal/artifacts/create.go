@@ -56,7 +56,9 @@ func CreateTarGz(srcDir, archivePath string) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	zw, _ := gzip.NewWriterLevel(tmp, gzip.DefaultCompression) // header has zero ModTime and no name
+	// BestSpeed: model weights barely compress, and artifacts are made on
+	// every job end. The header has a zero ModTime and no name.
+	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	walkErr := filepath.WalkDir(absSrc, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
