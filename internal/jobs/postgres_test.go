@@ -63,7 +63,10 @@ func TestTwoReconcilersOnOnePostgres(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, e := range []*env{a, b} {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = e.svc.RunWithErrors(runCtx, func(err error) { t.Logf("%s: %v", e.svc.Owner(), err) }) }()
+		go func() {
+			defer wg.Done()
+			_ = e.svc.RunWithErrors(runCtx, func(err error) { t.Logf("%s: %v", e.svc.Owner(), err) })
+		}()
 	}
 	// Cancel the slow one once it runs, while both reconcilers write to it.
 	cancelled := ids[n-1]
