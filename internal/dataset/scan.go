@@ -106,6 +106,15 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 		res.Problems = append(res.Problems, cr.Problems...)
 		res.Warnings = append(res.Warnings, cr.Warnings...)
 	}
+	if check == nil && metadata == "" {
+		// A plain folder's own metadata.csv / metadata.json is its metadata.
+		for _, name := range []string{MetadataKey, "metadata.json"} {
+			if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
+				metadata = filepath.Join(dir, name)
+				break
+			}
+		}
+	}
 	var metaAbs string
 	if metadata != "" {
 		metaAbs, _ = filepath.Abs(metadata)
