@@ -67,3 +67,16 @@ func DecodeCursor(s string) (Cursor, error) {
 	}
 	return Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: id}, nil
 }
+
+// SearchText is what drivers store in their search column for a job: its
+// name and remote name, lowercased, one per line. NameContains filters match
+// SearchTerm(f.NameContains) as a substring of it.
+func SearchText(name, remoteName string) string {
+	return strings.ToLower(name + "\n" + remoteName)
+}
+
+// SearchTerm is a NameContains filter in the form SearchText stores
+// (lowercased; a line break never matches across the two names).
+func SearchTerm(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "\n", ""))
+}

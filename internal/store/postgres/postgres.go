@@ -237,13 +237,13 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 	}
 	var existing *store.Job
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "INSERT INTO jobs ("+columns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
+		tag, err := tx.Exec(ctx, "INSERT INTO jobs ("+columns+`, search) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
 			ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
 			job.ID, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullText(job.IdempotencyKey), nullJSON(job.Spec),
 			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, job.CancelRequested,
 			job.CreatedAt, job.UpdatedAt, nullTime(job.StartedAt), nullTime(job.EndedAt), job.BillableSeconds,
 			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
-			job.Version, job.LeaseOwner, nullTime(&job.LeaseExpires))
+			job.Version, job.LeaseOwner, nullTime(&job.LeaseExpires), store.SearchText(job.Name, job.RemoteName))
 		if err != nil {
 			if isUnique(err, "jobs_pkey") {
 				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
@@ -301,46 +301,54 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
 	return j, nil
 }
 
-// List returns jobs newest first with keyset pagination.
+// List returns jobs newest first with keyset pagination. The page's ids
+// come from an index-only scan of jobs_list (or a status index); only those
+// rows are then read. Several statuses become one index range each, merged.
 func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
 	limit := store.ListLimit(f.Limit)
 	var (
-		where []string
+		conds []string
 		args  []any
 	)
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	if len(f.Statuses) > 0 {
-		sts := make([]string, len(f.Statuses))
-		for i, st := range f.Statuses {
-			if !st.Valid() {
-				return nil, "", invalidStatus(st)
-			}
-			sts[i] = string(st)
-		}
-		where = append(where, "status = ANY("+arg(sts)+")")
-	}
 	if f.Backend != "" {
-		where = append(where, "backend = "+arg(f.Backend))
+		conds = append(conds, "backend = "+arg(f.Backend))
 	}
-	if f.NameContains != "" {
-		p := arg("%" + escapeLike(f.NameContains) + "%")
-		where = append(where, "(name ILIKE "+p+" OR remote_name ILIKE "+p+")")
+	if term := store.SearchTerm(f.NameContains); term != "" {
+		conds = append(conds, "search LIKE "+arg("%"+escapeLike(term)+"%"))
 	}
 	if f.Cursor != "" {
 		c, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, "(created_at, id) < ("+arg(c.CreatedAt)+", "+arg(c.ID)+")")
+		conds = append(conds, "(created_at, id) < ("+arg(c.CreatedAt)+", "+arg(c.ID)+")")
 	}
-	q := "SELECT " + columns + " FROM jobs"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	statuses, err := distinctStatuses(f.Statuses)
+	if err != nil {
+		return nil, "", err
 	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT " + arg(limit+1)
+	if len(statuses) == 0 {
+		statuses = []string{""}
+	}
+	lim := arg(limit + 1)
+	var parts []string
+	for _, st := range statuses {
+		cs := conds
+		if st != "" {
+			cs = append([]string{"status = " + arg(st)}, cs...)
+		}
+		where := "TRUE"
+		if len(cs) > 0 {
+			where = strings.Join(cs, " AND ")
+		}
+		parts = append(parts, "(SELECT id, created_at FROM jobs WHERE "+where+" ORDER BY created_at DESC, id DESC LIMIT "+lim+")")
+	}
+	q := "SELECT " + qualified("jobs", columns) + " FROM jobs JOIN (SELECT id FROM (" + strings.Join(parts, " UNION ALL ") +
+		") u ORDER BY created_at DESC, id DESC LIMIT " + lim + ") page ON page.id = jobs.id ORDER BY jobs.created_at DESC, jobs.id DESC"
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, "", wrap("list jobs", err)
@@ -356,6 +364,22 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		next = store.EncodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return jobs, next, nil
+}
+
+// distinctStatuses validates a status filter and drops repeats.
+func distinctStatuses(in []store.Status) ([]string, error) {
+	var out []string
+	seen := map[store.Status]bool{}
+	for _, st := range in {
+		if !st.Valid() {
+			return nil, invalidStatus(st)
+		}
+		if !seen[st] {
+			seen[st] = true
+			out = append(out, string(st))
+		}
+	}
+	return out, nil
 }
 
 // escapeLike makes s match literally inside a LIKE pattern (backslash is
@@ -383,13 +407,14 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 				status = $8, secondary_status = $9, status_message = $10, failure_reason = $11, cancel_requested = $12,
 				updated_at = $13, started_at = $14, ended_at = $15, billable_seconds = $16,
 				model_artifact_uri = $17, output_artifact_uri = $18, artifact_dir = $19, report = $20,
-				version = jobs.version + 1
+				search = $21, version = jobs.version + 1
 			FROM old WHERE jobs.id = old.id AND jobs.version = $2
 			RETURNING old.status, old.secondary_status`,
 			job.ID, job.Version, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullJSON(job.Spec),
 			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, job.CancelRequested,
 			now, nullTime(job.StartedAt), nullTime(job.EndedAt), job.BillableSeconds,
 			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
+			store.SearchText(job.Name, job.RemoteName),
 		).Scan(&oldStatus, &oldSecondary)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var version int64

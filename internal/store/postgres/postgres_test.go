@@ -88,3 +88,7 @@ func TestBadDSN(t *testing.T) {
 		t.Fatal("Open of an unreachable server succeeded")
 	}
 }
+
+func TestCreateMany(t *testing.T) {
+	storetest.RunSeed(t, open(t, testpeer.PostgresDSN(t)))
+}

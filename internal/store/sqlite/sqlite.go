@@ -113,6 +113,8 @@ const columns = `id, name, remote_name, remote_arn, backend, idempotency_key, sp
 	model_artifact_uri, output_artifact_uri, artifact_dir, report,
 	version, lease_owner, lease_expires`
 
+const insertJob = "INSERT INTO jobs (" + columns + ", search) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
 // liveCond selects non-terminal jobs; it matches the jobs_live partial index.
 const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
 
@@ -258,12 +260,12 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO jobs ("+columns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		_, err := tx.ExecContext(ctx, insertJob,
 			job.ID, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullText(job.IdempotencyKey), nullJSON(job.Spec),
 			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, boolInt(job.CancelRequested),
 			micro(job.CreatedAt), micro(job.UpdatedAt), nullMicro(job.StartedAt), nullMicro(job.EndedAt), job.BillableSeconds,
 			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
-			job.Version, job.LeaseOwner, nullMicro(&job.LeaseExpires))
+			job.Version, job.LeaseOwner, nullMicro(&job.LeaseExpires), store.SearchText(job.Name, job.RemoteName))
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE constraint failed: jobs.id") {
 				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
@@ -328,48 +330,64 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
 	return j, nil
 }
 
-// List returns jobs newest first with keyset pagination.
+// List returns jobs newest first with keyset pagination. It finds the
+// page's rowids from the jobs_list (or a status) index alone, then reads
+// only those rows. Several statuses become one index range each, merged.
 func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
 	limit := store.ListLimit(f.Limit)
 	var (
-		where []string
+		conds []string
 		args  []any
 	)
-	if len(f.Statuses) > 0 {
-		ph := make([]string, len(f.Statuses))
-		for i, st := range f.Statuses {
-			if !st.Valid() {
-				return nil, "", invalidStatus(st)
-			}
-			ph[i] = "?"
-			args = append(args, string(st))
-		}
-		where = append(where, "status IN ("+strings.Join(ph, ",")+")")
-	}
 	if f.Backend != "" {
-		where = append(where, "backend = ?")
+		conds = append(conds, "backend = ?")
 		args = append(args, f.Backend)
 	}
-	if f.NameContains != "" {
-		pat := "%" + escapeLike(f.NameContains) + "%"
-		where = append(where, `(name LIKE ? ESCAPE '\' OR remote_name LIKE ? ESCAPE '\')`)
-		args = append(args, pat, pat)
+	if term := store.SearchTerm(f.NameContains); term != "" {
+		conds = append(conds, "instr(search, ?) > 0")
+		args = append(args, term)
 	}
 	if f.Cursor != "" {
 		c, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, "(created_at, id) < (?, ?)")
+		conds = append(conds, "(created_at, id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
 	}
-	q := "SELECT " + columns + " FROM jobs"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	statuses, err := distinctStatuses(f.Statuses)
+	if err != nil {
+		return nil, "", err
 	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	branch := func(status string) (string, []any) {
+		cs, as := conds, args
+		if status != "" {
+			cs = append([]string{"status = ?"}, cs...)
+			as = append([]any{status}, as...)
+		}
+		where := "1 = 1"
+		if len(cs) > 0 {
+			where = strings.Join(cs, " AND ")
+		}
+		return "SELECT * FROM (SELECT rowid AS rid, created_at, id FROM jobs WHERE " + where +
+			" ORDER BY created_at DESC, id DESC LIMIT ?)", append(as[:len(as):len(as)], limit+1)
+	}
+	var (
+		parts []string
+		qargs []any
+	)
+	if len(statuses) == 0 {
+		statuses = []string{""}
+	}
+	for _, st := range statuses {
+		q, a := branch(st)
+		parts = append(parts, q)
+		qargs = append(qargs, a...)
+	}
+	q := "SELECT " + columns + " FROM jobs WHERE rowid IN (SELECT rid FROM (" + strings.Join(parts, " UNION ALL ") +
+		") ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at DESC, id DESC"
+	qargs = append(qargs, limit+1)
+	rows, err := s.db.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return nil, "", wrap("list jobs", err)
 	}
@@ -386,9 +404,20 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	return jobs, next, nil
 }
 
-// escapeLike makes s match literally inside a LIKE pattern with ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+// distinctStatuses validates a status filter and drops repeats.
+func distinctStatuses(in []store.Status) ([]string, error) {
+	var out []string
+	seen := map[store.Status]bool{}
+	for _, st := range in {
+		if !st.Valid() {
+			return nil, invalidStatus(st)
+		}
+		if !seen[st] {
+			seen[st] = true
+			out = append(out, string(st))
+		}
+	}
+	return out, nil
 }
 
 func collect(rows *sql.Rows) ([]*store.Job, error) {
@@ -431,13 +460,14 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET name = ?, remote_name = ?, remote_arn = ?, backend = ?, spec = ?,
 			status = ?, secondary_status = ?, status_message = ?, failure_reason = ?, cancel_requested = ?,
 			updated_at = ?, started_at = ?, ended_at = ?, billable_seconds = ?,
-			model_artifact_uri = ?, output_artifact_uri = ?, artifact_dir = ?, report = ?, version = version + 1
+			model_artifact_uri = ?, output_artifact_uri = ?, artifact_dir = ?, report = ?, search = ?,
+			version = version + 1
 			WHERE id = ? AND version = ?`,
 			job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullJSON(job.Spec),
 			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, boolInt(job.CancelRequested),
 			micro(now), nullMicro(job.StartedAt), nullMicro(job.EndedAt), job.BillableSeconds,
 			job.ModelArtifactURI, job.OutputArtifactURI, job.ArtifactDir, nullJSON(job.Report),
-			job.ID, job.Version)
+			store.SearchText(job.Name, job.RemoteName), job.ID, job.Version)
 		if err != nil {
 			return err
 		}

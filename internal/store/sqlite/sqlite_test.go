@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/migrations"
@@ -100,6 +103,40 @@ func TestBadPath(t *testing.T) {
 	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro"} {
 		if _, err := sqlite.Open(context.Background(), p); err == nil {
 			t.Errorf("Open(%q) accepted", p)
+		}
+	}
+}
+
+func TestCreateMany(t *testing.T) {
+	storetest.RunSeed(t, open(t, filepath.Join(t.TempDir(), "jobs.db")))
+}
+
+// A store made by the first schema version gets its search column filled
+// when the second migration runs.
+func TestMigrationBackfillsSearch(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "jobs.db")
+	db, err := sql.Open("sqlite", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, _ := migrations.FS(migrations.SQLite)
+	prov, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.UpTo(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO jobs (id, name, remote_name, status, created_at, updated_at) VALUES ('old', 'Kids_V1', 'kids-v1-abc', 'completed', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, p)
+	for _, q := range []string{"kids_v1", "V1-ABC"} {
+		got, _, err := s.List(ctx, store.ListFilter{NameContains: q})
+		if err != nil || len(got) != 1 || got[0].ID != "old" {
+			t.Fatalf("List name~%s on a migrated store: %d jobs, err %v", q, len(got), err)
 		}
 	}
 }

@@ -356,6 +356,8 @@ func testListFilters(t *testing.T, s store.Store) {
 	}{
 		{"all newest first", store.ListFilter{}, []*store.Job{j4, j3, j2, j1, j0}},
 		{"one status", store.ListFilter{Statuses: []store.Status{store.StatusRunning}}, []*store.Job{j4, j1}},
+		{"repeated status", store.ListFilter{Statuses: []store.Status{store.StatusRunning, store.StatusRunning}}, []*store.Job{j4, j1}},
+		{"query case ignored", store.ListFilter{NameContains: "KiDs_V"}, []*store.Job{j1, j0}},
 		{"two statuses", store.ListFilter{Statuses: []store.Status{store.StatusFailed, store.StatusCompleted}}, []*store.Job{j2, j0}},
 		{"backend", store.ListFilter{Backend: "sagemaker"}, []*store.Job{j2, j1}},
 		{"name in name or remote name, any case", store.ListFilter{NameContains: "kids"}, []*store.Job{j4, j1, j0}},
