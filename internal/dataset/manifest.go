@@ -100,6 +100,14 @@ func (c *hashCache) update(f File, change func(*cacheEntry)) {
 	c.dirty = true
 }
 
+// forget drops the entry of f.
+func (c *hashCache) forget(f File) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.Entries, cacheKey(f))
+	c.dirty = true
+}
+
 // cacheDir is where sagetrain keeps hash caches and upload journals.
 func cacheDir(opt string) string {
 	if opt != "" {

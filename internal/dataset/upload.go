@@ -107,8 +107,14 @@ func (e *ProblemsError) Is(target error) bool {
 
 type payloadHashKey struct{}
 
-// presetPayloadHash gives SigV4 the SHA-256 we already know, so the SDK does
-// not read every file a second time to sign it.
+// unsignedPayload tells SigV4 not to hash the body. The body is still
+// protected: x-amz-checksum-sha256 (a signed header) carries its SHA-256 and
+// the server rejects a body that does not match. Without this, the SDK reads
+// every file once more to sign it, and the server hashes it twice.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// presetPayloadHash gives SigV4 a payload hash set in the context (see
+// unsignedPayload), so the SDK does not compute one.
 var presetPayloadHash = middleware.FinalizeMiddlewareFunc("sagetrainPresetPayloadHash",
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		if h, ok := ctx.Value(payloadHashKey{}).(string); ok && h != "" {
@@ -176,7 +182,7 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 	client := awssetup.NewS3Client(cfg, append([]func(*s3.Options){func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, addPresetPayloadHash)
 	}}, opts.S3Options...)...)
-	u := &uploader{client: client, loc: loc, opts: opts}
+	u := &uploader{client: client, loc: loc, opts: opts, cache: cache}
 
 	remote, err := u.remoteManifest(ctx)
 	if err != nil {
@@ -310,6 +316,7 @@ type uploader struct {
 	opts   UploadOptions
 	mpOnce sync.Once
 	mp     *manager.Uploader
+	cache  *hashCache // nil in FetchManifest
 }
 
 func (u *uploader) remoteManifest(ctx context.Context) (*Manifest, error) {
@@ -409,9 +416,9 @@ func (u *uploader) put(ctx context.Context, f File, e Entry) error {
 	if ctype != "" {
 		in.ContentType = &ctype
 	}
-	out, err := u.client.PutObject(context.WithValue(ctx, payloadHashKey{}, e.SHA256), in)
+	out, err := u.client.PutObject(context.WithValue(ctx, payloadHashKey{}, unsignedPayload), in)
 	if err != nil {
-		return explainPut(err, f.Abs, "s3://"+u.loc.Bucket+"/"+key)
+		return u.explainPut(err, f, "s3://"+u.loc.Bucket+"/"+key)
 	}
 	if c := aws.ToString(out.ChecksumSHA256); c != "" && c != b64(e.SHA256) {
 		return errs.Configuration(fmt.Sprintf("s3://%s/%s was stored with another SHA-256 than %s", u.loc.Bucket, key, f.Abs),
@@ -438,18 +445,21 @@ func (u *uploader) putMultipart(ctx context.Context, fh *os.File, key string, e 
 		in.ContentType = &ctype
 	}
 	if _, err := u.mp.Upload(ctx, in); err != nil {
-		return explainPut(err, fh.Name(), "s3://"+u.loc.Bucket+"/"+key)
+		return u.explainPut(err, File{Rel: e.Path, Abs: fh.Name()}, "s3://"+u.loc.Bucket+"/"+key)
 	}
 	return nil
 }
 
-func explainPut(err error, local, remote string) error {
+func (u *uploader) explainPut(err error, f File, remote string) error {
 	switch awssetup.APIErrorCode(err) {
 	case "BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest":
+		if u.cache != nil {
+			u.cache.forget(f) // hash it afresh next time
+		}
 		return errs.Configuration(fmt.Sprintf("the server rejected %s: its bytes do not match their SHA-256", remote),
-			local+" probably changed during the upload; upload again", err)
+			f.Abs+" probably changed during the upload; upload again", err)
 	}
-	return awssetup.Explain(err, "upload "+local+" to "+remote)
+	return awssetup.Explain(err, "upload "+f.Abs+" to "+remote)
 }
 
 func (u *uploader) deleteKeys(ctx context.Context, rels []string) (int, error) {

@@ -374,3 +374,38 @@ func TestUploadWrongCredentials(t *testing.T) {
 		t.Fatalf("missing bucket: %v", err)
 	}
 }
+
+// The server checks every body against the SHA-256 we send: bytes that do
+// not match what was hashed are refused, not stored.
+func TestUploadRejectsBytesThatDoNotMatchTheirChecksum(t *testing.T) {
+	e := startEnv(t)
+	dir, meta := makeSet(t, 4, 500, 800)
+	cache := t.TempDir()
+	scan, err := Scan(dir, meta, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale cache entry (same size and mtime, other content) stands for a
+	// file whose bytes changed between hashing and sending.
+	hc := loadHashCache(cache, dir)
+	victim := scan.Files[1]
+	hc.update(victim, func(ce *cacheEntry) { ce.SHA256 = strings.Repeat("ab", 32) })
+	if err := hc.save(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Upload(context.Background(), e.cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/bad", CacheDir: cache, Plain: true})
+	if err == nil || !strings.Contains(err.Error(), "do not match their SHA-256") || !strings.Contains(err.Error(), victim.Rel) {
+		t.Fatalf("mismatching bytes: %v", err)
+	}
+	if _, err := e.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &e.bucket, Key: aws.String("bad/" + victim.Rel)}); err == nil {
+		t.Error("the server stored bytes that do not match their checksum")
+	}
+	if m, _ := FetchManifest(context.Background(), e.cfg, "s3://drawings/bad"); m != nil {
+		t.Error("a manifest was written after a failed upload")
+	}
+	// The stale entry was dropped: the next run hashes the file again and succeeds.
+	if _, err := Upload(context.Background(), e.cfg, UploadOptions{Dir: dir, Metadata: meta, To: "s3://drawings/bad", CacheDir: cache, Plain: true}); err != nil {
+		t.Fatalf("upload after the rejection: %v", err)
+	}
+	checkRemote(t, e, "bad", dir, meta)
+}
