@@ -158,8 +158,8 @@ func TestMalformedAndOversizedBodies(t *testing.T) {
 	h := newHarness(t, nil)
 	big := `{"job_name":"big","tags":{"x":"` + strings.Repeat("a", MaxBodyBytes) + `"}}`
 	cases := []struct {
-		body string
-		code int
+		body  string
+		code  int
 		ecode string
 	}{
 		{`{"job_name":`, 400, "bad_request"},

@@ -35,7 +35,9 @@ func (s *storeService) Submit(ctx context.Context, sp *spec.Spec, key string) (*
 	raw, _ := json.Marshal(sp)
 	return s.st.Create(ctx, &store.Job{Name: sp.JobName, RemoteName: sp.JobName, Backend: sp.Backend, IdempotencyKey: key, Spec: raw, Status: store.StatusPending})
 }
-func (s *storeService) Get(ctx context.Context, id string) (*store.Job, error) { return s.st.Get(ctx, id) }
+func (s *storeService) Get(ctx context.Context, id string) (*store.Job, error) {
+	return s.st.Get(ctx, id)
+}
 func (s *storeService) Events(ctx context.Context, id string) ([]store.Event, error) {
 	return s.st.Events(ctx, id)
 }
@@ -196,3 +198,5 @@ func (h *harness) finish(id string, st store.Status, mut func(*store.Job)) *stor
 	}
 	return j
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
