@@ -10,12 +10,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
+	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
 	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
+	"github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
@@ -35,9 +36,10 @@ func init() {
 
 // jobsEnv is an open store and a service on it, for one command.
 type jobsEnv struct {
-	svc   *jobs.Service
-	st    store.Store
-	local *local.Backend
+	svc    *jobs.Service
+	st     store.Store
+	local  *local.Backend
+	awsErr error // why the sagemaker backend is unavailable, if it is
 }
 
 func (e *jobsEnv) Close() { _ = e.st.Close() }
@@ -59,8 +61,19 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 		return nil, err
 	}
 	backends := map[string]backend.Backend{"local": lb}
-	if cfg, err := config.LoadDefaultConfig(ctx); err == nil {
+	var uploader func(ctx context.Context, dir, metadata, prefix string) (string, error)
+	cfg, awsErr := awssetup.LoadConfig(ctx, awssetup.Options{})
+	if awsErr == nil {
 		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{})
+		// A SageMaker job with a local data set: upload it (incrementally,
+		// with its manifest) next to the job's output.
+		uploader = func(ctx context.Context, dir, metadata, prefix string) (string, error) {
+			res, err := dataset.Upload(ctx, cfg, dataset.UploadOptions{Dir: dir, Metadata: metadata, To: prefix})
+			if err != nil {
+				return "", err
+			}
+			return res.URI, nil
+		}
 	}
 	artRoot := filepath.Join(local.DataDir(), "artifacts")
 	if !storeopen.IsPostgres(dsn) {
@@ -69,8 +82,8 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
 		}
 	}
-	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot})
-	return &jobsEnv{svc: svc, st: st, local: lb}, nil
+	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader})
+	return &jobsEnv{svc: svc, st: st, local: lb, awsErr: awsErr}, nil
 }
 
 // jobsSync brings the records up to date before a command reads them, so
@@ -210,6 +223,9 @@ returns the first job instead of submitting another.`,
 				return err
 			}
 			defer e.Close()
+			if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
+				return e.awsErr
+			}
 			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key})
 			if err != nil && j == nil {
 				return err

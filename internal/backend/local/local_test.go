@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
 // The test binary doubles as the runner and as a scriptable trainer that
@@ -491,5 +494,44 @@ func TestBadRequestsAreConfigurationErrors(t *testing.T) {
 	obs := waitFor(t, b, "missing-data", 20*time.Second)
 	if obs.Status != store.StatusFailed || !strings.HasPrefix(obs.FailureReason, "ClientError: channel training") {
 		t.Fatalf("missing channel: %+v", obs)
+	}
+}
+
+// An s3:// channel is downloaded (through the SDK, from the S3 test server)
+// and shown to each host like a local one.
+func TestS3ChannelIsDownloaded(t *testing.T) {
+	srv := testpeer.StartS3(t)
+	srv.Env(t) // the runner inherits this environment
+	ctx := context.Background()
+	cfg, err := awssetup.LoadConfig(ctx, awssetup.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := awssetup.NewS3Client(cfg)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drawings")}); err != nil {
+		t.Fatal(err)
+	}
+	for key, body := range map[string]string{"set1/metadata.csv": "file,age\na.png,5\n", "set1/images/a.png": "png"} {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("drawings"), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBackend(t, time.Second)
+	req := request("from-s3", "unused", t.TempDir(), "ok", 1)
+	req.InputDataConfig[0].DataSource.S3DataSource.S3Uri = aws.String("s3://drawings/set1")
+	if _, err := b.Create(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	obs := waitFor(t, b, "from-s3", 30*time.Second)
+	if obs.Status != store.StatusCompleted {
+		log, _ := os.ReadFile(filepath.Join(b.JobDir("from-s3"), fileLog))
+		t.Fatalf("observation %+v\n%s", obs, log)
+	}
+	var m struct{ Rows int }
+	if err := readJSON(filepath.Join(b.JobDir("from-s3"), "hosts/algo-1/model/model.json"), &m); err != nil || m.Rows != 2 {
+		t.Fatalf("the trainer read %d metadata lines (%v), want 2", m.Rows, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(b.JobDir("from-s3"), "hosts/algo-1/input/data/training/images/a.png")); err != nil || string(got) != "png" {
+		t.Fatalf("images/a.png: %q %v", got, err)
 	}
 }

@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -475,11 +475,11 @@ func (r *runner) failureReason(host string, code int) string {
 func downloadS3(ctx context.Context, uri, dst string) error {
 	rest := strings.TrimPrefix(uri, "s3://")
 	bucket, prefix, _ := strings.Cut(rest, "/")
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awssetup.LoadConfig(ctx, awssetup.Options{})
 	if err != nil {
 		return err
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	client := awssetup.NewS3Client(cfg)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
