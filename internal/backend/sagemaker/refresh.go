@@ -32,6 +32,17 @@ func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backe
 	out := make(map[string]backend.Observation, len(names))
 	var unknown, live []string
 	b.mu.Lock()
+	asked := make(map[string]bool, len(names))
+	for _, n := range names {
+		asked[n] = true
+	}
+	for n, s := range b.cache {
+		// Ended jobs the caller no longer asks about are done with: keep
+		// the cache as small as the set of live jobs.
+		if s.obs.Status.Terminal() && !asked[n] {
+			delete(b.cache, n)
+		}
+	}
 	cached := make(map[string]seen, len(names))
 	for _, n := range names {
 		s, ok := b.cache[n]

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,8 +69,8 @@ func TestSageMakerBackend(t *testing.T) {
 		if obs.ModelArtifacts != wantModel || obs.OutputArtifacts != strings.Replace(wantModel, "model.tar.gz", "output.tar.gz", 1) {
 			t.Errorf("artifacts %q %q, want %q", obs.ModelArtifacts, obs.OutputArtifacts, wantModel)
 		}
-		if obs.FinalMetrics["test_auroc"] < 0.909 || obs.FinalMetrics["test_auroc"] > 0.911 || obs.FinalMetrics["train_loss"] < 0.949 || obs.FinalMetrics["train_loss"] > 0.951 {
-			t.Errorf("final metrics %v, want test_auroc 0.91 and the last train_loss 0.95", obs.FinalMetrics)
+		if obs.FinalMetrics["test_auroc"] < 0.909 || obs.FinalMetrics["test_auroc"] > 0.911 || obs.FinalMetrics["epoch:train_loss"] < 0.949 || obs.FinalMetrics["epoch:train_loss"] > 0.951 {
+			t.Errorf("final metrics %v, want test_auroc 0.91 and the last epoch:train_loss 0.95", obs.FinalMetrics)
 		}
 		if obs.BillableSeconds < 1 || obs.StartedAt == nil || obs.EndedAt == nil || obs.EndedAt.Before(*obs.StartedAt) {
 			t.Errorf("timings: billable %d started %v ended %v", obs.BillableSeconds, obs.StartedAt, obs.EndedAt)
@@ -122,7 +123,7 @@ func TestSageMakerBackend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.FinalMetrics["train_loss"] > 0 {
+			if o.FinalMetrics["epoch:train_loss"] > 0 {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -181,6 +182,15 @@ func TestSageMakerBackend(t *testing.T) {
 		obs, _ := waitFor(t, b, name, 30*time.Second, terminal)
 		if obs.Status != store.StatusFailed || !strings.HasPrefix(obs.FailureReason, "CapacityError") {
 			t.Fatalf("got %s %q", obs.Status, obs.FailureReason)
+		}
+		// Nothing was uploaded: fetching finds nothing and says so by
+		// leaving the folder empty, not by failing.
+		dir := t.TempDir()
+		if err := b.FetchArtifacts(ctx, obs, dir); err != nil {
+			t.Fatalf("fetch of a job without artifacts: %v", err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("fetch wrote %v", ents)
 		}
 	})
 
@@ -303,7 +313,7 @@ func TestSageMakerBackend(t *testing.T) {
 		}
 		for _, host := range []string{"algo-1", "algo-2"} {
 			for i := 1; i <= 8; i++ {
-				l := fmt.Sprintf("[%s] epoch %d of %s metric: train_loss=0.%d", host, i, host, 100-i)
+				l := fmt.Sprintf("[%s] epoch=%d group=%s train_loss=0.%d val_loss=0.%d", host, i, host, 100-i, 100-i)
 				if count[l] != 1 {
 					t.Errorf("line %q seen %d times, want once", l, count[l])
 				}
@@ -316,6 +326,30 @@ func TestSageMakerBackend(t *testing.T) {
 		sortLines := func(s string) []string { l := strings.Split(strings.TrimSpace(s), "\n"); slices.Sort(l); return l }
 		if !slices.Equal(sortLines(followed.String()), sortLines(after.String())) {
 			t.Errorf("followed log differs from the full log:\n%s\n---\n%s", followed.String(), after.String())
+		}
+	})
+
+	t.Run("checkpoints carry over to the next job", func(t *testing.T) {
+		b := w.backend(Options{})
+		ckpt := fmt.Sprintf("s3://%s/checkpoints/run-1/", w.bucket)
+		var logs [2]bytes.Buffer
+		for i := range 2 {
+			in := w.request(t, "spot", data, 1, nil)
+			in.EnableManagedSpotTraining = aws.Bool(true)
+			in.CheckpointConfig = &types.CheckpointConfig{S3Uri: aws.String(ckpt), LocalPath: aws.String("/opt/ml/checkpoints")}
+			name := aws.ToString(in.TrainingJobName)
+			if _, err := b.Create(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			if obs, _ := waitFor(t, b, name, 30*time.Second, terminal); obs.Status != store.StatusCompleted {
+				t.Fatalf("job %d: %s %s", i, obs.Status, obs.FailureReason)
+			}
+			if err := b.Logs(ctx, name, false, &logs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Contains(logs[0].String(), "resumed") || !strings.Contains(logs[1].String(), "resumed from checkpoint checkpoint of algo-1") {
+			t.Fatalf("checkpoint not carried over:\n%s\n---\n%s", logs[0].String(), logs[1].String())
 		}
 	})
 

@@ -2,19 +2,22 @@
 # A stand-in for `sagetrain train` that honours the container contract
 # quickly: called as `fake-trainer.sh --ml-root DIR`. Hyperparameters steer
 # it: "sleep" (seconds per epoch), "epochs", "fail" ("yes" writes
-# output/failure and exits 2).
+# output/failure and exits 2). Its lines match the trainer's metric
+# definitions (spec.DefaultMetricDefinitions).
 root="$2"
 hp="$root/input/config/hyperparameters.json"
 host=$(sed -n 's/.*"current_host":"\([^"]*\)".*/\1/p' "$root/input/config/resourceconfig.json")
 trap 'echo "SIGTERM on $host"; echo "stopped" > "$root/model/stopped-$host.txt"; exit 143' TERM
 echo "host $host starting; peers $SAGETRAIN_HOST_ADDRESSES"
 for f in $(cd "$root/input/data/training" && find . -type f | sort); do echo "data: $f"; done
+if [ -f "$root/checkpoints/state.txt" ]; then echo "resumed from checkpoint $(cat "$root/checkpoints/state.txt")"; fi
+echo "checkpoint of $host" > "$root/checkpoints/state.txt"
 pause=$(sed -n 's/.*"sleep":"\([0-9.]*\)".*/\1/p' "$hp")
 epochs=$(sed -n 's/.*"epochs":"\([0-9]*\)".*/\1/p' "$hp")
 [ -n "$epochs" ] || epochs=5
 i=1
 while [ "$i" -le "$epochs" ]; do
-  echo "epoch $i of $host metric: train_loss=0.$((100 - i))"
+  echo "epoch=$i group=$host train_loss=0.$((100 - i)) val_loss=0.$((100 - i))"
   if [ -n "$pause" ]; then sleep "$pause" & wait $!; fi
   i=$((i + 1))
 done
