@@ -1,0 +1,293 @@
+// Command api-bench measures the training service's REST API under load:
+// it seeds a store with -jobs jobs (COPY / one transaction), serves the
+// API on 127.0.0.1 with bearer auth, and runs -clients concurrent clients
+// that list and read jobs for -duration. It does this for PostgreSQL and
+// SQLite in one run and prints a markdown table.
+//
+//	go run ./bench/api -jobs 100000 -clients 200 -duration 30s
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sagetrain/sagetrain/internal/api"
+	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/store/postgres"
+	"github.com/sagetrain/sagetrain/internal/store/sqlite"
+)
+
+const token = "bench-token-0123456789abcdef"
+
+func main() {
+	n := flag.Int("jobs", 100000, "jobs to seed")
+	clients := flag.Int("clients", 200, "concurrent clients")
+	dur := flag.Duration("duration", 30*time.Second, "load duration per store")
+	drivers := flag.String("drivers", "postgres,sqlite", "stores to measure")
+	pgBase := flag.String("pg", envOr("SAGETRAIN_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server (a scratch database is created on it)")
+	flag.Parse()
+	ctx := context.Background()
+
+	fmt.Printf("api bench: %d jobs, %d clients, %s per store, GOMAXPROCS=%d, %s\n\n", *n, *clients, *dur, runtime.GOMAXPROCS(0), runtime.Version())
+	var rows []string
+	for _, d := range strings.Split(*drivers, ",") {
+		var st store.Store
+		var cleanup func()
+		var seed func([]*store.Job) error
+		switch d {
+		case "postgres":
+			dsn, drop := scratchDB(ctx, *pgBase)
+			cleanup = drop
+			p, err := postgres.Open(ctx, dsn)
+			check(err)
+			st, seed = p, func(js []*store.Job) error { return p.CreateMany(ctx, js) }
+		case "sqlite":
+			dir, err := os.MkdirTemp("", "api-bench-")
+			check(err)
+			cleanup = func() { os.RemoveAll(dir) }
+			s, err := sqlite.Open(ctx, filepath.Join(dir, "jobs.db"))
+			check(err)
+			st, seed = s, func(js []*store.Job) error { return s.CreateMany(ctx, js) }
+		default:
+			check(fmt.Errorf("unknown driver %q", d))
+		}
+		t0 := time.Now()
+		ids := seedJobs(*n, seed)
+		fmt.Printf("%s: seeded %d jobs in %s\n", d, len(ids), time.Since(t0).Round(time.Millisecond))
+		r := run(ctx, st, ids, *clients, *dur)
+		fmt.Printf("%s: %s\n", d, r.summary())
+		rows = append(rows, r.row(d))
+		st.Close()
+		cleanup()
+	}
+	fmt.Println()
+	fmt.Println("| store | requests | req/s | errors | p50 | p90 | p99 | max | list p99 | get p99 |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+}
+
+// seedJobs makes n jobs spread over the last 90 days: mostly completed,
+// some failed or stopped, a few live; 30 % on SageMaker.
+func seedJobs(n int, seed func([]*store.Job) error) []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Now().Add(-90 * 24 * time.Hour)
+	step := 90 * 24 * time.Hour / time.Duration(n)
+	ids := make([]string, 0, n)
+	const batch = 10000
+	for i := 0; i < n; i += batch {
+		var js []*store.Job
+		for k := i; k < min(n, i+batch); k++ {
+			created := start.Add(time.Duration(k) * step).UTC().Truncate(time.Microsecond)
+			backend := "local"
+			if rng.IntN(10) < 3 {
+				backend = "sagemaker"
+			}
+			name := fmt.Sprintf("drawings-%06d", k)
+			j := &store.Job{ID: store.NewID(), Name: name, RemoteName: name + "-" + fmt.Sprintf("%08x", rng.Uint32()), Backend: backend,
+				Spec:      json.RawMessage(fmt.Sprintf(`{"job_name":%q,"backend":%q,"dataset_folder":"/data/drawings","hyperparameters":{"epochs":"100","min_samples":"50"},"instance_type":"ml.m5.xlarge","instance_count":1}`, name, backend)),
+				CreatedAt: created, UpdatedAt: created}
+			j.RemoteARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/" + j.RemoteName
+			switch p := rng.IntN(100); {
+			case p < 80:
+				j.Status, j.SecondaryStatus = store.StatusCompleted, "Completed"
+				j.Report = json.RawMessage(`{"metrics":{"test_auroc":0.91,"test_average_precision":0.74,"age_groups":{"3-4":{"threshold":0.012,"n_train":120}}}}`)
+			case p < 90:
+				j.Status, j.SecondaryStatus, j.FailureReason = store.StatusFailed, "Failed", "AlgorithmError: example failure"
+			case p < 97:
+				j.Status, j.SecondaryStatus = store.StatusStopped, "Stopped"
+			default:
+				j.Status, j.SecondaryStatus = store.StatusRunning, "Training"
+			}
+			if j.Status.Terminal() {
+				s, e := created.Add(time.Minute), created.Add(20*time.Minute)
+				j.StartedAt, j.EndedAt, j.BillableSeconds = &s, &e, 1140
+			}
+			js = append(js, j)
+			ids = append(ids, j.ID)
+		}
+		check(seed(js))
+	}
+	return ids
+}
+
+type result struct {
+	list, get []time.Duration
+	errs      int64
+	firstErr  string
+	elapsed   time.Duration
+}
+
+// run serves the API over st on 127.0.0.1 and drives it: each client
+// alternates listing (first pages with and without filters, and next
+// pages by cursor) and reading single jobs picked at random.
+func run(ctx context.Context, st store.Store, ids []string, clients int, dur time.Duration) *result {
+	svc := jobs.New(st, jobs.Options{})
+	h := api.New(api.Options{Jobs: api.FromJobs(svc), Store: st, Tokens: []string{token}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	srv := api.NewHTTPServer(ln.Addr().String(), h)
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String() + api.Prefix
+	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	// Warm up (connections, plan caches).
+	for i := 0; i < 200; i++ {
+		_, _, _ = get(hc, base+"/jobs?limit=50")
+	}
+	res := &result{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(dur)
+	t0 := time.Now()
+	var errCount atomic.Int64
+	filters := []string{"", "status=completed", "environment=sagemaker", "status=running,failed", "environment=local&status=stopped", "name=drawings-0042"}
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			var list, one []time.Duration
+			cursor := ""
+			for time.Now().Before(deadline) {
+				var u string
+				isList := rng.IntN(2) == 0
+				if isList {
+					q := url.Values{}
+					if cursor != "" && rng.IntN(2) == 0 {
+						q.Set("cursor", cursor)
+					} else {
+						f, _ := url.ParseQuery(filters[rng.IntN(len(filters))])
+						q = f
+					}
+					u = base + "/jobs?" + q.Encode()
+				} else {
+					u = base + "/jobs/" + ids[rng.IntN(len(ids))]
+				}
+				t := time.Now()
+				code, body, err := get(hc, u)
+				d := time.Since(t)
+				if err != nil || code != 200 {
+					if errCount.Add(1) == 1 {
+						mu.Lock()
+						res.firstErr = fmt.Sprintf("%s: %d %v %.200s", u, code, err, body)
+						mu.Unlock()
+					}
+					continue
+				}
+				if isList {
+					list = append(list, d)
+					var lr struct {
+						NextCursor string `json:"next_cursor"`
+					}
+					if json.Unmarshal(body, &lr) == nil {
+						cursor = lr.NextCursor
+					}
+				} else {
+					one = append(one, d)
+				}
+			}
+			mu.Lock()
+			res.list = append(res.list, list...)
+			res.get = append(res.get, one...)
+			mu.Unlock()
+		}(c)
+	}
+	wg.Wait()
+	res.elapsed = time.Since(t0)
+	res.errs = errCount.Load()
+	return res
+}
+
+func get(hc *http.Client, u string) (int, []byte, error) {
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func (r *result) all() []time.Duration { return append(slices.Clone(r.list), r.get...) }
+
+func (r *result) summary() string {
+	a := r.all()
+	s := fmt.Sprintf("%d requests in %s (%.0f req/s), %d errors, p50 %s p90 %s p99 %s max %s; list p99 %s, get p99 %s",
+		len(a), r.elapsed.Round(time.Millisecond), float64(len(a))/r.elapsed.Seconds(), r.errs,
+		ms(pct(a, 50)), ms(pct(a, 90)), ms(pct(a, 99)), ms(pct(a, 100)), ms(pct(r.list, 99)), ms(pct(r.get, 99)))
+	if r.firstErr != "" {
+		s += "; first error: " + r.firstErr
+	}
+	return s
+}
+
+func (r *result) row(name string) string {
+	a := r.all()
+	return fmt.Sprintf("| %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s |", name, len(a), float64(len(a))/r.elapsed.Seconds(), r.errs,
+		ms(pct(a, 50)), ms(pct(a, 90)), ms(pct(a, 99)), ms(pct(a, 100)), ms(pct(r.list, 99)), ms(pct(r.get, 99)))
+}
+
+func scratchDB(ctx context.Context, base string) (string, func()) {
+	admin, err := sql.Open("pgx", base)
+	check(err)
+	name := fmt.Sprintf("sagetrain_api_bench_%d", time.Now().UnixNano()%1e9)
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+name)
+	check(err)
+	u, err := url.Parse(base)
+	check(err)
+	u.Path = "/" + name
+	return u.String(), func() {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	}
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api bench:", err)
+		os.Exit(1)
+	}
+}
