@@ -79,7 +79,7 @@ func (e *AWSEnvironments) SetupSageMaker(ctx context.Context, req SetupRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"role": res, "region": e.Config.Region}, nil
+	return map[string]any{"role_arn": res.ARN, "role": res, "region": e.Config.Region}, nil
 }
 
 // ReadyCheck is a /readyz check that AWS answers (only add it when AWS is
