@@ -36,6 +36,21 @@ type Store struct {
 	db      *sql.DB
 	path    string
 	writeMu sync.Mutex
+	stmts   stmtCache
+	// readSlots queues readers first come, first served (a channel's
+	// waiters are FIFO; database/sql hands a freed connection to a random
+	// waiter, which makes the slowest of many concurrent readers very slow).
+	readSlots chan struct{}
+}
+
+// reading takes a reader slot; call the returned function to give it back.
+func (s *Store) reading(ctx context.Context) (func(), error) {
+	select {
+	case s.readSlots <- struct{}{}:
+		return func() { <-s.readSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,15 +77,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, errs.Configuration("cannot open job store "+abs, "check the path with --db", err)
 	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(readers + 2) // the readers, the writer, a spare for prepares
+	db.SetMaxIdleConns(readers + 2)
 	if err := migrations.Up(ctx, db, migrations.SQLite); err != nil {
 		db.Close()
 		return nil, errs.Configuration("cannot prepare the job store schema in "+abs,
 			"check the file is a sagetrain SQLite store and is writable, or pass another path with --db", err)
 	}
-	return &Store{db: db, path: abs}, nil
+	return &Store{db: db, path: abs, stmts: stmtCache{db: db}, readSlots: make(chan struct{}, readers)}, nil
 }
 
 // Path is the absolute path of the store's file.
@@ -80,7 +95,10 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks the file can be read.
 func (s *Store) Ping(ctx context.Context) error {
@@ -251,7 +269,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 	var existing *store.Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if job.IdempotencyKey != "" {
-			j, err := scanJob(tx.QueryRowContext(ctx, "SELECT "+columns+" FROM jobs WHERE idempotency_key = ?", job.IdempotencyKey))
+			j, err := scanJob(s.txQueryRow(ctx, tx, "SELECT "+columns+" FROM jobs WHERE idempotency_key = ?", job.IdempotencyKey))
 			if err == nil {
 				existing = j
 				return nil
@@ -260,7 +278,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, insertJob,
+		_, err := s.txExec(ctx, tx, insertJob,
 			job.ID, job.Name, job.RemoteName, job.RemoteARN, job.Backend, nullText(job.IdempotencyKey), nullJSON(job.Spec),
 			string(job.Status), job.SecondaryStatus, job.StatusMessage, job.FailureReason, boolInt(job.CancelRequested),
 			micro(job.CreatedAt), micro(job.UpdatedAt), nullMicro(job.StartedAt), nullMicro(job.EndedAt), job.BillableSeconds,
@@ -272,7 +290,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 			}
 			return err
 		}
-		return insertEvents(ctx, tx, job.ID, []store.Event{{
+		return s.insertEvents(ctx, tx, job.ID, []store.Event{{
 			At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage,
 		}})
 	})
@@ -285,12 +303,12 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 	return job, true, nil
 }
 
-func insertEvents(ctx context.Context, tx *sql.Tx, jobID string, events []store.Event) error {
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, jobID string, events []store.Event) error {
 	for _, e := range events {
 		if !e.Status.Valid() {
 			return invalidStatus(e.Status)
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES (?,?,?,?,?)",
+		_, err := s.txExec(ctx, tx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES (?,?,?,?,?)",
 			jobID, micro(e.At), string(e.Status), e.SecondaryStatus, e.Message)
 		if err != nil {
 			return err
@@ -316,9 +334,14 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
 	if id == "" {
 		return nil, errs.NotFound("job \"\"")
 	}
-	j, err := scanJob(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM jobs WHERE id = ?", id))
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	j, err := scanJob(s.queryRow(ctx, "SELECT "+columns+" FROM jobs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		j, err = scanJob(s.db.QueryRowContext(ctx,
+		j, err = scanJob(s.queryRow(ctx,
 			"SELECT "+columns+" FROM jobs WHERE remote_name = ? ORDER BY created_at DESC, id DESC LIMIT 1", id))
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -334,6 +357,11 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
 // page's rowids from the jobs_list (or a status) index alone, then reads
 // only those rows. Several statuses become one index range each, merged.
 func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer done()
 	limit := store.ListLimit(f.Limit)
 	var (
 		conds []string
@@ -387,7 +415,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	q := "SELECT " + columns + " FROM jobs WHERE rowid IN (SELECT rid FROM (" + strings.Join(parts, " UNION ALL ") +
 		") ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at DESC, id DESC"
 	qargs = append(qargs, limit+1)
-	rows, err := s.db.QueryContext(ctx, q, qargs...)
+	rows, err := s.query(ctx, q, qargs...)
 	if err != nil {
 		return nil, "", wrap("list jobs", err)
 	}
@@ -446,7 +474,7 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			version           int64
 			status, secondary string
 		)
-		err := tx.QueryRowContext(ctx, "SELECT version, status, secondary_status FROM jobs WHERE id = ?", job.ID).
+		err := s.txQueryRow(ctx, tx, "SELECT version, status, secondary_status FROM jobs WHERE id = ?", job.ID).
 			Scan(&version, &status, &secondary)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.NotFound(fmt.Sprintf("job %q", job.ID))
@@ -457,7 +485,7 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 		if version != job.Version {
 			return conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET name = ?, remote_name = ?, remote_arn = ?, backend = ?, spec = ?,
+		res, err := s.txExec(ctx, tx, `UPDATE jobs SET name = ?, remote_name = ?, remote_arn = ?, backend = ?, spec = ?,
 			status = ?, secondary_status = ?, status_message = ?, failure_reason = ?, cancel_requested = ?,
 			updated_at = ?, started_at = ?, ended_at = ?, billable_seconds = ?,
 			model_artifact_uri = ?, output_artifact_uri = ?, artifact_dir = ?, report = ?, search = ?,
@@ -475,7 +503,7 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			return conflict(fmt.Sprintf("job %s was updated by someone else", job.ID))
 		}
 		evs := eventsFor(job, events, store.Status(status), secondary, now)
-		return insertEvents(ctx, tx, job.ID, evs)
+		return s.insertEvents(ctx, tx, job.ID, evs)
 	})
 	if err != nil {
 		return wrap("update job "+job.ID, err)
@@ -512,7 +540,29 @@ func eventsFor(job *store.Job, events []store.Event, oldStatus store.Status, old
 
 // Events returns a job's status changes, oldest first.
 func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
-	rows, err := s.db.QueryContext(ctx,
+	evs, err := s.events(ctx, id)
+	if err != nil || len(evs) > 0 {
+		return evs, err
+	}
+	// Every job has its creation event: none means no such job. Accept a
+	// remote name as Get does.
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if j.ID != id {
+		return s.events(ctx, j.ID)
+	}
+	return evs, nil
+}
+
+func (s *Store) events(ctx context.Context, id string) ([]store.Event, error) {
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.query(ctx,
 		"SELECT job_id, at, status, secondary_status, message FROM job_events WHERE job_id = ? ORDER BY seq", id)
 	if err != nil {
 		return nil, wrap("list events", err)
@@ -532,21 +582,7 @@ func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
 		e.Status = store.Status(status)
 		evs = append(evs, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("list events", err)
-	}
-	if len(evs) == 0 {
-		// Every job has its creation event: none means no such job.
-		// Accept a remote name as Get does.
-		j, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if j.ID != id {
-			return s.Events(ctx, j.ID)
-		}
-	}
-	return evs, nil
+	return evs, wrap("list events", rows.Err())
 }
 
 // Claim leases up to limit live jobs to owner for ttl. It renews owner's own
@@ -601,7 +637,7 @@ func less(a, b *store.Job) bool {
 // Release gives up owner's lease on a job.
 func (s *Store) Release(ctx context.Context, id, owner string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = ? AND lease_owner = ?", id, owner)
+		_, err := s.txExec(ctx, tx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = ? AND lease_owner = ?", id, owner)
 		return err
 	})
 	return wrap("release job "+id, err)
@@ -609,7 +645,12 @@ func (s *Store) Release(ctx context.Context, id, owner string) error {
 
 // CountByStatus returns the number of jobs in every status (0 included).
 func (s *Store) CountByStatus(ctx context.Context) (map[store.Status]int64, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.query(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
 	if err != nil {
 		return nil, wrap("count jobs", err)
 	}
