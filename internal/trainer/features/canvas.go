@@ -116,9 +116,12 @@ func rgbOnWhite(c color.Color) [3]float32 {
 	return [3]float32{float32(r)/65535 + na, float32(g)/65535 + na, float32(b)/65535 + na}
 }
 
-// newFrame fits img into an n x n square: a box filter when shrinking,
-// nearest neighbour when enlarging. Rows are read relative to Bounds().Min
-// for the typed fast paths, so sub-images are handled by the generic path.
+// newFrame fits img into an n x n square. The paper is estimated on the
+// source pixels first (see paperLevel), so ink is measured at full
+// resolution; when shrinking, a frame pixel's ink is the mean of the mean
+// and the maximum ink it covers, so that a thin pencil line in a large scan
+// stays a mark instead of fading into the paper, while isolated specks do
+// not. Colour is the plain box-filter average; enlarging is nearest neighbour.
 func newFrame(img image.Image, n int) *frame {
 	bnd := img.Bounds()
 	w, h := bnd.Dx(), bnd.Dy()
@@ -134,8 +137,15 @@ func newFrame(img image.Image, n int) *frame {
 	f.x1, f.y1 = f.x0+rw, f.y0+rh
 	read := newRowReader(img)
 	row := make([]float32, 3*w)
+	bgY, bgC := paperLevel(read, row, w, h)
+	den := max(bgY, 0.3)
+	inkOf := func(r, g, b float32) float32 {
+		dark := (bgY - (0.299*r + 0.587*g + 0.114*b)) / den
+		return clamp01(max(dark, chroma(r, g, b)-bgC))
+	}
 	cnt := make([]float32, n*n)
 	if scale <= 1 {
+		mx := make([]float32, n*n)
 		tx := make([]int, w)
 		for x := 0; x < w; x++ {
 			tx[x] = f.x0 + min(rw-1, int(float64(x)*float64(rw)/float64(w)))
@@ -144,12 +154,21 @@ func newFrame(img image.Image, n int) *frame {
 			ty := f.y0 + min(rh-1, int(float64(y)*float64(rh)/float64(h)))
 			read(y, row)
 			o := ty * n
-			rr, gg, bb, cc := f.r[o:o+n], f.g[o:o+n], f.b[o:o+n], cnt[o:o+n]
+			rr, gg, bb, kk, mm, cc := f.r[o:o+n], f.g[o:o+n], f.b[o:o+n], f.ink[o:o+n], mx[o:o+n], cnt[o:o+n]
 			for x, t := range tx {
-				rr[t] += row[3*x]
-				gg[t] += row[3*x+1]
-				bb[t] += row[3*x+2]
+				r, g, b := row[3*x], row[3*x+1], row[3*x+2]
+				k := inkOf(r, g, b)
+				rr[t] += r
+				gg[t] += g
+				bb[t] += b
+				kk[t] += k
+				mm[t] = max(mm[t], k)
 				cc[t]++
+			}
+		}
+		for i, c := range cnt {
+			if c > 0 {
+				f.ink[i] = (f.ink[i]/c + mx[i]) / 2
 			}
 		}
 	} else {
@@ -164,52 +183,42 @@ func newFrame(img image.Image, n int) *frame {
 				sx := min(w-1, tx*w/rw)
 				i := (f.y0+ty)*n + f.x0 + tx
 				f.r[i], f.g[i], f.b[i] = rows[sy][3*sx], rows[sy][3*sx+1], rows[sy][3*sx+2]
+				f.ink[i] = inkOf(f.r[i], f.g[i], f.b[i])
 				cnt[i] = 1
 			}
 		}
 	}
-	for i := range cnt {
-		if cnt[i] > 0 {
-			inv := 1 / cnt[i]
-			f.r[i] *= inv
-			f.g[i] *= inv
-			f.b[i] *= inv
+	for i, c := range cnt {
+		if c > 0 {
+			inv := 1 / c
+			f.r[i], f.g[i], f.b[i] = clamp01(f.r[i]*inv), clamp01(f.g[i]*inv), clamp01(f.b[i]*inv)
 			f.inside[i] = true
 		} else {
 			f.r[i], f.g[i], f.b[i] = 1, 1, 1
 		}
-		f.r[i], f.g[i], f.b[i] = clamp01(f.r[i]), clamp01(f.g[i]), clamp01(f.b[i])
 		f.y[i] = 0.299*f.r[i] + 0.587*f.g[i] + 0.114*f.b[i]
 	}
-	f.computeInk()
 	return f
 }
 
-// computeInk estimates the paper (the 90th percentile of luminance and the
-// median chroma inside the image) and marks as ink what is darker or more
-// colourful than it, so grey scans and white paper read alike.
-func (f *frame) computeInk() {
+// paperLevel estimates the paper from up to ~256 x 256 evenly spread source
+// pixels: the 90th percentile of luminance and the median chroma, so that
+// ink is "darker or more colourful than the paper" and grey scans or tinted
+// paper read like white.
+func paperLevel(read rowReader, row []float32, w, h int) (bgY, bgC float32) {
 	var yh, ch [256]int
 	total := 0
-	for i, in := range f.inside {
-		if !in {
-			continue
+	sy, sx := max(1, h/256), max(1, w/256)
+	for y := 0; y < h; y += sy {
+		read(y, row)
+		for x := 0; x < w; x += sx {
+			r, g, b := clamp01(row[3*x]), clamp01(row[3*x+1]), clamp01(row[3*x+2])
+			yh[int((0.299*r+0.587*g+0.114*b)*255+0.5)]++
+			ch[int(chroma(r, g, b)*255+0.5)]++
+			total++
 		}
-		yh[int(f.y[i]*255+0.5)]++
-		ch[int(chroma(f.r[i], f.g[i], f.b[i])*255+0.5)]++
-		total++
 	}
-	bgY := float32(percentile(yh[:], total, 0.90)) / 255
-	bgC := float32(percentile(ch[:], total, 0.50)) / 255
-	den := max(bgY, 0.3)
-	for i, in := range f.inside {
-		if !in {
-			continue
-		}
-		dark := (bgY - f.y[i]) / den
-		col := chroma(f.r[i], f.g[i], f.b[i]) - bgC
-		f.ink[i] = clamp01(max(dark, col))
-	}
+	return float32(percentile(yh[:], total, 0.90)) / 255, float32(percentile(ch[:], total, 0.50)) / 255
 }
 
 func percentile(hist []int, total int, q float64) int {

@@ -116,3 +116,48 @@ func TestOctant(t *testing.T) {
 		t.Fatal("octants not distinct")
 	}
 }
+
+// A thin pencil line in a large scan must stay a mark after shrinking.
+func TestThinLineSurvivesShrinking(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 2048, 1536))
+	for i := range img.Pix {
+		img.Pix[i] = 250
+	}
+	for x := 200; x < 1800; x++ {
+		for y := 700; y < 703; y++ {
+			img.Pix[y*img.Stride+x] = 120 // a 3 px mid-grey line: 1/16 of a frame pixel
+		}
+	}
+	f := newFrame(img, frameSize)
+	marks := 0
+	for _, v := range f.ink {
+		if v > inkThreshold {
+			marks++
+		}
+	}
+	if marks < 90 {
+		t.Fatalf("%d mark pixels, want the line (~100)", marks)
+	}
+}
+
+// Grey paper reads like white: the same drawing gives nearly the same ink.
+func TestPaperLevelNormalised(t *testing.T) {
+	draw := func(paper uint8) image.Image {
+		img := image.NewGray(image.Rect(0, 0, 128, 128))
+		for i := range img.Pix {
+			img.Pix[i] = paper
+		}
+		for x := 20; x < 100; x++ {
+			for y := 60; y < 63; y++ {
+				img.Pix[y*img.Stride+x] = 10
+			}
+		}
+		return img
+	}
+	a, b := newFrame(draw(255), frameSize), newFrame(draw(200), frameSize)
+	for i := range a.ink {
+		if d := a.ink[i] - b.ink[i]; d > 0.1 || d < -0.1 {
+			t.Fatalf("pixel %d: ink %.2f on white, %.2f on grey", i, a.ink[i], b.ink[i])
+		}
+	}
+}

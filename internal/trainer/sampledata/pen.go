@@ -48,6 +48,7 @@ func (pn *pen) seg(a, b pt) {
 	x1, y1 = min(x1, pn.p.n-1), min(y1, pn.p.n-1)
 	dx, dy := bx-ax, by-ay
 	l2 := dx*dx + dy*dy
+	reach2 := (hw + 0.5) * (hw + 0.5)
 	for y := y0; y <= y1; y++ {
 		for x := x0; x <= x1; x++ {
 			px, py := float64(x)+0.5, float64(y)+0.5
@@ -56,7 +57,11 @@ func (pn *pen) seg(a, b pt) {
 				t = math.Max(0, math.Min(1, ((px-ax)*dx+(py-ay)*dy)/l2))
 			}
 			qx, qy := ax+t*dx-px, ay+t*dy-py
-			d := math.Sqrt(qx*qx + qy*qy)
+			d2 := qx*qx + qy*qy
+			if d2 >= reach2 {
+				continue
+			}
+			d := math.Sqrt(d2)
 			cov := float32(math.Max(0, math.Min(1, hw+0.5-d))) * pn.alpha
 			if cov <= 0 {
 				continue
