@@ -166,7 +166,9 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			return nil, err
 		}
 		var log bytes.Buffer
-		if j.RemoteARN != "" {
+		if j.RemoteARN != "" && j.Backend == "local" {
+			// Cheap for local jobs; SageMaker's logs would cost a
+			// CloudWatch read every second, so those show the status only.
 			_ = e.svc.Logs(ctx, j.ID, false, &log)
 		}
 		pr := jobsParseProgress(log.Bytes())

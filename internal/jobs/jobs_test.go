@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,7 +450,12 @@ func TestCancelAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, e1.svc, j.ID, 60*time.Second, func(j *store.Job) bool { return j.Status == store.StatusRunning || j.Status.Terminal() })
+	// Wait until the trainer is in its epochs, so the stop interrupts training.
+	waitStatus(t, e1.svc, j.ID, 60*time.Second, func(j *store.Job) bool {
+		var log limitedBuf
+		_ = e1.svc.Logs(context.Background(), j.ID, false, &log)
+		return j.Status.Terminal() || regexpMatch(`(?m)^epoch=2 `, log.b)
+	})
 	st1.Close()
 
 	e2 := newEnv(t, openSQLite(t, db), filepath.Join(dir, "local"), filepath.Join(dir, "art"), "second")
@@ -472,8 +480,9 @@ func TestCancelAfterRestart(t *testing.T) {
 	if err := e2.svc.Logs(context.Background(), j.ID, true, &log); err != nil {
 		t.Fatal(err)
 	}
-	if len(log.b) == 0 {
-		t.Fatal("empty log")
+	// The trainer got SIGTERM and checkpointed, rather than being killed.
+	if !regexpMatch(`checkpoint saved after epoch`, log.b) {
+		t.Fatalf("no checkpoint on stop; log:\n%s", log.tail())
 	}
 }
 
@@ -500,3 +509,64 @@ func TestLogsFollowReturnsWhenTheJobEnds(t *testing.T) {
 }
 
 func regexpMatch(re string, b []byte) bool { return regexp.MustCompile(re).Match(b) }
+
+// tampering hands out a model archive that tries to escape its folder.
+type tampering struct{ backend.Backend }
+
+func (t tampering) FetchArtifacts(ctx context.Context, obs backend.Observation, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "model.tar.gz"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	_ = tw.WriteHeader(&tar.Header{Name: "../../escaped.txt", Mode: 0o644, Size: 4, Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte("evil"))
+	_ = tw.Close()
+	return zw.Close()
+}
+
+func TestUnsafeArtifactsFailTheJobInsteadOfRetryingForever(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lb, err := local.New(local.Options{Root: filepath.Join(dir, "local"), Executable: sagetrainBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(openSQLite(t, filepath.Join(dir, "jobs.db")), Options{Backends: map[string]backend.Backend{"local": tampering{lb}},
+		ArtifactRoot: filepath.Join(dir, "art"), LeaseTTL: 3 * time.Second})
+	j, _, err := svc.Submit(context.Background(), quickSpec("tampered"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitStatus(t, svc, j.ID, 90*time.Second, terminal)
+	if j.Status != store.StatusFailed || !strings.Contains(j.FailureReason, "artifacts were refused") || len(j.Report) != 0 {
+		t.Fatalf("%s %q", j.Status, j.FailureReason)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escaped.txt")); err == nil {
+		t.Fatal("the archive wrote outside its folder")
+	}
+}
+
+func TestSageMakerJobWithLocalDataNeedsAnUploader(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := newEnv(t, openSQLite(t, filepath.Join(dir, "jobs.db")), filepath.Join(dir, "local"), filepath.Join(dir, "art"), "one")
+	svc := New(e.st, Options{Backends: map[string]backend.Backend{"sagemaker": e.be}, ArtifactRoot: filepath.Join(dir, "art")})
+	sp := quickSpec("to-the-cloud")
+	sp.Backend = spec.BackendSageMaker
+	sp.RoleARN = "arn:aws:iam::123456789012:role/sagetrain"
+	sp.ImageURI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagetrain:1"
+	sp.OutputS3URI = "s3://bucket/out"
+	_, _, err := svc.Submit(context.Background(), sp, SubmitOptions{})
+	if !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "upload") {
+		t.Fatalf("submit: %v", err)
+	}
+	if js, _, _ := svc.List(context.Background(), store.ListFilter{}); len(js) != 0 {
+		t.Fatalf("%d jobs recorded", len(js))
+	}
+}

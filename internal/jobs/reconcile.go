@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -256,6 +257,15 @@ func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o
 		if cur.Status.Terminal() {
 			return nil, errUnchanged // someone recorded the end already
 		}
+		if o.Status == store.StatusCompleted && rep == nil && permanent(collectErr) {
+			// The archives will never be acceptable: say so, once and for all.
+			now := store.Now()
+			cur.Status, cur.SecondaryStatus = store.StatusFailed, "Failed"
+			cur.FailureReason = "the job completed but its artifacts were refused: " + collectErr.Error()
+			cur.ModelArtifactURI, cur.OutputArtifactURI = o.ModelArtifacts, o.OutputArtifacts
+			cur.EndedAt = &now
+			return []store.Event{{At: now, Status: store.StatusFailed, SecondaryStatus: "Failed", Message: cur.FailureReason}}, nil
+		}
 		if o.Status == store.StatusCompleted && rep == nil {
 			// Completed only goes in with its report; until then say why not.
 			msg := "training completed; fetching the artifacts failed, will retry: " + errString(collectErr)
@@ -300,6 +310,12 @@ func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o
 		return events, nil
 	})
 	return err
+}
+
+// permanent reports whether fetching artifacts failed for a reason a retry
+// cannot fix: an unsafe or oversized archive.
+func permanent(err error) bool {
+	return errors.Is(err, artifacts.ErrUnsafeArchive) || errors.Is(err, artifacts.ErrArchiveTooLarge)
 }
 
 func errString(err error) string {

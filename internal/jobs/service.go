@@ -138,6 +138,10 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 	if err := checkLocalData(sp); err != nil {
 		return nil, false, err
 	}
+	if sp.Backend != spec.BackendLocal && s.uploader == nil && (sp.DatasetFolder != "" || hasLocalChannel(sp)) {
+		return nil, false, errs.Configuration("a "+sp.Backend+" job needs its data in S3, and this process cannot upload local folders",
+			"run 'sagetrain upload' and set input_data_s3_uri (and s3:// channels)", nil)
+	}
 	raw, err := json.Marshal(sp)
 	if err != nil {
 		return nil, false, errs.Configuration("cannot encode the job spec", "check the spec", err)
@@ -192,6 +196,15 @@ func checkLocalData(sp *spec.Spec) error {
 		}
 	}
 	return nil
+}
+
+func hasLocalChannel(sp *spec.Spec) bool {
+	for _, p := range sp.Channels {
+		if !isRemote(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns a job by id (or remote name).
