@@ -438,6 +438,10 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 		}
 		return groupResult{}, errs.Job("training age group "+g.Name+" failed", "check the hyperparameters", err)
 	}
+	if final.BestEpoch == 0 || math.IsNaN(final.BestVal) || math.IsInf(final.BestVal, 0) {
+		return groupResult{}, errs.Job(fmt.Sprintf("training of age group %s diverged: the validation loss was never finite", g.Name),
+			"lower learning_rate or grad_clip, and check the data for extreme values", nil)
+	}
 	if n := final.Epoch - startEpoch; n > 0 {
 		dt := time.Since(t0).Seconds()
 		r.logf("group %s: %d epochs in %.1fs (%.0f samples/s), best epoch %d val_loss %.6g",

@@ -1,0 +1,157 @@
+// Command trainerbench is the Go side of the trainer benchmark (run.sh runs
+// it next to the PyTorch peer, torch_bench.py):
+//
+//	gen -n N -dim D -out FILE.f32     write N×D float32 rows (raw, little-endian) both sides train on
+//	throughput -data FILE.f32 -n N -dim D -epochs E
+//	                                  train the default network (256,128,64,32; batch 32; Adam; dropout 0.1;
+//	                                  grad clip 1.0) on the rows and print samples per second
+//	mlroot -data FILE.f32 -n N -dim D -root DIR
+//	                                  lay out an ml-root (training channel = embeddings.npy + metadata.csv,
+//	                                  ages 2-18, 10% concern) for a full `sagetrain train` memory run
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: trainerbench gen|throughput|mlroot [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	n := fs.Int("n", 10000, "rows")
+	dim := fs.Int("dim", 832, "columns")
+	epochs := fs.Int("epochs", 2, "epochs to time")
+	file := fs.String("data", "", "raw float32 file")
+	out := fs.String("out", "", "output file")
+	root := fs.String("root", "", "ml-root to create")
+	_ = fs.Parse(os.Args[2:])
+	var err error
+	switch os.Args[1] {
+	case "gen":
+		err = gen(*out, *n, *dim)
+	case "throughput":
+		err = throughput(*file, *n, *dim, *epochs)
+	case "mlroot":
+		err = mlroot(*file, *n, *dim, *root)
+	default:
+		err = fmt.Errorf("unknown mode %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// gen writes rows that look like standardised features: a few latent factors plus noise.
+func gen(path string, n, dim int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	rng := rand.New(rand.NewPCG(1, 2))
+	const k = 16
+	basis := make([]float32, k*dim)
+	for i := range basis {
+		basis[i] = float32(rng.NormFloat64() / 4)
+	}
+	row := make([]float32, dim)
+	for i := 0; i < n; i++ {
+		for j := range row {
+			row[j] = float32(rng.NormFloat64() * 0.3)
+		}
+		for c := 0; c < k; c++ {
+			z := float32(rng.NormFloat64())
+			for j := range row {
+				row[j] += z * basis[c*dim+j]
+			}
+		}
+		if err := binary.Write(w, binary.LittleEndian, row); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+func load(path string, n, dim int) (autoencoder.Matrix, error) {
+	m := autoencoder.Matrix{Rows: n, Cols: dim, Data: make([]float32, n*dim)}
+	f, err := os.Open(path)
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	return m, binary.Read(bufio.NewReader(f), binary.LittleEndian, m.Data)
+}
+
+func throughput(path string, n, dim, epochs int) error {
+	x, err := load(path, n, dim)
+	if err != nil {
+		return err
+	}
+	cfg := autoencoder.Config{Hidden: []int{256, 128, 64, 32}, Dropout: 0.1, LR: 1e-3, BatchSize: 32,
+		Epochs: epochs, GradClip: 1, LRFactor: 0.5, LRPatience: 5, Patience: 10, MinDelta: 1e-4, Seed: 42}
+	t := time.Now()
+	if _, err := autoencoder.Train(context.Background(), cfg, x, autoencoder.Matrix{}, nil, nil); err != nil {
+		return err
+	}
+	dt := time.Since(t).Seconds()
+	fmt.Printf("go samples_per_sec=%.1f n=%d epochs=%d\n", float64(n*epochs)/dt, n, epochs)
+	return nil
+}
+
+func mlroot(path string, n, dim int, root string) error {
+	x, err := load(path, n, dim)
+	if err != nil {
+		return err
+	}
+	ch := filepath.Join(root, "input", "data", "training")
+	if err := os.MkdirAll(ch, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, "input", "config"), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(ch, "embeddings.npy"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := data.WriteNPY(w, &data.Matrix{Rows: n, Cols: dim, Data: x.Data}); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	f.Close()
+	mf, err := os.Create(filepath.Join(ch, "metadata.csv"))
+	if err != nil {
+		return err
+	}
+	mw := bufio.NewWriter(mf)
+	fmt.Fprintln(mw, "filename,age_years,subject,expert_label")
+	for i := 0; i < n; i++ {
+		label := ""
+		if i%10 == 9 {
+			label = "concern"
+		}
+		fmt.Fprintf(mw, "d%06d.png,%d.5,house,%s\n", i, 2+i%17, label)
+	}
+	if err := mw.Flush(); err != nil {
+		return err
+	}
+	return mf.Close()
+}
