@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -368,11 +369,21 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		args  []any
 	)
 	if f.Backend != "" {
-		conds = append(conds, "backend = ?")
+		conds = append(conds, "j.backend = ?")
 		args = append(args, f.Backend)
 	}
-	if term := store.SearchTerm(f.NameContains); term != "" {
-		conds = append(conds, "instr(search, ?) > 0")
+	// A name filter matching few jobs starts from the trigram index and
+	// sorts those; one matching many scans the list index, which soon finds
+	// a page of them.
+	from := "jobs j"
+	term := store.SearchTerm(f.NameContains)
+	if term != "" {
+		if s.fewMatches(ctx, term) {
+			from = "jobs_fts CROSS JOIN jobs j ON j.rowid = jobs_fts.rowid"
+			conds = append(conds, "jobs_fts MATCH ?")
+			args = append(args, ftsPhrase(term))
+		}
+		conds = append(conds, "instr(j.search, ?) > 0")
 		args = append(args, term)
 	}
 	if f.Cursor != "" {
@@ -380,7 +391,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		if err != nil {
 			return nil, "", err
 		}
-		conds = append(conds, "(created_at, id) < (?, ?)")
+		conds = append(conds, "(j.created_at, j.id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
 	}
 	statuses, err := distinctStatuses(f.Statuses)
@@ -390,15 +401,15 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	branch := func(status string) (string, []any) {
 		cs, as := conds, args
 		if status != "" {
-			cs = append([]string{"status = ?"}, cs...)
+			cs = append([]string{"j.status = ?"}, cs...)
 			as = append([]any{status}, as...)
 		}
 		where := "1 = 1"
 		if len(cs) > 0 {
 			where = strings.Join(cs, " AND ")
 		}
-		return "SELECT * FROM (SELECT rowid AS rid, created_at, id FROM jobs WHERE " + where +
-			" ORDER BY created_at DESC, id DESC LIMIT ?)", append(as[:len(as):len(as)], limit+1)
+		return "SELECT * FROM (SELECT j.rowid AS rid, j.created_at, j.id FROM " + from + " WHERE " + where +
+			" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(as[:len(as):len(as)], limit+1)
 	}
 	var (
 		parts []string
@@ -430,6 +441,28 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		next = store.EncodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return jobs, next, nil
+}
+
+// fewMatchesLimit is where a name stops being "rare": past it, scanning the
+// list index in order finds a page sooner than sorting every match.
+const fewMatchesLimit = 2000
+
+// fewMatches reports whether the trigram index can serve a name filter and
+// finds fewer than fewMatchesLimit jobs for it (trigrams need 3 characters).
+func (s *Store) fewMatches(ctx context.Context, term string) bool {
+	if utf8.RuneCountInString(term) < 3 {
+		return false
+	}
+	var n int
+	err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
+		ftsPhrase(term), fewMatchesLimit).Scan(&n)
+	return err == nil && n < fewMatchesLimit
+}
+
+// ftsPhrase quotes term as one FTS5 phrase: with the trigram tokenizer, a
+// substring match.
+func ftsPhrase(term string) string {
+	return `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
 }
 
 // distinctStatuses validates a status filter and drops repeats.

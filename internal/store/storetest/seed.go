@@ -93,7 +93,7 @@ func Seed(ctx context.Context, s store.Store, n int, end time.Time) error {
 // Create would: counts, order, events, name search.
 func RunSeed(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	const n = 1200
+	const n = 2500
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	if err := Seed(ctx, s, n, end); err != nil {
 		t.Fatalf("Seed: %v", err)
@@ -137,6 +137,30 @@ func RunSeed(t *testing.T, s store.Store) {
 	evs, err := s.Events(ctx, want[7].ID)
 	if err != nil || len(evs) != 1 || evs[0].Status != want[7].Status || !evs[0].At.Equal(want[7].CreatedAt) {
 		t.Fatalf("seeded job's creation event: %+v %v", evs, err)
+	}
+	// A name matching every job, one matching a fifth, one matching one.
+	for q, wantN := range map[string]int{"DRAWINGS-": n, "houses": n / 5, want[1234].RemoteName: 1} {
+		f := store.ListFilter{NameContains: q, Limit: 1000}
+		got := 0
+		for {
+			page, next, err := s.List(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range page {
+				if !strings.Contains(strings.ToLower(j.Name+"\n"+j.RemoteName), strings.ToLower(q)) {
+					t.Fatalf("name~%s listed %s (%s)", q, j.Name, j.RemoteName)
+				}
+			}
+			got += len(page)
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+		if got != wantN {
+			t.Errorf("name~%s: %d jobs, want %d", q, got, wantN)
+		}
 	}
 	rare := want[321].RemoteName
 	got, _, err := s.List(ctx, store.ListFilter{NameContains: strings.ToUpper(rare[len(rare)-9:])})

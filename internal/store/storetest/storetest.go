@@ -489,6 +489,24 @@ func testUpdate(t *testing.T, s store.Store) {
 	if got.LeaseOwner != "owner-1" || got.LeaseExpires.Before(time.Now()) {
 		t.Errorf("Update changed the lease: owner %q expires %v", got.LeaseOwner, got.LeaseExpires)
 	}
+	// The name filter follows renames.
+	names := func(q string) int {
+		jobs, _, err := s.List(ctx, store.ListFilter{NameContains: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(jobs)
+	}
+	if names("upd-xyz") != 1 {
+		t.Errorf("the new remote name is not found by List")
+	}
+	got.RemoteName = "renamed-abc"
+	if err := s.Update(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if names("upd-xyz") != 0 || names("RENAMED-a") != 1 || names("upd") != 1 {
+		t.Errorf("after a rename, List finds the old name %d times, the new one %d times", names("upd-xyz"), names("renamed-a"))
+	}
 	if err := s.Update(ctx, &store.Job{ID: "missing", Status: store.StatusRunning, Version: 1}); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("Update of a missing job: want ErrNotFound, got %v", err)
 	}
