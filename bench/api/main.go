@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -44,8 +45,15 @@ func main() {
 	dur := flag.Duration("duration", 30*time.Second, "load duration per store")
 	drivers := flag.String("drivers", "postgres,sqlite", "stores to measure")
 	pgBase := flag.String("pg", envOr("SAGETRAIN_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server (a scratch database is created on it)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	ctx := context.Background()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 
 	fmt.Printf("api bench: %d jobs, %d clients, %s per store, GOMAXPROCS=%d, %s\n\n", *n, *clients, *dur, runtime.GOMAXPROCS(0), runtime.Version())
 	var rows []string

@@ -73,7 +73,7 @@ type EventView struct {
 	Message         string    `json:"message,omitempty"`
 }
 
-// NewJobView converts a stored job; full adds the spec.
+// NewJobView converts a stored job; full adds the spec and the metrics.
 func NewJobView(j *store.Job, full bool) JobView {
 	v := JobView{
 		ID: j.ID, JobName: j.Name, Environment: j.Backend, Status: string(j.Status),
@@ -87,9 +87,12 @@ func NewJobView(j *store.Job, full bool) JobView {
 		arn := j.RemoteARN
 		v.SageMakerJobARN = &arn
 	}
-	v.Metrics = reportMetrics(j.Report)
-	if full && len(j.Spec) > 0 && json.Valid(j.Spec) {
-		v.Spec = j.Spec
+	// The list leaves the heavy parts out: pages stay small and fast.
+	if full {
+		v.Metrics = reportMetrics(j.Report)
+		if len(j.Spec) > 0 && json.Valid(j.Spec) {
+			v.Spec = j.Spec
+		}
 	}
 	return v
 }
