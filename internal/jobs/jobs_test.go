@@ -570,3 +570,32 @@ func TestSageMakerJobWithLocalDataNeedsAnUploader(t *testing.T) {
 		t.Fatalf("%d jobs recorded", len(js))
 	}
 }
+
+// Two local instances split the age groups between them and both end with
+// the whole model; the report comes from algo-1's.
+func TestTwoInstancesShareTheAgeGroups(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := newEnv(t, openSQLite(t, filepath.Join(dir, "jobs.db")), filepath.Join(dir, "local"), filepath.Join(dir, "art"), "one")
+	sp := quickSpec("pair")
+	sp.InstanceCount = 2
+	j, _, err := e.svc.Submit(context.Background(), sp, SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitStatus(t, e.svc, j.ID, 120*time.Second, terminal)
+	if j.Status != store.StatusCompleted {
+		logTail(t, e.svc, j.ID)
+		t.Fatalf("%s %s", j.Status, j.FailureReason)
+	}
+	r := checkReport(t, e.svc, j)
+	hosts := map[string]bool{}
+	groups, _ := r.Metrics["groups"].(map[string]any)
+	for _, g := range groups {
+		h, _ := g.(map[string]any)["host"].(string)
+		hosts[h] = true
+	}
+	if !hosts["algo-1"] || !hosts["algo-2"] {
+		t.Fatalf("groups trained on %v; want both hosts", hosts)
+	}
+}
