@@ -1,13 +1,16 @@
 // Package storeopen picks and opens the job store a DSN names, so commands
 // and the service share one rule:
 //
-//	""                           -> $SAGETRAIN_DB, else DefaultPath()
+//	""                              -> $SAGETRAIN_DB, else DefaultPath()
 //	postgres://... postgresql://... -> PostgreSQL
-//	anything else                -> a SQLite file path
+//	sqlite://PATH                   -> the SQLite file PATH
+//	any other scheme://...          -> a configuration error
+//	anything else                   -> a SQLite file path
 package storeopen
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +65,13 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 	}
 	if IsPostgres(dsn) {
 		return postgres.Open(ctx, dsn)
+	}
+	if rest, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
+		return sqlite.Open(ctx, rest)
+	}
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\.`) {
+		return nil, errs.Configuration(fmt.Sprintf("unsupported job store URL scheme %q", scheme),
+			"use a SQLite file path (or sqlite://PATH) or a postgres:// URL", nil)
 	}
 	return sqlite.Open(ctx, dsn)
 }

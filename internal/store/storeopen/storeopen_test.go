@@ -2,10 +2,12 @@ package storeopen_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/postgres"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
@@ -83,5 +85,23 @@ func TestOpenPicksDriver(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+func TestOpenSchemes(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "url.db")
+	s, err := storeopen.Open(ctx, "sqlite://"+p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sq, ok := s.(*sqlite.Store); !ok || sq.Path() != p {
+		t.Fatalf("sqlite:// not resolved to %s: %T", p, s)
+	}
+	s.Close()
+	for _, bad := range []string{"mysql://u@h/db", "redis://x"} {
+		if _, err := storeopen.Open(ctx, bad); !errors.Is(err, errs.ErrConfiguration) {
+			t.Errorf("Open(%q): want a configuration error, got %v", bad, err)
+		}
 	}
 }
