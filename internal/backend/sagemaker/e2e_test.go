@@ -174,6 +174,29 @@ func TestJobsServiceOnSageMaker(t *testing.T) {
 		w.noSecrets(t, string(row), string(evs))
 	})
 
+	t.Run("two instances", func(t *testing.T) {
+		sp := newSpec("e2e_two_hosts", map[string]string{"epochs": "2", "min_samples": "15", "hidden_sizes": "16,8"})
+		sp.InstanceCount = 2
+		j, _, err := svc.Submit(ctx, sp, jobs.SubmitOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j = wait(j.ID, 120*time.Second, func(j *store.Job) bool { return j.Status.Terminal() && (j.Status != store.StatusCompleted || len(j.Report) > 0) })
+		if j.Status != store.StatusCompleted {
+			t.Fatalf("job ended %s: %s", j.Status, j.FailureReason)
+		}
+		var logs strings.Builder
+		if err := svc.Logs(ctx, j.ID, false, &logs); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), "[algo-1] ") || !strings.Contains(logs.String(), "[algo-2] ") {
+			t.Fatalf("logs lack one of the hosts:\n%s", logs.String())
+		}
+		if _, err := svc.Report(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("cancel in the middle", func(t *testing.T) {
 		j, _, err := svc.Submit(ctx, newSpec("e2e_cancel", map[string]string{"epochs": "100000", "early_stopping_patience": "100000", "lr_patience": "100000", "min_samples": "15", "hidden_sizes": "16,8"}), jobs.SubmitOptions{})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -317,6 +318,12 @@ func TestSageMakerBackend(t *testing.T) {
 				if count[l] != 1 {
 					t.Errorf("line %q seen %d times, want once", l, count[l])
 				}
+			}
+			if !strings.Contains(followed.String(), `[`+host+`] resourceconfig {"current_host":"`+host+`","current_instance_type":"ml.m5.xlarge","hosts":["algo-1","algo-2"]`) {
+				t.Errorf("%s did not get the full host list:\n%s", host, followed.String())
+			}
+			if !regexp.MustCompile(`\[` + host + `\] host ` + host + ` starting; peers algo-1=127\.0\.0\.1:\d+,algo-2=127\.0\.0\.1:\d+`).MatchString(followed.String()) {
+				t.Errorf("%s did not get SAGETRAIN_HOST_ADDRESSES", host)
 			}
 			if count["["+host+"] done on "+host] != 1 {
 				t.Errorf("%s's last line missing", host)

@@ -273,6 +273,8 @@ func (j *job) run(ctx context.Context) {
 	for i := range hosts {
 		hosts[i] = fmt.Sprintf("algo-%d", i+1)
 		roots[i] = filepath.Join(work, hosts[i])
+	}
+	for i := range hosts {
 		if err := j.prepareRoot(ctx, roots[i], hosts[i], hosts); err != nil {
 			j.set("Failed", "Failed", "", "ClientError: "+err.Error())
 			return

@@ -9,6 +9,7 @@ hp="$root/input/config/hyperparameters.json"
 host=$(sed -n 's/.*"current_host":"\([^"]*\)".*/\1/p' "$root/input/config/resourceconfig.json")
 trap 'echo "SIGTERM on $host"; echo "stopped" > "$root/model/stopped-$host.txt"; exit 143' TERM
 echo "host $host starting; peers $SAGETRAIN_HOST_ADDRESSES"
+echo "resourceconfig $(cat "$root/input/config/resourceconfig.json")"
 for f in $(cd "$root/input/data/training" && find . -type f | sort); do echo "data: $f"; done
 if [ -f "$root/checkpoints/state.txt" ]; then echo "resumed from checkpoint $(cat "$root/checkpoints/state.txt")"; fi
 echo "checkpoint of $host" > "$root/checkpoints/state.txt"
