@@ -165,7 +165,7 @@ func BenchmarkRefresh(b *testing.B) {
 			f := setup(b, n)
 			ctx := context.Background()
 			be := smbackend.New(f.cfg, smbackend.Options{ModifiedMargin: margin})
-			time.Sleep(margin + 50*time.Millisecond) // the seeding is older than the margin
+			time.Sleep(margin + 50*time.Millisecond)            // the seeding is older than the margin
 			if _, err := be.Refresh(ctx, f.names); err != nil { // warm the cache
 				b.Fatal(err)
 			}

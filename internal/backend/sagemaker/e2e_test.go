@@ -181,7 +181,9 @@ func TestJobsServiceOnSageMaker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j = wait(j.ID, 120*time.Second, func(j *store.Job) bool { return j.Status.Terminal() && (j.Status != store.StatusCompleted || len(j.Report) > 0) })
+		j = wait(j.ID, 120*time.Second, func(j *store.Job) bool {
+			return j.Status.Terminal() && (j.Status != store.StatusCompleted || len(j.Report) > 0)
+		})
 		if j.Status != store.StatusCompleted {
 			t.Fatalf("job ended %s: %s", j.Status, j.FailureReason)
 		}
