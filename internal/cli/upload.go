@@ -146,7 +146,7 @@ func (b *uploadBars) Start(files int, bytes int64) {
 	if files == 0 {
 		return
 	}
-	b.p = mpb.New(mpb.WithOutput(b.out), mpb.WithWidth(40))
+	b.p = mpb.New(mpb.WithOutput(b.out), mpb.WithWidth(40), mpb.WithAutoRefresh())
 	b.files = b.p.AddBar(int64(files),
 		mpb.PrependDecorators(decor.Name("files ", decor.WCSyncSpaceR), decor.CountersNoUnit("%d / %d", decor.WCSyncSpace)),
 		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace)))

@@ -147,3 +147,28 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 		t.Fatalf("setup with a missing bucket: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+func TestUploadBars(t *testing.T) {
+	var buf bytes.Buffer
+	b := &uploadBars{out: &buf}
+	b.Start(2, 3000)
+	b.Add(1, 1000)
+	b.Add(1, 2000)
+	b.Done()
+	out := buf.String()
+	if !strings.Contains(out, "files") || !strings.Contains(out, "2 / 2") || !strings.Contains(out, "bytes") || !strings.Contains(out, "ETA") {
+		t.Fatalf("progress output: %q", out)
+	}
+	// Nothing to send: no bars at all.
+	var empty bytes.Buffer
+	nb := &uploadBars{out: &empty}
+	nb.Start(0, 0)
+	nb.Add(0, 0)
+	nb.Done()
+	if empty.Len() != 0 {
+		t.Errorf("bars drawn for an empty upload: %q", empty.String())
+	}
+	if uploadIsTerminal(&buf) {
+		t.Error("a buffer counted as a terminal")
+	}
+}

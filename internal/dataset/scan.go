@@ -93,6 +93,7 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 	}
 	res := &ScanResult{}
 	var names []string
+	var infos map[string]fs.FileInfo // from the walk, to stat each file once
 	if check != nil {
 		cr, err := check(dir, metadata)
 		if err != nil {
@@ -126,7 +127,7 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 		res.Files = append(res.Files, File{Rel: metadataKeyFor(metadata), Abs: metaAbs, Size: mst.Size(), ModTime: mst.ModTime(), IsMetadata: true})
 	}
 	if check == nil {
-		names, res.Problems, err = walkPlain(dir, metaAbs)
+		names, infos, res.Problems, err = walkPlain(dir, metaAbs)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +153,10 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 			continue
 		}
 		abs := filepath.Join(dir, filepath.FromSlash(rel))
-		fst, err := os.Stat(abs)
+		fst, err := infos[rel], error(nil)
+		if fst == nil {
+			fst, err = os.Stat(abs)
+		}
 		if err != nil {
 			res.Problems = append(res.Problems, Problem{File: rel, Message: "cannot read the file: " + err.Error()})
 			res.Excluded = append(res.Excluded, rel)
@@ -167,9 +171,16 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 
 // walkPlain lists regular non-hidden files under dir, leaving out the
 // metadata file itself, and reports empty or unreadable ones.
-func walkPlain(dir, metaAbs string) ([]string, []Problem, error) {
+func walkPlain(dir, metaAbs string) ([]string, map[string]fs.FileInfo, []Problem, error) {
 	var names []string
+	infos := map[string]fs.FileInfo{}
 	var problems []Problem
+	metaRel := "\x00" // the metadata file's path relative to dir, if inside
+	if absDir, err := filepath.Abs(dir); err == nil && metaAbs != "" {
+		if r, err := filepath.Rel(absDir, metaAbs); err == nil && !strings.HasPrefix(r, "..") {
+			metaRel = filepath.ToSlash(r)
+		}
+	}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
@@ -189,7 +200,7 @@ func walkPlain(dir, metaAbs string) ([]string, []Problem, error) {
 		if d.IsDir() || !d.Type().IsRegular() {
 			return nil
 		}
-		if abs, _ := filepath.Abs(path); abs == metaAbs {
+		if rel == metaRel {
 			return nil
 		}
 		info, err := d.Info()
@@ -201,10 +212,11 @@ func walkPlain(dir, metaAbs string) ([]string, []Problem, error) {
 			problems = append(problems, Problem{File: rel, Message: "the file is empty"})
 		}
 		names = append(names, rel)
+		infos[rel] = info
 		return nil
 	})
 	if err != nil {
-		return nil, nil, errs.Configuration("cannot list the data set folder", "check its permissions", err)
+		return nil, nil, nil, errs.Configuration("cannot list the data set folder", "check its permissions", err)
 	}
-	return names, problems, nil
+	return names, infos, problems, nil
 }
