@@ -43,23 +43,33 @@ func (b *Backend) Logs(ctx context.Context, name string, follow bool, w io.Write
 	}
 	multi := d.ResourceConfig != nil && aws.ToInt32(d.ResourceConfig.InstanceCount) > 1
 	streams := map[string]*logStream{}
+	ended := MapStatus(d.TrainingJobStatus, d.SecondaryStatus).Terminal()
 	for {
-		ended := MapStatus(d.TrainingJobStatus, d.SecondaryStatus).Terminal()
-		if err := b.pollLogs(ctx, name, streams, &multi, w); err != nil {
+		err := b.pollLogs(ctx, name, streams, &multi, w)
+		switch {
+		case ctx.Err() != nil && follow:
+			return nil // the user stopped following
+		case err != nil && (!follow || !retryable(err)):
 			return err
-		}
-		if !follow || ended {
+		case err == nil && (!follow || ended):
 			return nil
 		}
+		// While following, AWS trouble that outlasted the retries only
+		// delays the next poll: the stream tokens keep our place.
 		select {
 		case <-ctx.Done():
-			return nil // the user stopped following
+			return nil
 		case <-time.After(b.opt.LogPollInterval):
 		}
-		if d, err = b.describeRaw(ctx, name); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		d, err := b.describeRaw(ctx, name)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			// Decided before the next poll, so that poll drains what the job
+			// wrote up to its end.
+			ended = MapStatus(d.TrainingJobStatus, d.SecondaryStatus).Terminal()
+		case !retryable(err):
 			return err
 		}
 	}
@@ -117,33 +127,9 @@ func (b *Backend) pollLogs(ctx context.Context, name string, streams map[string]
 	sort.Strings(names)
 
 	var events []logEvent
-	for i, sn := range names {
-		st := streams[sn]
-		for {
-			var out *cloudwatchlogs.GetLogEventsOutput
-			err := b.call(ctx, func(ctx context.Context) (err error) {
-				out, err = b.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
-					LogGroupName: aws.String(LogGroup), LogStreamName: aws.String(sn),
-					StartFromHead: aws.Bool(true), NextToken: st.token,
-				})
-				return err
-			})
-			if err != nil {
-				return apiErr("read log stream "+sn, err)
-			}
-			for _, e := range out.Events {
-				events = append(events, logEvent{ts: aws.ToInt64(e.Timestamp), seq: len(events), host: st.host, stream: i, msg: aws.ToString(e.Message)})
-			}
-			same := st.token != nil && aws.ToString(out.NextForwardToken) == *st.token
-			if out.NextForwardToken != nil {
-				st.token = out.NextForwardToken
-			}
-			// The end of a stream is an empty page or the same token back.
-			if len(out.Events) == 0 || same || out.NextForwardToken == nil {
-				break
-			}
-		}
-	}
+	// Events already read have moved their stream's token on: write them
+	// even when a later read fails, or they would be skipped for good.
+	readErr := b.readStreams(ctx, names, streams, &events)
 	sort.SliceStable(events, func(i, j int) bool {
 		if events[i].ts != events[j].ts {
 			return events[i].ts < events[j].ts
@@ -160,6 +146,38 @@ func (b *Backend) pollLogs(ctx context.Context, name string, streams map[string]
 		}
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
+		}
+	}
+	return readErr
+}
+
+// readStreams reads every stream from its token to its end into events.
+func (b *Backend) readStreams(ctx context.Context, names []string, streams map[string]*logStream, events *[]logEvent) error {
+	for i, sn := range names {
+		st := streams[sn]
+		for {
+			var out *cloudwatchlogs.GetLogEventsOutput
+			err := b.call(ctx, func(ctx context.Context) (err error) {
+				out, err = b.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+					LogGroupName: aws.String(LogGroup), LogStreamName: aws.String(sn),
+					StartFromHead: aws.Bool(true), NextToken: st.token,
+				})
+				return err
+			})
+			if err != nil {
+				return apiErr("read log stream "+sn, err)
+			}
+			for _, e := range out.Events {
+				*events = append(*events, logEvent{ts: aws.ToInt64(e.Timestamp), seq: len(*events), host: st.host, stream: i, msg: aws.ToString(e.Message)})
+			}
+			same := st.token != nil && aws.ToString(out.NextForwardToken) == *st.token
+			if out.NextForwardToken != nil {
+				st.token = out.NextForwardToken
+			}
+			// The end of a stream is an empty page or the same token back.
+			if len(out.Events) == 0 || same || out.NextForwardToken == nil {
+				break
+			}
 		}
 	}
 	return nil
