@@ -36,6 +36,7 @@ func chromiumPath(t *testing.T) string {
 // completed job (history, loss curves, metrics, log), watch a live job
 // refresh itself, and cancel it.
 func TestDashboardInChromium(t *testing.T) {
+	t.Parallel()
 	bin := chromiumPath(t)
 	h := newHarness(t, nil)
 	done := h.completedJob("drawings-2026-11")

@@ -47,7 +47,7 @@ func buildSagetrain(t *testing.T) {
 			return
 		}
 		sampleDir = filepath.Join(dir, "data")
-		_, buildErr = sampledata.Generate(sampleDir, sampledata.Options{Train: 160, Test: 40, Size: 32})
+		_, buildErr = sampledata.Generate(sampleDir, sampledata.Options{Train: 120, Test: 30, Size: 32})
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -97,6 +97,7 @@ type replica struct {
 // fetched once, recorded "completed" once, and that either replica
 // serves any job's report and loss curves.
 func TestTwoReplicasOnOnePostgres(t *testing.T) {
+	t.Parallel()
 	buildSagetrain(t)
 	dsn := testpeer.PostgresDSN(t)
 	dir := t.TempDir()
@@ -130,10 +131,10 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	}
 
 	body := func(name string) string {
-		return fmt.Sprintf(`{"job_name":%q,"environment":"local","dataset_folder":%q,"channels":{"test":%q},"hyperparameters":{"epochs":"3","min_samples":"15","hidden_sizes":"32,16"}}`,
+		return fmt.Sprintf(`{"job_name":%q,"environment":"local","dataset_folder":%q,"channels":{"test":%q},"hyperparameters":{"epochs":"2","min_samples":"15","hidden_sizes":"32,16"}}`,
 			name, filepath.Join(sampleDir, "training"), filepath.Join(sampleDir, "test"))
 	}
-	const n = 4
+	const n = 3
 	ids := make([]string, n)
 	var wg sync.WaitGroup
 	var idMu sync.Mutex
@@ -227,7 +228,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	}
 	for _, r := range reps {
 		code, b, _ := r.h.do("GET", "/metrics", testToken, nil)
-		if code != 200 || !strings.Contains(string(b), `sagetrain_jobs{status="completed"} 4`) || !strings.Contains(string(b), `sagetrain_reconcile_duration_seconds_count{result="ok"}`) {
+		if code != 200 || !strings.Contains(string(b), `sagetrain_jobs{status="completed"} 3`) || !strings.Contains(string(b), `sagetrain_reconcile_duration_seconds_count{result="ok"}`) {
 			t.Errorf("metrics of %s:\n%s", r.h.ts.URL, grepLines(string(b), "sagetrain_"))
 		}
 	}
