@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sync"
 )
 
 // plane is an n x n float32 image, row-major.
@@ -25,6 +26,37 @@ type frame struct {
 	inside     []bool
 	x0, y0     int // the image's region inside the square
 	x1, y1     int
+
+	cnt, mx []float32 // scratch of newFrame
+}
+
+// frames are pooled: a descriptor allocates ~0.6 MB of planes otherwise,
+// and the garbage collector's pauses cost more than clearing them.
+var framePool = sync.Pool{New: func() any {
+	n := frameSize
+	return &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
+		y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n),
+		cnt: make([]float32, n*n), mx: make([]float32, n*n)}
+}}
+
+func getFrame(n int) *frame {
+	if n != frameSize {
+		return &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
+			y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n),
+			cnt: make([]float32, n*n), mx: make([]float32, n*n)}
+	}
+	f := framePool.Get().(*frame)
+	for _, p := range [][]float32{f.r, f.g, f.b, f.y, f.ink, f.cnt, f.mx} {
+		clear(p)
+	}
+	clear(f.inside)
+	return f
+}
+
+func putFrame(f *frame) {
+	if f.n == frameSize {
+		framePool.Put(f)
+	}
 }
 
 // rgbRow writes row y of img as linear-ish 0..1 RGB composited on white.
@@ -128,8 +160,7 @@ func newFrame(img image.Image, n int) *frame {
 	if bnd.Min != (image.Point{}) {
 		img = originImage{img}
 	}
-	f := &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
-		y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n)}
+	f := getFrame(n)
 	scale := float64(n) / float64(max(w, h))
 	rw, rh := max(1, int(math.Round(float64(w)*scale))), max(1, int(math.Round(float64(h)*scale)))
 	rw, rh = min(rw, n), min(rh, n)
@@ -143,9 +174,9 @@ func newFrame(img image.Image, n int) *frame {
 		dark := (bgY - (0.299*r + 0.587*g + 0.114*b)) / den
 		return clamp01(max(dark, chroma(r, g, b)-bgC))
 	}
-	cnt := make([]float32, n*n)
+	cnt := f.cnt
 	if scale <= 1 {
-		mx := make([]float32, n*n)
+		mx := f.mx
 		tx := make([]int, w)
 		for x := 0; x < w; x++ {
 			tx[x] = f.x0 + min(rw-1, int(float64(x)*float64(rw)/float64(w)))
@@ -201,14 +232,14 @@ func newFrame(img image.Image, n int) *frame {
 	return f
 }
 
-// paperLevel estimates the paper from up to ~256 x 256 evenly spread source
+// paperLevel estimates the paper from about 64 x 64 evenly spread source
 // pixels: the 90th percentile of luminance and the median chroma, so that
 // ink is "darker or more colourful than the paper" and grey scans or tinted
 // paper read like white.
 func paperLevel(read rowReader, row []float32, w, h int) (bgY, bgC float32) {
 	var yh, ch [256]int
 	total := 0
-	sy, sx := max(1, h/256), max(1, w/256)
+	sy, sx := max(1, h/64), max(1, w/64)
 	for y := 0; y < h; y += sy {
 		read(y, row)
 		for x := 0; x < w; x += sx {
@@ -263,13 +294,21 @@ func (o originImage) At(x, y int) color.Color {
 	return o.Image.At(x+b.Min.X, y+b.Min.Y)
 }
 
+var integralPool = sync.Pool{New: func() any { return make([]float64, (frameSize+1)*(frameSize+1)) }}
+
 // cropPlane resamples the region [x0,x1)x[y0,y1) of src (n x n) into an
 // m x m plane, aspect kept and centred, by averaging the source pixels each
 // target pixel covers (an integral image makes that O(1) per pixel).
 func cropPlane(src []float32, n, x0, y0, x1, y1, m int) *plane {
-	ii := make([]float64, (n+1)*(n+1))
+	ii := integralPool.Get().([]float64)
+	if len(ii) < (n+1)*(n+1) {
+		ii = make([]float64, (n+1)*(n+1))
+	}
+	defer integralPool.Put(ii)
+	clear(ii[:n+1]) // row 0; column 0 is set below
 	for y := 0; y < n; y++ {
 		var rs float64
+		ii[(y+1)*(n+1)] = 0
 		for x := 0; x < n; x++ {
 			rs += float64(src[y*n+x])
 			ii[(y+1)*(n+1)+x+1] = ii[y*(n+1)+x+1] + rs

@@ -24,8 +24,10 @@ type Block struct {
 // descriptor computes the visual descriptor of img. Every value is a
 // deterministic function of the pixels; no learned weights.
 func descriptor(img image.Image) []float32 {
-	d := &builder{}
-	describe(newFrame(img, frameSize), d)
+	d := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
+	f := newFrame(img, frameSize)
+	describe(f, d)
+	putFrame(f)
 	return d.v
 }
 

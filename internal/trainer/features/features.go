@@ -98,9 +98,9 @@ func SubjectIndex(subject string) int { return data.SubjectIndex(subject) }
 // Vector describes a decoded image and appends the subject one-hot.
 func Vector(img image.Image, subject string) []float32 {
 	v := descriptor(img)
-	x := make([]float32, len(v)+SubjectDim)
-	copy(x, v)
-	x[len(v)+SubjectIndex(subject)] = 1
+	n := len(v)
+	x := append(v, make([]float32, SubjectDim)...) // within capacity: no copy
+	x[n+SubjectIndex(subject)] = 1
 	return x
 }
 

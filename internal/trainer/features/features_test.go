@@ -69,6 +69,14 @@ func TestDescriptorDeterministicAndSized(t *testing.T) {
 	if same {
 		t.Fatal("a shifted drawing gave the same vector")
 	}
+	// scratch buffers are reused: a vector computed after another image is the same
+	Vector(testDrawing(900, 300, 100), "")
+	a2 := Vector(testDrawing(256, 200, 0), "house")
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(a2[i]) {
+			t.Fatalf("value %d changed after other images: %v %v", i, a[i], a2[i])
+		}
+	}
 }
 
 func TestImageFileVector(t *testing.T) {
