@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/trainer/data"
@@ -143,14 +144,19 @@ func TestStopCheckpointResumeGivesSameModel(t *testing.T) {
 
 	root := newRoot(t, hp)
 	ctx, cancel := context.WithCancel(context.Background())
+	var stoppedAt time.Time
 	out := &syncBuffer{on: func(line string) {
 		if strings.HasPrefix(line, "epoch=4 group=6 ") {
+			stoppedAt = time.Now()
 			cancel()
 		}
 	}}
 	err := Run(ctx, root, out)
-	if err == nil {
-		t.Fatal("a stopped run returned no error")
+	if err == nil || !errors.Is(err, errs.ErrJob) {
+		t.Fatalf("a stopped run returned %v, want a job error", err)
+	}
+	if d := time.Since(stoppedAt); d > 10*time.Second {
+		t.Fatalf("stopping took %s, SageMaker's grace period is shorter", d)
 	}
 	l := Layout{Root: root}
 	fail := string(readFile(t, l.FailureFile()))
