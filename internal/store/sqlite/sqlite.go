@@ -372,20 +372,6 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		conds = append(conds, "j.backend = ?")
 		args = append(args, f.Backend)
 	}
-	// A name filter matching few jobs starts from the trigram index and
-	// sorts those; one matching many scans the list index, which soon finds
-	// a page of them.
-	from := "jobs j"
-	term := store.SearchTerm(f.NameContains)
-	if term != "" {
-		if s.fewMatches(ctx, term) {
-			from = "jobs_fts CROSS JOIN jobs j ON j.rowid = jobs_fts.rowid"
-			conds = append(conds, "jobs_fts MATCH ?")
-			args = append(args, ftsPhrase(term))
-		}
-		conds = append(conds, "instr(j.search, ?) > 0")
-		args = append(args, term)
-	}
 	if f.Cursor != "" {
 		c, err := store.DecodeCursor(f.Cursor)
 		if err != nil {
@@ -393,6 +379,16 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		}
 		conds = append(conds, "(j.created_at, j.id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
+	}
+	from := "jobs j"
+	if term := store.SearchTerm(f.NameContains); term != "" {
+		if s.nameIsRare(ctx, term, conds, args, limit+1) {
+			from = "jobs_fts CROSS JOIN jobs j ON j.rowid = jobs_fts.rowid"
+			conds = append(conds, "jobs_fts MATCH ?")
+			args = append(args, ftsPhrase(term))
+		}
+		conds = append(conds, "instr(j.search, ?) > 0")
+		args = append(args, term)
 	}
 	statuses, err := distinctStatuses(f.Statuses)
 	if err != nil {
@@ -443,18 +439,34 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	return jobs, next, nil
 }
 
-// fewMatchesLimit is where a name stops being "rare": past it, scanning the
-// list index in order finds a page sooner than sorting every match.
-const fewMatchesLimit = 2000
+// A name filter is served one of two ways. Scanning the list index in order
+// finds a page of a common name at once but reads every job for a rare one;
+// the trigram index finds a rare name's few jobs at once but a common one's
+// thousands must then all be sorted. nameIsRare picks: it first looks at the
+// nameProbe newest jobs (cheap); if they hold a page of matches, or are all
+// there is, scanning wins. Otherwise it counts matches in the trigram index
+// up to fewMatchesLimit.
+const (
+	nameProbe       = 1000
+	fewMatchesLimit = 2000
+)
 
-// fewMatches reports whether the trigram index can serve a name filter and
-// finds fewer than fewMatchesLimit jobs for it (trigrams need 3 characters).
-func (s *Store) fewMatches(ctx context.Context, term string) bool {
-	if utf8.RuneCountInString(term) < 3 {
+func (s *Store) nameIsRare(ctx context.Context, term string, conds []string, args []any, page int) bool {
+	if utf8.RuneCountInString(term) < 3 { // trigrams need 3 characters
+		return false
+	}
+	where := "1 = 1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	var seen, matched int
+	err := s.queryRow(ctx, "SELECT count(*), coalesce(sum(instr(search, ?) > 0), 0) FROM (SELECT j.search FROM jobs j WHERE "+
+		where+" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(append([]any{term}, args...), nameProbe)...).Scan(&seen, &matched)
+	if err != nil || seen < nameProbe || matched >= page {
 		return false
 	}
 	var n int
-	err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
+	err = s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
 		ftsPhrase(term), fewMatchesLimit).Scan(&n)
 	return err == nil && n < fewMatchesLimit
 }

@@ -140,3 +140,27 @@ func TestMigrationBackfillsSearch(t *testing.T) {
 		}
 	}
 }
+
+// The trigram index follows inserts and renames (its triggers).
+func TestTrigramIndexFollowsRenames(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "jobs.db"))
+	j, _, err := s.Create(ctx, &store.Job{Name: "Kids_V1", RemoteName: "kids-v1-first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.RemoteName = "kids-v1-second"
+	if err := s.Update(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	count := func(phrase string) int {
+		var n int
+		if err := s.DB().QueryRow(`SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH ?`, `"`+phrase+`"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count("v1-second") != 1 || count("v1-first") != 0 || count("kids_v1") != 1 {
+		t.Fatalf("trigram index: new name %d, old name %d, job name %d; want 1 0 1", count("v1-second"), count("v1-first"), count("kids_v1"))
+	}
+}
