@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -87,8 +88,9 @@ type exchange struct {
 	log   func(format string, a ...any)
 
 	mu     sync.Mutex
-	ready  chan struct{} // closed when own results are set
+	ready  chan struct{} // closed when own results (or the failure) are set
 	own    []groupResult
+	failed string // this host failed: peers are told so instead of waiting
 	served map[string]bool
 	allSrv chan struct{} // closed when every peer has fetched
 }
@@ -141,9 +143,9 @@ func (x *exchange) handle(c net.Conn) {
 	peer := strings.TrimSpace(line)
 	<-x.ready
 	x.mu.Lock()
-	own := x.own
+	msg := exchangeMsg{Groups: x.own, Failed: x.failed}
 	x.mu.Unlock()
-	if err := gob.NewEncoder(c).Encode(own); err != nil {
+	if err := gob.NewEncoder(c).Encode(msg); err != nil {
 		return
 	}
 	// Wait for the peer's acknowledgement, so it is counted only once it has everything.
@@ -161,14 +163,39 @@ func (x *exchange) handle(c net.Conn) {
 	}
 }
 
+// exchangeMsg is what a host sends a peer: its trained groups, or why it failed.
+type exchangeMsg struct {
+	Groups []groupResult
+	Failed string
+}
+
+// fail tells the peers that this host failed (so they stop waiting for its
+// groups) and waits up to grace for them to hear it.
+func (x *exchange) fail(err error, grace time.Duration) {
+	x.mu.Lock()
+	select {
+	case <-x.ready: // results already published
+		x.mu.Unlock()
+		return
+	default:
+	}
+	x.failed = err.Error()
+	close(x.ready)
+	x.mu.Unlock()
+	select {
+	case <-x.allSrv:
+	case <-time.After(grace):
+	}
+}
+
 // finish publishes our results, fetches every peer's, waits until every peer
 // has fetched ours, and closes the listener.
 func (x *exchange) finish(ctx context.Context, own []groupResult, timeout time.Duration) ([]groupResult, error) {
 	defer x.ln.Close()
 	x.mu.Lock()
 	x.own = own
-	x.mu.Unlock()
 	close(x.ready)
+	x.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	all := append([]groupResult(nil), own...)
@@ -198,6 +225,10 @@ func (x *exchange) fetch(ctx context.Context, peer string) ([]groupResult, error
 		if err == nil {
 			return got, nil
 		}
+		var pf *peerFailed
+		if errors.As(err, &pf) {
+			return nil, errs.Job("host "+peer+" failed, so the model cannot be completed: "+pf.msg, "see host "+peer+"'s log and output/failure", nil)
+		}
 		lastErr = err
 		select {
 		case <-ctx.Done():
@@ -211,6 +242,10 @@ func (x *exchange) fetch(ctx context.Context, peer string) ([]groupResult, error
 	}
 }
 
+type peerFailed struct{ peer, msg string }
+
+func (e *peerFailed) Error() string { return "host " + e.peer + " failed: " + e.msg }
+
 func (x *exchange) fetchOnce(ctx context.Context, peer string) ([]groupResult, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", x.addrs[peer])
@@ -223,12 +258,15 @@ func (x *exchange) fetchOnce(ctx context.Context, peer string) ([]groupResult, e
 	if _, err := fmt.Fprintln(c, x.self); err != nil {
 		return nil, err
 	}
-	var got []groupResult
-	if err := gob.NewDecoder(c).Decode(&got); err != nil {
+	var msg exchangeMsg
+	if err := gob.NewDecoder(c).Decode(&msg); err != nil {
 		return nil, err
 	}
 	if _, err := c.Write([]byte{1}); err != nil {
 		return nil, err
 	}
-	return got, nil
+	if msg.Failed != "" {
+		return nil, &peerFailed{peer: peer, msg: msg.Failed}
+	}
+	return msg.Groups, nil
 }

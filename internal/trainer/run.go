@@ -70,12 +70,24 @@ type splits struct {
 	valFrom, testFrom string // channel the split came from
 }
 
-func (r *run) run(ctx context.Context) error {
-	var err error
-	if r.p, err = readHyperparameters(r.l); err != nil {
+func (r *run) run(ctx context.Context) (err error) {
+	if r.rc, err = readResourceConfig(r.l); err != nil {
 		return err
 	}
-	if r.rc, err = readResourceConfig(r.l); err != nil {
+	// Listen first, so that peers learn of any failure below instead of waiting for our groups.
+	var ex *exchange
+	if len(r.rc.Hosts) > 1 {
+		if ex, err = startExchange(r.rc.CurrentHost, r.rc.Hosts, r.logf); err != nil {
+			return err
+		}
+		defer ex.ln.Close()
+		defer func() {
+			if err != nil && ctx.Err() == nil {
+				ex.fail(err, 15*time.Second)
+			}
+		}()
+	}
+	if r.p, err = readHyperparameters(r.l); err != nil {
 		return err
 	}
 	for _, d := range []string{r.l.ModelDir(), r.l.OutputDataDir(), r.l.CheckpointDir()} {
@@ -85,14 +97,6 @@ func (r *run) run(ctx context.Context) error {
 	}
 	_ = os.Remove(r.l.FailureFile())
 	r.logf("host %s of %v, hyperparameters %+v", r.rc.CurrentHost, r.rc.Hosts, r.p)
-
-	var ex *exchange
-	if len(r.rc.Hosts) > 1 {
-		if ex, err = startExchange(r.rc.CurrentHost, r.rc.Hosts, r.logf); err != nil {
-			return err
-		}
-		defer ex.ln.Close()
-	}
 
 	sets, err := r.loadChannels(ctx)
 	if err != nil {

@@ -297,3 +297,40 @@ func TestTwoHostsEachEndWithTheCompleteModel(t *testing.T) {
 		}
 	}
 }
+
+// A host that fails tells the others, which fail at once instead of waiting
+// out host_exchange_timeout_seconds for its groups.
+func TestFailedHostFailsItsPeersPromptly(t *testing.T) {
+	hosts := []string{"algo-1", "algo-2"}
+	roots := []string{newRoot(t, fastHP()), newRoot(t, fastHP())}
+	t.Setenv(EnvHostAddresses, "algo-1="+freeAddr(t)+",algo-2="+freeAddr(t))
+	good := fastHP()
+	good["host_exchange_timeout_seconds"] = "120"
+	bad := fastHP()
+	bad["min_samples"] = "zero"
+	writeConfig(t, roots[0], good, "algo-1", hosts)
+	writeConfig(t, roots[1], bad, "algo-2", hosts)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errsOut := make([]error, 2)
+	for i := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errsOut[i] = Run(context.Background(), roots[i], &syncBuffer{})
+		}()
+	}
+	wg.Wait()
+	if !errors.Is(errsOut[1], errs.ErrConfiguration) {
+		t.Fatalf("bad host: %v", errsOut[1])
+	}
+	if errsOut[0] == nil || !strings.Contains(errsOut[0].Error(), "host algo-2 failed") || !strings.Contains(errsOut[0].Error(), "min_samples") {
+		t.Fatalf("good host: %v", errsOut[0])
+	}
+	if f := string(readFile(t, Layout{Root: roots[0]}.FailureFile())); !strings.Contains(f, "algo-2") {
+		t.Fatalf("good host's failure file %q", f)
+	}
+	if d := time.Since(start); d > 60*time.Second {
+		t.Fatalf("took %s: the good host waited for the timeout", d)
+	}
+}
