@@ -171,7 +171,7 @@ type exchangeMsg struct {
 
 // fail tells the peers that this host failed (so they stop waiting for its
 // groups) and waits up to grace for them to hear it.
-func (x *exchange) fail(err error, grace time.Duration) {
+func (x *exchange) fail(ctx context.Context, err error, grace time.Duration) {
 	x.mu.Lock()
 	select {
 	case <-x.ready: // results already published
@@ -185,6 +185,7 @@ func (x *exchange) fail(err error, grace time.Duration) {
 	select {
 	case <-x.allSrv:
 	case <-time.After(grace):
+	case <-ctx.Done(): // SIGTERM: no time to wait
 	}
 }
 

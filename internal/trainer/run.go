@@ -83,7 +83,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		defer ex.ln.Close()
 		defer func() {
 			if err != nil && ctx.Err() == nil {
-				ex.fail(err, 15*time.Second)
+				ex.fail(ctx, err, 15*time.Second)
 			}
 		}()
 	}
