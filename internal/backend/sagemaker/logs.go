@@ -38,6 +38,14 @@ type logEvent struct {
 // until the job has ended, then drains the streams once more.
 func (b *Backend) Logs(ctx context.Context, name string, follow bool, w io.Writer) error {
 	d, err := b.describeRaw(ctx, name)
+	for follow && err != nil && retryable(err) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(b.opt.LogPollInterval):
+		}
+		d, err = b.describeRaw(ctx, name)
+	}
 	if err != nil {
 		return err
 	}

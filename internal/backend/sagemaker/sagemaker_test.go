@@ -360,6 +360,45 @@ func TestSageMakerBackend(t *testing.T) {
 		}
 	})
 
+	t.Run("logs follow rides out throttling", func(t *testing.T) {
+		in := w.request(t, "noisy-logs", data, 1, map[string]string{"sleep": "0.15", "epochs": "10"})
+		name := aws.ToString(in.TrainingJobName)
+		if _, err := w.backend(Options{}).Create(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		// No retries at all: every injected fault reaches the follow loop.
+		impatient := w.backend(Options{MaxAttempts: 1, CallRetries: -1})
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(150 * time.Millisecond):
+					w.emu.InjectThrottling(1)
+				}
+			}
+		}()
+		var out bytes.Buffer
+		if err := impatient.Logs(ctx, name, true, &out); err != nil {
+			t.Fatalf("logs -f under throttling: %v", err)
+		}
+		w.emu.ClearFaults()
+		if obs, err := w.backend(Options{}).Describe(ctx, name); err != nil || !obs.Status.Terminal() {
+			t.Fatalf("logs -f returned before the end: %v %v", obs.Status, err)
+		}
+		for i := 1; i <= 10; i++ {
+			l := fmt.Sprintf("epoch=%d group=algo-1 train_loss=0.%d val_loss=0.%d\n", i, 100-i, 100-i)
+			if n := strings.Count(out.String(), l); n != 1 {
+				t.Errorf("line %q seen %d times", l, n)
+			}
+		}
+		if !strings.Contains(out.String(), "done on algo-1") {
+			t.Errorf("last line missing:\n%s", out.String())
+		}
+	})
+
 	t.Run("unknown job", func(t *testing.T) {
 		b := w.backend(Options{})
 		if _, err := b.Describe(ctx, "no-such-job"); !errors.Is(err, errs.ErrNotFound) {
