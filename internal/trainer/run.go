@@ -425,7 +425,13 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 	}
 	final, err := autoencoder.Train(ctx, cfg, train, val, st, func(s *autoencoder.State) error {
 		r.epochLine(g.Name, s.History[len(s.History)-1])
-		if s.Done || time.Since(last).Seconds() >= r.p.CheckpointSeconds {
+		if s.Done {
+			// A finished group needs only its weights and history: a quarter of the size.
+			done := *s
+			done.M, done.V, done.BestParams = nil, nil, nil
+			return saveCheckpoint(r.l, g.Name, fp, &done)
+		}
+		if time.Since(last).Seconds() >= r.p.CheckpointSeconds {
 			last = time.Now()
 			return saveCheckpoint(r.l, g.Name, fp, s)
 		}
