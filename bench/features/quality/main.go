@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"image"
 	"math"
@@ -31,10 +32,58 @@ func main() {
 	check(err)
 	test, err := features.LoadChannel(ctx, filepath.Join(dir, "test"), features.Options{})
 	check(err)
-	fmt.Printf("descriptor (%d values): test ROC AUC %.4f\n", train.Dim, evaluate(train.Samples, test.Samples))
+	kinds := anomalyKinds(filepath.Join(dir, "test"))
 	rawTrain := rawPixels(filepath.Join(dir, "training"))
 	rawTest := rawPixels(filepath.Join(dir, "test"))
-	fmt.Printf("raw pixels 32x32 (%d values): test ROC AUC %.4f\n", len(rawTrain[0].X), evaluate(rawTrain, rawTest))
+	for _, c := range []struct {
+		name        string
+		train, test []features.Sample
+	}{
+		{fmt.Sprintf("descriptor (%d values)", train.Dim), train.Samples, test.Samples},
+		{fmt.Sprintf("raw pixels 32x32 (%d values)", len(rawTrain[0].X)), rawTrain, rawTest},
+	} {
+		scores := evaluate(c.train, c.test)
+		fmt.Printf("%-30s test ROC AUC %.4f", c.name, aucOf(c.test, scores, nil))
+		for _, k := range []string{"missing_parts", "broken_parts", "scribble", "fragmented"} {
+			fmt.Printf("  %s %.3f", k, aucOf(c.test, scores, func(s features.Sample) bool { return kinds[s.Name] == k }))
+		}
+		fmt.Println()
+	}
+}
+
+// anomalyKinds reads sample-data's "anomaly" column, when there is one.
+func anomalyKinds(dir string) map[string]string {
+	out := map[string]string{}
+	f, err := os.Open(filepath.Join(dir, "metadata.csv"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	recs, _ := csv.NewReader(f).ReadAll()
+	for _, r := range recs[1:] {
+		if len(r) > 5 {
+			out["images/"+r[0]] = r[5]
+		}
+	}
+	return out
+}
+
+// aucOf: normal samples against the anomalies that keep(s) selects (all when nil).
+func aucOf(test []features.Sample, scores []float64, keep func(features.Sample) bool) float64 {
+	var sc []float64
+	var pos []bool
+	for i, s := range test {
+		if math.IsNaN(scores[i]) {
+			continue
+		}
+		anom := s.Label != "normal"
+		if anom && keep != nil && !keep(s) {
+			continue
+		}
+		sc = append(sc, scores[i])
+		pos = append(pos, anom)
+	}
+	return auc(sc, pos)
 }
 
 func check(err error) {
@@ -95,7 +144,8 @@ func groups(train []features.Sample) func(age float64) int {
 	}
 }
 
-func evaluate(train, test []features.Sample) float64 {
+// evaluate returns a score per test sample (NaN when its age has no group).
+func evaluate(train, test []features.Sample) []float64 {
 	g := groups(train)
 	byG := map[int][]features.Sample{}
 	for _, s := range train {
@@ -107,17 +157,14 @@ func evaluate(train, test []features.Sample) float64 {
 	for k, ss := range byG {
 		models[k] = fit(ss)
 	}
-	var scores []float64
-	var labels []bool
-	for _, s := range test {
-		m := models[g(s.AgeYears)]
-		if m == nil {
-			continue
+	scores := make([]float64, len(test))
+	for i, s := range test {
+		scores[i] = math.NaN()
+		if m := models[g(s.AgeYears)]; m != nil {
+			scores[i] = m.score(s.X)
 		}
-		scores = append(scores, m.score(s.X))
-		labels = append(labels, s.Label != "normal")
 	}
-	return auc(scores, labels)
+	return scores
 }
 
 type pcaModel struct {
