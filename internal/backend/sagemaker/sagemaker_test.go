@@ -411,6 +411,14 @@ func TestSageMakerBackend(t *testing.T) {
 		if err := b.Stop(ctx, "no-such-job"); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("stop: %v", err)
 		}
+		// A request SageMaker refuses is the user's to fix: a configuration error.
+		in := w.request(t, "refused", data, 1, nil)
+		in.OutputDataConfig.S3OutputPath = aws.String("/not/s3")
+		_, err = b.Create(ctx, in)
+		if !errors.Is(err, errs.ErrConfiguration) || !strings.Contains(err.Error(), "S3OutputPath") || !strings.Contains(err.Error(), "fix:") {
+			t.Fatalf("refused create: %v", err)
+		}
+		w.noSecrets(t, err.Error())
 	})
 
 	t.Run("refresh lists instead of describing", func(t *testing.T) {
