@@ -45,6 +45,8 @@ func main() {
 	dur := flag.Duration("duration", 30*time.Second, "load duration per store")
 	drivers := flag.String("drivers", "postgres,sqlite", "stores to measure")
 	pgBase := flag.String("pg", envOr("SAGETRAIN_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server (a scratch database is created on it)")
+	loadgen := flag.String("loadgen", "go,wrk", "load generators to run: go (in-process, also pages by cursor), wrk (Debian's wrk, separate process)")
+	rate := flag.Float64("rate", 0, "go load generator: requests per second per client (0 = closed loop, as fast as answers come)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	ctx := context.Background()
@@ -81,9 +83,23 @@ func main() {
 		t0 := time.Now()
 		ids := seedJobs(*n, seed)
 		fmt.Printf("%s: seeded %d jobs in %s\n", d, len(ids), time.Since(t0).Round(time.Millisecond))
-		r := run(ctx, st, ids, *clients, *dur)
-		fmt.Printf("%s: %s\n", d, r.summary())
-		rows = append(rows, r.row(d))
+		for _, lg := range strings.Split(*loadgen, ",") {
+			name := d + " / " + lg
+			var r *result
+			switch lg {
+			case "go":
+				r = run(ctx, st, ids, *clients, *dur, *rate)
+				if *rate > 0 {
+					name += fmt.Sprintf(" (%.0f req/s per client)", *rate)
+				}
+			case "wrk":
+				r = runWrk(ctx, st, ids, *clients, *dur)
+			default:
+				check(fmt.Errorf("unknown load generator %q", lg))
+			}
+			fmt.Printf("%s: %s\n", name, r.summary())
+			rows = append(rows, r.row(name))
+		}
 		st.Close()
 		cleanup()
 	}
@@ -140,6 +156,7 @@ func seedJobs(n int, seed func([]*store.Job) error) []string {
 }
 
 type result struct {
+	wrk       *wrkStats // set when wrk measured (it reports percentiles only)
 	list, get []time.Duration
 	errs      int64
 	firstErr  string
@@ -149,15 +166,19 @@ type result struct {
 // run serves the API over st on 127.0.0.1 and drives it: each client
 // alternates listing (first pages with and without filters, and next
 // pages by cursor) and reading single jobs picked at random.
-func run(ctx context.Context, st store.Store, ids []string, clients int, dur time.Duration) *result {
+func serve(st store.Store) (base string, stop func()) {
 	svc := jobs.New(st, jobs.Options{})
 	h := api.New(api.Options{Jobs: api.FromJobs(svc), Store: st, Tokens: []string{token}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	srv := api.NewHTTPServer(ln.Addr().String(), h)
 	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String() + api.Prefix
+	return "http://" + ln.Addr().String() + api.Prefix, func() { srv.Close() }
+}
+
+func run(ctx context.Context, st store.Store, ids []string, clients int, dur time.Duration, rate float64) *result {
+	base, stop := serve(st)
+	defer stop()
 	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	// Warm up (connections, plan caches).
@@ -178,7 +199,16 @@ func run(ctx context.Context, st store.Store, ids []string, clients int, dur tim
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			var list, one []time.Duration
 			cursor := ""
+			next := time.Now()
 			for time.Now().Before(deadline) {
+				if rate > 0 {
+					// Paced: one request every 1/rate s, latency measured from
+					// the planned start (no coordinated omission).
+					next = next.Add(time.Duration(float64(time.Second) / rate))
+					if w := time.Until(next); w > 0 {
+						time.Sleep(w)
+					}
+				}
 				var u string
 				isList := rng.IntN(2) == 0
 				if isList {
@@ -194,6 +224,9 @@ func run(ctx context.Context, st store.Store, ids []string, clients int, dur tim
 					u = base + "/jobs/" + ids[rng.IntN(len(ids))]
 				}
 				t := time.Now()
+				if rate > 0 && next.Before(t) {
+					t = next
+				}
 				code, body, err := get(hc, u)
 				d := time.Since(t)
 				if err != nil || code != 200 {
@@ -228,6 +261,8 @@ func run(ctx context.Context, st store.Store, ids []string, clients int, dur tim
 	return res
 }
 
+func defaultClient() *http.Client { return http.DefaultClient }
+
 func get(hc *http.Client, u string) (int, []byte, error) {
 	req, _ := http.NewRequest("GET", u, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -255,6 +290,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 func (r *result) all() []time.Duration { return append(slices.Clone(r.list), r.get...) }
 
 func (r *result) summary() string {
+	if w := r.wrk; w != nil {
+		return fmt.Sprintf("%d requests in %s (%.0f req/s), %d errors, p50 %s p90 %s p99 %s max %s (wrk)", w.requests, w.elapsed.Round(time.Millisecond),
+			float64(w.requests)/w.elapsed.Seconds(), r.errs, ms(w.p50), ms(w.p90), ms(w.p99), ms(w.max))
+	}
 	a := r.all()
 	s := fmt.Sprintf("%d requests in %s (%.0f req/s), %d errors, p50 %s p90 %s p99 %s max %s; list p99 %s, get p99 %s",
 		len(a), r.elapsed.Round(time.Millisecond), float64(len(a))/r.elapsed.Seconds(), r.errs,
@@ -266,6 +305,10 @@ func (r *result) summary() string {
 }
 
 func (r *result) row(name string) string {
+	if w := r.wrk; w != nil {
+		return fmt.Sprintf("| %s | %d | %.0f | %d | %s | %s | %s | %s | – | – |", name, w.requests, float64(w.requests)/w.elapsed.Seconds(), r.errs,
+			ms(w.p50), ms(w.p90), ms(w.p99), ms(w.max))
+	}
 	a := r.all()
 	return fmt.Sprintf("| %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s |", name, len(a), float64(len(a))/r.elapsed.Seconds(), r.errs,
 		ms(pct(a, 50)), ms(pct(a, 90)), ms(pct(a, 99)), ms(pct(a, 100)), ms(pct(r.list, 99)), ms(pct(r.get, 99)))

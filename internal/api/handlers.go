@@ -260,7 +260,14 @@ func (s *Server) jobWithEvents(ctx context.Context, id string) (*store.Job, []st
 	if err != nil {
 		return nil, nil, err
 	}
-	evs, err := s.opt.Jobs.Events(ctx, j.ID)
+	// Straight from the store when we have it: the service's Events would
+	// read the job a second time.
+	var evs []store.Event
+	if s.opt.Store != nil {
+		evs, err = s.opt.Store.Events(ctx, j.ID)
+	} else {
+		evs, err = s.opt.Jobs.Events(ctx, j.ID)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
