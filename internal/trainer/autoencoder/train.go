@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Matrix is a row-major float32 matrix: Rows samples of Cols features.
@@ -149,9 +151,8 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			}
 			loss := w.step(net, rows, rng, grads)
 			lossSum += loss * float64(rows)
-			clip(grads, cfg.GradClip)
 			st.Step++
-			adam(st, grads)
+			adam(st, grads, clipFactor(grads, cfg.GradClip))
 		}
 		trainLoss := lossSum / float64(train.Rows)
 		valLoss := trainLoss
@@ -210,10 +211,11 @@ func meanOf(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-// clip scales g so that its L2 norm is at most c (PyTorch's clip_grad_norm_).
-func clip(g []float32, c float64) {
+// clipFactor returns the factor that brings g's L2 norm down to c (PyTorch's
+// clip_grad_norm_), or 1. The sum is sequential so that it is reproducible.
+func clipFactor(g []float32, c float64) float32 {
 	if c <= 0 {
-		return
+		return 1
 	}
 	var s float64
 	for _, v := range g {
@@ -221,30 +223,42 @@ func clip(g []float32, c float64) {
 	}
 	norm := math.Sqrt(s)
 	if norm <= c {
-		return
+		return 1
 	}
-	f := float32(c / (norm + 1e-6))
-	for i := range g {
-		g[i] *= f
-	}
+	return float32(c / (norm + 1e-6))
 }
 
-// adam applies one Adam step (PyTorch's formulation, no weight decay).
-func adam(st *State, g []float32) {
+// adam applies one Adam step (PyTorch's formulation, no weight decay) with
+// the gradient scaled by f. Every parameter is updated on its own, so the
+// work is split over the cores without changing any result.
+func adam(st *State, g []float32, f float32) {
 	bc1 := 1 - math.Pow(beta1, float64(st.Step))
 	bc2 := 1 - math.Pow(beta2, float64(st.Step))
 	stepSize := float32(st.LR / bc1)
 	sqrtBC2 := float32(math.Sqrt(bc2))
-	p, m, v := st.Params, st.M[:len(st.Params)], st.V[:len(st.Params)]
-	g = g[:len(p)]
-	for i := range p {
-		gi := g[i]
-		mi := beta1*m[i] + (1-beta1)*gi
-		vi := beta2*v[i] + (1-beta2)*gi*gi
-		m[i], v[i] = mi, vi
-		denom := float32(math.Sqrt(float64(vi)))/sqrtBC2 + adamE
-		p[i] -= stepSize * mi / denom
+	n := len(st.Params)
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/65536))
+	var wg sync.WaitGroup
+	for k := 0; k < parts; k++ {
+		lo, hi := n*k/parts, n*(k+1)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, m, v, g := st.Params[lo:hi], st.M[lo:hi], st.V[lo:hi], g[lo:hi]
+			for i := range p {
+				gi := g[i]
+				if f != 1 {
+					gi *= f
+				}
+				mi := beta1*m[i] + (1-beta1)*gi
+				vi := beta2*v[i] + (1-beta2)*gi*gi
+				m[i], v[i] = mi, vi
+				denom := float32(math.Sqrt(float64(vi)))/sqrtBC2 + adamE
+				p[i] -= stepSize * mi / denom
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // workspace holds the per-batch activations.
