@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -164,4 +165,23 @@ func BenchmarkTrainDefaultNetwork(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(x.Rows*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// The weights do not depend on the number of cores: products are split over
+// output blocks and Adam over parameters, never over a sum.
+func TestSameWeightsOnOneOrTwoCores(t *testing.T) {
+	train := randMatrix(96, 256, 11)
+	cfg := smallConfig()
+	cfg.Hidden, cfg.Epochs, cfg.BatchSize = []int{256, 64}, 2, 32
+	run := func(procs int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		st, err := Train(context.Background(), cfg, train, Matrix{}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Params
+	}
+	if !slices.Equal(run(1), run(2)) {
+		t.Fatal("weights differ between GOMAXPROCS=1 and 2")
+	}
 }
