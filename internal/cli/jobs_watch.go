@@ -132,7 +132,12 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 					mu.Lock()
 					defer mu.Unlock()
 					if prog.group == "" {
-						return ""
+						// Before the first epoch: what the trainer is doing (loading, splitting).
+						line := strings.TrimPrefix(prog.lastLine, "[trainer] ")
+						if len(line) > 70 {
+							line = line[:70] + "…"
+						}
+						return " " + line
 					}
 					return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s", prog.group, prog.epoch, prog.trainLoss, prog.valLoss)
 				}),
