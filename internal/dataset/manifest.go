@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -128,14 +129,30 @@ func keyOf(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
+// The cache file holds one line per file: "sha256 size mtime_ns image_ok key"
+// (sha256 "-" when unknown). Lines parse an order of magnitude faster than JSON.
 func loadHashCache(dir, dataDir string) *hashCache {
 	abs, _ := filepath.Abs(dataDir)
-	c := &hashCache{path: filepath.Join(dir, "hashes", keyOf(abs)+".json"), Entries: map[string]cacheEntry{}}
-	if b, err := os.ReadFile(c.path); err == nil {
-		_ = json.Unmarshal(b, c) // a corrupt cache only costs a rehash
-		if c.Entries == nil {
-			c.Entries = map[string]cacheEntry{}
+	c := &hashCache{path: filepath.Join(dir, "hashes", keyOf(abs)+".txt"), Entries: map[string]cacheEntry{}}
+	b, err := os.ReadFile(c.path)
+	if err != nil {
+		return c
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.SplitN(line, " ", 5)
+		if len(f) != 5 {
+			continue // a torn or corrupt line only costs a rehash
 		}
+		size, err1 := strconv.ParseInt(f[1], 10, 64)
+		mtime, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		ce := cacheEntry{Size: size, ModTime: mtime, ImageOK: f[3] == "1"}
+		if f[0] != "-" {
+			ce.SHA256 = f[0]
+		}
+		c.Entries[f[4]] = ce
 	}
 	return c
 }
@@ -149,15 +166,30 @@ func (c *hashCache) save() error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
+	var b strings.Builder
+	b.Grow(len(c.Entries) * 120)
+	for k, ce := range c.Entries {
+		if strings.ContainsAny(k, "\n") {
+			continue
+		}
+		sum, ok := ce.SHA256, "0"
+		if sum == "" {
+			sum = "-"
+		}
+		if ce.ImageOK {
+			ok = "1"
+		}
+		fmt.Fprintf(&b, "%s %d %d %s %s\n", sum, ce.Size, ce.ModTime, ok, k)
 	}
 	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, c.path)
+	if err := os.Rename(tmp, c.path); err != nil {
+		return err
+	}
+	c.dirty = false
+	return nil
 }
 
 // BuildManifest hashes files (in parallel, skipping those the cache in

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -144,16 +146,51 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 	if opts.PartSize <= 0 {
 		opts.PartSize = DefaultPartSize
 	}
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		// Keep a connection per worker: with the SDK's default of 10 idle
+		// connections per host, the other workers would dial for every file.
+		// WithTransportOptions copies the client, keeping its TLS settings.
+		cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+			if tr.MaxIdleConnsPerHost < opts.Workers {
+				tr.MaxIdleConnsPerHost = opts.Workers
+			}
+			if tr.MaxIdleConns != 0 && tr.MaxIdleConns < 2*opts.Workers {
+				tr.MaxIdleConns = 2 * opts.Workers
+			}
+		})
+	}
+	client := awssetup.NewS3Client(cfg, append([]func(*s3.Options){func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, addPresetPayloadHash)
+	}}, opts.S3Options...)...)
+	u := &uploader{client: client, loc: loc, opts: opts}
+
+	// The remote manifest and the hash cache are read while the folder is
+	// scanned: an unchanged data set then costs about the longest of the three.
+	type fetched struct {
+		m   *Manifest
+		err error
+	}
+	mctx, mcancel := context.WithCancel(ctx)
+	defer mcancel()
+	manifestCh := make(chan fetched, 1)
+	go func() {
+		m, err := u.remoteManifest(mctx)
+		manifestCh <- fetched{m, err}
+	}()
+	cacheCh := make(chan *hashCache, 1)
+	go func() { cacheCh <- loadHashCache(cacheDir(opts.CacheDir), opts.Dir) }()
+
 	check := opts.Check
 	if check == nil && !opts.Plain {
 		check = TrainerRules
 	}
 	scan, err := Scan(opts.Dir, opts.Metadata, check)
+	cache := <-cacheCh
+	u.cache = cache
+	defer func() { _ = cache.save() }() // an optimisation: failing to save it is not an error
 	if err != nil {
 		return nil, err
 	}
-	cache := loadHashCache(cacheDir(opts.CacheDir), opts.Dir)
-	defer func() { _ = cache.save() }() // an optimisation: failing to save it is not an error
 	if !opts.Plain {
 		ok, problems, err := verifyImages(ctx, scan.Files, cache)
 		if err != nil {
@@ -179,12 +216,8 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 	}
 	res.Files, res.Bytes = len(local.Files), local.TotalSize
 
-	client := awssetup.NewS3Client(cfg, append([]func(*s3.Options){func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, addPresetPayloadHash)
-	}}, opts.S3Options...)...)
-	u := &uploader{client: client, loc: loc, opts: opts, cache: cache}
-
-	remote, err := u.remoteManifest(ctx)
+	got := <-manifestCh
+	remote, err := got.m, got.err
 	if err != nil {
 		return res, err
 	}
