@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -32,7 +33,9 @@ input/config/*.json and input/data/<channel>/ under the ml-root (default /opt/ml
 or $` + trainer.EnvMLRoot + `, or --ml-root), writes the model to model/, extra output to
 output/data/, checkpoints to checkpoints/ and, on failure, the reason to
 output/failure with a non-zero exit. Metrics are printed as "metric: name=value"
-lines and per-epoch "epoch=N group=G train_loss=.. val_loss=.. lr=.." lines.`,
+lines and per-epoch "epoch=N group=G train_loss=.. val_loss=.. lr=.." lines
+(with --output json they go to stderr, and stdout gets one JSON object with the
+model folder and metrics.json).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 || (len(args) == 1 && args[0] != "train") {
 				return errs.Configuration(fmt.Sprintf("unexpected arguments %q", args), "run 'sagetrain train' or 'sagetrain train train' (as SageMaker does)", nil)
@@ -47,7 +50,19 @@ lines and per-epoch "epoch=N group=G train_loss=.. val_loss=.. lr=.." lines.`,
 			if root == "" {
 				root = trainer.DefaultMLRoot
 			}
-			return trainer.Run(cmd.Context(), root, cmd.OutOrStdout())
+			if !jsonOutput() {
+				return trainer.Run(cmd.Context(), root, cmd.OutOrStdout())
+			}
+			// JSON: the log and metric lines go to stderr, the summary to stdout.
+			if err := trainer.Run(cmd.Context(), root, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			modelDir := filepath.Join(root, "model")
+			b, err := os.ReadFile(filepath.Join(modelDir, trainer.MetricsFile))
+			if err != nil {
+				return errs.Job("training finished but its metrics cannot be read", "check "+modelDir, err)
+			}
+			return printJSON(cmd.OutOrStdout(), map[string]any{"ml_root": root, "model_dir": modelDir, "metrics": json.RawMessage(b)})
 		},
 	}
 	cmd.Flags().StringVar(&mlRoot, "ml-root", "", "container root to use instead of /opt/ml (default $"+trainer.EnvMLRoot+")")

@@ -35,6 +35,18 @@ func TestTrainThenScoreCommands(t *testing.T) {
 	if !strings.Contains(out.String(), "metric: n_train=") {
 		t.Fatalf("no metric lines:\n%s", out.String())
 	}
+	out.Reset()
+	errOut.Reset()
+	if code := Main(context.Background(), []string{"train", "-o", "json"}, &out, &errOut); code != 0 {
+		t.Fatalf("train -o json exit %d: %s", code, errOut.String())
+	}
+	var summary struct {
+		ModelDir string         `json:"model_dir"`
+		Metrics  map[string]any `json:"metrics"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &summary); err != nil || summary.Metrics["n_train"] == nil || !strings.Contains(errOut.String(), "metric: n_train=") {
+		t.Fatalf("train -o json: %v\nstdout %s", err, out.String())
+	}
 	if code := Main(context.Background(), []string{"train", "predict"}, &out, &errOut); code != 2 {
 		t.Fatalf("train with an unknown argument: exit %d, want 2", code)
 	}
