@@ -2,6 +2,7 @@ package sagemaker
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -69,7 +70,7 @@ func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backe
 		g.Go(func() error {
 			obs, err := b.Describe(gctx, n)
 			if err != nil {
-				if errs.ExitCode(err) == 3 { // not found: leave it out
+				if errors.Is(err, errs.ErrNotFound) { // SageMaker never heard of it: leave it out
 					return nil
 				}
 				return err
