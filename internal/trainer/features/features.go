@@ -49,13 +49,13 @@ type Options struct {
 // Settings describe the feature extraction a model was fitted on; recorded
 // in model.json so scoring extracts the same way (and refuses to mix).
 type Settings struct {
-	Kind         string  `json:"kind"`                   // KindDescriptor or KindEmbeddings
-	Version      int     `json:"version"`                // descriptor version (0 for embeddings)
-	Dim          int     `json:"dim"`                    // full vector width (visual + subject)
-	VisualDim    int     `json:"visual_dim"`             // descriptor part
-	SubjectDim   int     `json:"subject_dim"`            // one-hot part
-	FrameSize    int     `json:"frame_size,omitempty"`   // px: whole drawing fitted to a square
-	ShapeSize    int     `json:"shape_size,omitempty"`   // px: drawing cropped to its marks
+	Kind         string  `json:"kind"`                 // KindDescriptor or KindEmbeddings
+	Version      int     `json:"version"`              // descriptor version (0 for embeddings)
+	Dim          int     `json:"dim"`                  // full vector width (visual + subject)
+	VisualDim    int     `json:"visual_dim"`           // descriptor part
+	SubjectDim   int     `json:"subject_dim"`          // one-hot part
+	FrameSize    int     `json:"frame_size,omitempty"` // px: whole drawing fitted to a square
+	ShapeSize    int     `json:"shape_size,omitempty"` // px: drawing cropped to its marks
 	InkThreshold float64 `json:"ink_threshold,omitempty"`
 	HOGBins      int     `json:"hog_bins,omitempty"`
 	Blocks       []Block `json:"blocks,omitempty"` // the descriptor's parts in order

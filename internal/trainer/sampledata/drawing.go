@@ -214,7 +214,9 @@ func subjectParts(rng *rand.Rand, kind string, age float64) []part {
 		if chance(rng, age, 4.5) {
 			dw := 0.07 + j(0.03)
 			dc := (wl+wr)/2 + j(0.15)
-			add("door", true, brown, func(pn *pen) { pn.line(pt{dc - dw, wb}, pt{dc - dw, wb - 0.22}, pt{dc + dw, wb - 0.22}, pt{dc + dw, wb}) })
+			add("door", true, brown, func(pn *pen) {
+				pn.line(pt{dc - dw, wb}, pt{dc - dw, wb - 0.22}, pt{dc + dw, wb - 0.22}, pt{dc + dw, wb})
+			})
 			if chance(rng, age, 9) {
 				add("door knob", false, black, func(pn *pen) { pn.ellipse(pt{dc + dw*0.6, wb - 0.1}, 0.008, 0.008, 0) })
 			}
