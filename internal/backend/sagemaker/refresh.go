@@ -59,6 +59,7 @@ func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backe
 	}
 	b.mu.Unlock()
 
+	defer b.saveCache()
 	changed, err := b.listChanged(ctx, live, cached, out)
 	if err != nil {
 		return out, err

@@ -61,6 +61,10 @@ type Options struct {
 	ModifiedMargin time.Duration
 	// LogPollInterval is how often Logs with follow polls (default 5 s).
 	LogPollInterval time.Duration
+	// CachePath, when set, keeps Refresh's last observations in this file
+	// across processes, so a one-shot command lists jobs instead of
+	// describing each one again. Empty: in memory only.
+	CachePath string
 	// S3PathStyle addresses buckets by path. Nil means: on when
 	// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL points at a custom S3 server
 	// (which rarely supports virtual-hosted buckets), off on AWS.
@@ -124,13 +128,15 @@ func New(cfg aws.Config, opt Options) *Backend {
 	if opt.S3PathStyle != nil {
 		pathStyle = *opt.S3PathStyle
 	}
-	return &Backend{
+	b := &Backend{
 		sm:    sm.NewFromConfig(cfg),
 		logs:  cloudwatchlogs.NewFromConfig(cfg),
 		s3:    s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
 		opt:   opt,
 		cache: map[string]seen{},
 	}
+	b.loadCache()
+	return b
 }
 
 // Name is "sagemaker".

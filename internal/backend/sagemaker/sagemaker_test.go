@@ -422,7 +422,8 @@ func TestSageMakerBackend(t *testing.T) {
 	})
 
 	t.Run("refresh lists instead of describing", func(t *testing.T) {
-		b := w.backend(Options{ModifiedMargin: 200 * time.Millisecond})
+		cachePath := filepath.Join(t.TempDir(), "cache", "sagemaker.json")
+		b := w.backend(Options{ModifiedMargin: 200 * time.Millisecond, CachePath: cachePath})
 		var names []string
 		for i := range 250 {
 			n := fmt.Sprintf("seeded-%03d", i)
@@ -457,6 +458,25 @@ func TestSageMakerBackend(t *testing.T) {
 		}
 		if got[names[3]].Status != store.StatusFailed || got[names[0]].SecondaryStatus != string(types.SecondaryStatusUploading) || got[names[10]].Status != store.StatusRunning {
 			t.Fatalf("observations: %+v %+v %+v", got[names[3]], got[names[0]], got[names[10]])
+		}
+
+		// A new process (a one-shot CLI command) starts from the cache file:
+		// it lists, and describes only what changed since.
+		time.Sleep(300 * time.Millisecond)
+		if err := w.emu.SetStatus(names[5], "Stopping", "Stopping"); err != nil {
+			t.Fatal(err)
+		}
+		next := w.backend(Options{ModifiedMargin: 200 * time.Millisecond, CachePath: cachePath})
+		w.emu.ResetCalls()
+		got, err = next.Refresh(ctx, names[4:]) // names[3] ended: no longer asked about
+		if err != nil || len(got) != 246 {
+			t.Fatalf("refresh from the cache file: %d %v", len(got), err)
+		}
+		if c := w.emu.Calls(); c["DescribeTrainingJob"] != 1 || c["ListTrainingJobs"] != 1 {
+			t.Fatalf("from the cache file: %v, want 1 list and 1 describe", c)
+		}
+		if got[names[5]].Status != store.StatusStopping || got[names[0+4]].Status != store.StatusRunning {
+			t.Fatalf("observations from the cache file: %+v", got[names[5]])
 		}
 	})
 }
