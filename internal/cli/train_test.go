@@ -1,13 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
@@ -82,5 +88,60 @@ func TestTrainThenScoreCommands(t *testing.T) {
 	}
 	if code := Main(context.Background(), []string{"score", "--model", filepath.Join(root, "model"), imgs[0]}, &out, &errOut); code != 2 {
 		t.Fatalf("score without an age: exit %d, want 2", code)
+	}
+}
+
+// The real process answers SIGTERM: checkpoint, failure file, exit code 4,
+// well within SageMaker's grace period.
+func TestTrainProcessStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := jobsBuildBinary(t)
+	root := t.TempDir()
+	if _, err := sampledata.Generate(filepath.Join(root, "input", "data"), sampledata.Options{Train: 150, Test: 20, Size: 48}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, "input", "config")
+	os.MkdirAll(cfg, 0o755)
+	hp := `{"epochs":"100000","early_stopping_patience":"0","min_samples":"20","checkpoint_interval_seconds":"1000"}`
+	if err := os.WriteFile(filepath.Join(cfg, "hyperparameters.json"), []byte(hp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "train", "--ml-root", root)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "epoch=3 ") {
+			break
+		}
+	}
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	took := time.Since(sent)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+		t.Fatalf("exit after SIGTERM: %v, want code 4", err)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("took %s to stop", took)
+	}
+	f, err := os.ReadFile(filepath.Join(root, "output", "failure"))
+	if err != nil || !strings.Contains(string(f), "stopped") {
+		t.Fatalf("failure file %q %v", f, err)
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(root, "checkpoints", "group-*.ckpt"))
+	if len(ckpts) == 0 {
+		t.Fatal("no checkpoint written on SIGTERM")
 	}
 }
