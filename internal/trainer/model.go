@@ -46,13 +46,13 @@ type Manifest struct {
 	Groups        []ModelGroup `json:"groups"`
 	SkippedGroups []AgeGroup   `json:"skipped_groups"` // age ranges too small to train; scored by the nearest group
 
-	NTrain          int     `json:"n_train"`
-	NValidation     int     `json:"n_validation"`
-	Hyperparameters Params  `json:"hyperparameters"`
-	WeightsFile     string  `json:"weights_file"`
-	WeightsSHA256   string  `json:"weights_sha256"`
-	ErrorMetric     string  `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
-	ScoreDefinition string  `json:"score_definition"`
+	NTrain          int    `json:"n_train"`
+	NValidation     int    `json:"n_validation"`
+	Hyperparameters Params `json:"hyperparameters"`
+	WeightsFile     string `json:"weights_file"`
+	WeightsSHA256   string `json:"weights_sha256"`
+	ErrorMetric     string `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
+	ScoreDefinition string `json:"score_definition"`
 }
 
 // Normalization is the standardisation fitted on the training split:

@@ -66,7 +66,7 @@ func (r *run) logf(format string, a ...any) {
 
 // loaded is a channel set with the samples of one split.
 type splits struct {
-	train, val, test []features.Sample
+	train, val, test  []features.Sample
 	valFrom, testFrom string // channel the split came from
 }
 
@@ -465,4 +465,3 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 func (r *run) epochLine(group string, e autoencoder.EpochStats) {
 	fmt.Fprintf(r.out, "epoch=%d group=%s train_loss=%.6g val_loss=%.6g lr=%.6g\n", e.Epoch, group, e.TrainLoss, e.ValLoss, e.LR)
 }
-
