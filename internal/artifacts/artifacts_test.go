@@ -253,3 +253,22 @@ func TestCreateEmptyFolder(t *testing.T) {
 		t.Fatalf("empty archive unpacked %d entries", len(ents))
 	}
 }
+
+// Links already in the folder are not the archive's: a safe archive leaves them be.
+func TestExtractLeavesExistingLinksAlone(t *testing.T) {
+	parent := t.TempDir()
+	dest := filepath.Join(parent, "dest")
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(parent, filepath.Join(dest, "mine")); err != nil {
+		t.Fatal(err)
+	}
+	arch := writeArchive(t, entry{name: "model.bin", body: "m"}, entry{name: "latest", link: "model.bin", typ: tar.TypeSymlink})
+	if err := ExtractTarGz(arch, dest, DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(dest, "mine")); err != nil || l != parent {
+		t.Fatalf("the user's link was touched: %q %v", l, err)
+	}
+}

@@ -97,10 +97,11 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 	tr := tar.NewReader(zr)
 	var total int64
 	entries := 0
+	var links []string // symlinks this extraction made, checked at the end
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return checkLinks(archivePath, destDir)
+			return checkLinks(archivePath, destDir, links)
 		}
 		if err != nil {
 			return errs.Job("read archive "+archivePath, "the archive is truncated or corrupt; download it again", err)
@@ -146,6 +147,7 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 			if err := root.Symlink(hdr.Linkname, name); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
+			links = append(links, name)
 		case tar.TypeLink:
 			if err := checkLinkTarget(name, hdr.Linkname, false); err != nil {
 				return unsafeErr(archivePath, hdr.Name, err.Error())
@@ -223,21 +225,22 @@ func checkLinkTarget(name, target string, symlink bool) error {
 	return nil
 }
 
-// checkLinks resolves every symlink unpacked into destDir and refuses (and
-// removes) any that lands outside it or nowhere. The per-entry checks are
-// lexical; links composed with other links (a -> ".", b -> "a/..") can only
-// be judged once all of them exist.
-func checkLinks(archive, destDir string) error {
+// checkLinks resolves every symlink this extraction made and refuses (and
+// removes) any that lands outside destDir or nowhere. The per-entry checks
+// are lexical; links composed with other links (a -> ".", b -> "a/..") can
+// only be judged once all of them exist. Links that were in destDir before
+// are not ours to judge or remove.
+func checkLinks(archive, destDir string, links []string) error {
 	realDest, err := filepath.EvalSymlinks(destDir)
 	if err != nil {
 		return errs.Job("resolve folder "+destDir, "check the folder's permissions", err)
 	}
 	var bad error
-	walkErr := filepath.WalkDir(destDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.Type()&fs.ModeSymlink == 0 {
-			return err
+	for _, name := range links {
+		p := filepath.Join(destDir, filepath.FromSlash(name))
+		if st, err := os.Lstat(p); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			continue // replaced by a later entry
 		}
-		rel, _ := filepath.Rel(destDir, p)
 		target, err := filepath.EvalSymlinks(p)
 		var why string
 		if err != nil {
@@ -248,18 +251,11 @@ func checkLinks(archive, destDir string) error {
 		if why != "" {
 			os.Remove(p)
 			if bad == nil {
-				bad = unsafeErr(archive, filepath.ToSlash(rel), why)
+				bad = unsafeErr(archive, name, why)
 			}
 		}
-		return nil
-	})
-	if bad != nil {
-		return bad
 	}
-	if walkErr != nil {
-		return errs.Job("check unpacked links in "+destDir, "check the folder's permissions", walkErr)
-	}
-	return nil
+	return bad
 }
 
 func mkParent(root *os.Root, name string) error {
