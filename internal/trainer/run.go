@@ -64,7 +64,7 @@ func (r *run) logf(format string, a ...any) {
 	fmt.Fprintf(r.out, "[trainer] "+format+"\n", a...)
 }
 
-// loaded is a channel set with the samples of one split.
+// splits holds the samples of each split and the channel each came from.
 type splits struct {
 	train, val, test  []features.Sample
 	valFrom, testFrom string // channel the split came from
