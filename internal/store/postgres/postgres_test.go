@@ -90,5 +90,5 @@ func TestBadDSN(t *testing.T) {
 }
 
 func TestCreateMany(t *testing.T) {
-	storetest.RunSeed(t, open(t, testpeer.PostgresDSN(t)))
+	storetest.RunSeed(t, open(t, testpeer.PostgresDSN(t)), 1000)
 }

@@ -42,6 +42,8 @@ type Store struct {
 	// waiters are FIFO; database/sql hands a freed connection to a random
 	// waiter, which makes the slowest of many concurrent readers very slow).
 	readSlots chan struct{}
+	// how a name filter picks its path (see nameIsRare); fixed after Open
+	nameProbe, fewMatchesLimit int
 }
 
 // reading takes a reader slot; call the returned function to give it back.
@@ -86,7 +88,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errs.Configuration("cannot prepare the job store schema in "+abs,
 			"check the file is a sagetrain SQLite store and is writable, or pass another path with --db", err)
 	}
-	return &Store{db: db, path: abs, stmts: stmtCache{db: db}, readSlots: make(chan struct{}, readers)}, nil
+	return &Store{db: db, path: abs, stmts: stmtCache{db: db}, readSlots: make(chan struct{}, readers),
+		nameProbe: defaultNameProbe, fewMatchesLimit: defaultFewMatchesLimit}, nil
 }
 
 // Path is the absolute path of the store's file.
@@ -445,10 +448,10 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 // thousands must then all be sorted. nameIsRare picks: it first looks at the
 // nameProbe newest jobs (cheap); if they hold a page of matches, or are all
 // there is, scanning wins. Otherwise it counts matches in the trigram index
-// up to fewMatchesLimit.
+// up to fewMatchesLimit. Both defaults suit 10^4..10^6 jobs; tests lower them.
 const (
-	nameProbe       = 1000
-	fewMatchesLimit = 2000
+	defaultNameProbe       = 1000
+	defaultFewMatchesLimit = 2000
 )
 
 func (s *Store) nameIsRare(ctx context.Context, term string, conds []string, args []any, page int) bool {
@@ -461,14 +464,14 @@ func (s *Store) nameIsRare(ctx context.Context, term string, conds []string, arg
 	}
 	var seen, matched int
 	err := s.queryRow(ctx, "SELECT count(*), coalesce(sum(instr(search, ?) > 0), 0) FROM (SELECT j.search FROM jobs j WHERE "+
-		where+" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(append([]any{term}, args...), nameProbe)...).Scan(&seen, &matched)
-	if err != nil || seen < nameProbe || matched >= page {
+		where+" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(append([]any{term}, args...), s.nameProbe)...).Scan(&seen, &matched)
+	if err != nil || seen < s.nameProbe || matched >= page {
 		return false
 	}
 	var n int
 	err = s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
-		ftsPhrase(term), fewMatchesLimit).Scan(&n)
-	return err == nil && n < fewMatchesLimit
+		ftsPhrase(term), s.fewMatchesLimit).Scan(&n)
+	return err == nil && n < s.fewMatchesLimit
 }
 
 // ftsPhrase quotes term as one FTS5 phrase: with the trigram tokenizer, a

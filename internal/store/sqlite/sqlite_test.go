@@ -107,8 +107,13 @@ func TestBadPath(t *testing.T) {
 	}
 }
 
+// With lowered thresholds, 400 jobs take the name filters down both paths:
+// "drawings-" (all) scans, "houses" (a fifth) and one job's name use the
+// trigram index.
 func TestCreateMany(t *testing.T) {
-	storetest.RunSeed(t, open(t, filepath.Join(t.TempDir(), "jobs.db")))
+	s := open(t, filepath.Join(t.TempDir(), "jobs.db"))
+	sqlite.SetNameThresholds(s, 100, 200)
+	storetest.RunSeed(t, s, 400)
 }
 
 // A store made by the first schema version gets its search column filled

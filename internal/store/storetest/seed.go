@@ -89,11 +89,11 @@ func Seed(ctx context.Context, s store.Store, n int, end time.Time) error {
 	return nil
 }
 
-// RunSeed checks a driver's bulk insert (through Seed) stores the same jobs
-// Create would: counts, order, events, name search.
-func RunSeed(t *testing.T, s store.Store) {
+// RunSeed checks a driver's bulk insert (through Seed) of n jobs (a
+// multiple of 5) stores the same jobs Create would: counts, order, events, and name
+// filters matching all, a fifth and one of them.
+func RunSeed(t *testing.T, s store.Store, n int) {
 	ctx := ctxT(t)
-	const n = 2500
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	if err := Seed(ctx, s, n, end); err != nil {
 		t.Fatalf("Seed: %v", err)
@@ -107,7 +107,7 @@ func RunSeed(t *testing.T, s store.Store) {
 	for _, c := range counts {
 		total += c
 	}
-	if total != n {
+	if total != int64(n) {
 		t.Fatalf("CountByStatus sums to %d, want %d", total, n)
 	}
 	var f store.ListFilter
@@ -139,7 +139,7 @@ func RunSeed(t *testing.T, s store.Store) {
 		t.Fatalf("seeded job's creation event: %+v %v", evs, err)
 	}
 	// A name matching every job, one matching a fifth, one matching one.
-	for q, wantN := range map[string]int{"DRAWINGS-": n, "houses": n / 5, want[1234].RemoteName: 1} {
+	for q, wantN := range map[string]int{"DRAWINGS-": n, "houses": n / 5, want[n/2].RemoteName: 1} {
 		f := store.ListFilter{NameContains: q, Limit: 1000}
 		got := 0
 		for {
@@ -162,9 +162,9 @@ func RunSeed(t *testing.T, s store.Store) {
 			t.Errorf("name~%s: %d jobs, want %d", q, got, wantN)
 		}
 	}
-	rare := want[321].RemoteName
+	rare := want[n/3].RemoteName
 	got, _, err := s.List(ctx, store.ListFilter{NameContains: strings.ToUpper(rare[len(rare)-9:])})
-	if err != nil || len(got) != 1 || got[0].ID != want[321].ID {
+	if err != nil || len(got) != 1 || got[0].ID != want[n/3].ID {
 		t.Fatalf("name search for %q after a bulk insert: %d jobs, err %v", rare, len(got), err)
 	}
 }

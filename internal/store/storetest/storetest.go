@@ -778,14 +778,22 @@ func testSharedClaim(t *testing.T, a, b store.Store) {
 		wg     sync.WaitGroup
 	)
 	stores := []store.Store{a, b}
-	deadline := time.Now().Add(1500 * time.Millisecond)
+	// Each worker runs at least 5 rounds and goes on until every job was
+	// served (the least recently claimed go first, so that happens soon),
+	// with a generous cap for slow machines.
+	deadline := time.Now().Add(30 * time.Second)
+	allServed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(served) == jobs
+	}
 	for w := 0; w < 6; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			s := stores[w%2]
 			owner := fmt.Sprintf("owner-%d", w)
-			for time.Now().Before(deadline) {
+			for round := 0; round < 5 || (!allServed() && time.Now().Before(deadline)); round++ {
 				got, err := s.Claim(ctx, owner, 30*time.Second, 4)
 				if err != nil {
 					t.Errorf("%s Claim: %v", owner, err)
