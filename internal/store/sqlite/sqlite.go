@@ -367,6 +367,10 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	}
 	defer done()
 	limit := store.ListLimit(f.Limit)
+	statuses, err := distinctStatuses(f.Statuses)
+	if err != nil {
+		return nil, "", err
+	}
 	var (
 		conds []string
 		args  []any
@@ -392,10 +396,6 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		}
 		conds = append(conds, "instr(j.search, ?) > 0")
 		args = append(args, term)
-	}
-	statuses, err := distinctStatuses(f.Statuses)
-	if err != nil {
-		return nil, "", err
 	}
 	branch := func(status string) (string, []any) {
 		cs, as := conds, args
