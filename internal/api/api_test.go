@@ -221,7 +221,7 @@ func (h *harness) completedJob(name string) string {
 	var j JobView
 	h.json("POST", Prefix+"/jobs", `{"job_name":"`+name+`"}`, 201, &j)
 	dir := t.TempDir()
-	plots := []string{filepath.Join(dir, "loss_age_3-4.png"), filepath.Join(dir, "loss_age_5.png")}
+	plots := []string{filepath.Join(dir, "loss_3-4.png"), filepath.Join(dir, "loss_5.png")}
 	for _, p := range plots {
 		writePNG(t, p)
 	}
@@ -238,7 +238,7 @@ func TestReportsPlotsLogs(t *testing.T) {
 	id := h.completedJob("with-report")
 	var rep Report
 	h.json("GET", Prefix+"/jobs/"+id+"/reports", "", 200, &rep)
-	if rep.JobID != id || len(rep.Plots) != 2 || rep.Plots[0] != Prefix+"/jobs/"+id+"/plots/loss_age_3-4.png" {
+	if rep.JobID != id || len(rep.Plots) != 2 || rep.Plots[0] != Prefix+"/jobs/"+id+"/plots/loss_3-4.png" {
 		t.Fatalf("report = %+v", rep)
 	}
 	if rep.Metrics["final_loss"] != 0.004 {
@@ -251,7 +251,7 @@ func TestReportsPlotsLogs(t *testing.T) {
 	if _, err := png.Decode(strings.NewReader(string(b))); err != nil {
 		t.Fatalf("plot is not a PNG: %v", err)
 	}
-	for _, name := range []string{"nope.png", "loss_age_3-4.txt", "..%2F..%2Fetc%2Fpasswd.png"} {
+	for _, name := range []string{"nope.png", "loss_3-4.txt", "..%2F..%2Fetc%2Fpasswd.png"} {
 		code, raw, _ := h.do("GET", Prefix+"/jobs/"+id+"/plots/"+name, testToken, nil)
 		if code != 404 {
 			t.Errorf("plot %s = %d %s, want 404", name, code, raw)

@@ -280,6 +280,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 				name := filepath.Base(p)
 				d.Plots = append(d.Plots, plotView{Name: name, URL: "/jobs/" + url.PathEscape(j.ID) + "/plots/" + url.PathEscape(name), Caption: plotCaption(name)})
 			}
+			sortPlots(d.Plots)
 		} else {
 			d.LogsNote = "Report not available: " + err.Error()
 		}
@@ -297,9 +298,40 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "job.html", d)
 }
 
-// plotCaption turns "loss_age_3-4.png" into "loss age 3-4".
+// plotCaption turns the trainer's "loss_3-4.png" into "age group 3-4";
+// other names just lose the extension and underscores.
 func plotCaption(name string) string {
-	return strings.ReplaceAll(strings.TrimSuffix(name, ".png"), "_", " ")
+	base := strings.TrimSuffix(name, ".png")
+	if g, ok := strings.CutPrefix(base, "loss_"); ok && g != "" && g[0] >= '0' && g[0] <= '9' {
+		return "age group " + g
+	}
+	return strings.ReplaceAll(base, "_", " ")
+}
+
+// sortPlots orders plots by the first number in their name, so age group
+// 2-3 comes before 10-12.
+func sortPlots(ps []plotView) {
+	key := func(s string) int {
+		n, seen := 0, false
+		for _, r := range s {
+			if r >= '0' && r <= '9' {
+				n, seen = n*10+int(r-'0'), true
+			} else if seen {
+				break
+			}
+		}
+		if !seen {
+			return 1 << 30
+		}
+		return n
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		ki, kj := key(ps[i].Name), key(ps[j].Name)
+		if ki != kj {
+			return ki < kj
+		}
+		return ps[i].Name < ps[j].Name
+	})
 }
 
 // tailLogs returns the last max bytes of the log, waiting at most a few

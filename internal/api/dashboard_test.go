@@ -111,7 +111,7 @@ func TestDashboardPages(t *testing.T) {
 		t.Error("status filter not applied on the list page")
 	}
 	page := get("/jobs/" + id)
-	for _, want := range []string{"Status history", "Loss curves", `/jobs/` + id + `/plots/loss_age_3-4.png`, "age_groups.3-4.roc_auc", "0.91", "epoch 2 loss=0.25"} {
+	for _, want := range []string{"Status history", "Loss curves", `/jobs/` + id + `/plots/loss_3-4.png`, "age_groups.3-4.roc_auc", "0.91", "epoch 2 loss=0.25", "age group 5"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("job page lacks %q", want)
 		}
@@ -139,5 +139,23 @@ func TestDashboardPages(t *testing.T) {
 	h.json("POST", Prefix+"/jobs", `{"job_name":"<script>alert(1)</script>"}`, 201, &x)
 	if strings.Contains(get("/"), "<script>alert(1)") {
 		t.Error("job name not escaped")
+	}
+}
+
+func TestPlotOrderAndCaptions(t *testing.T) {
+	ps := []plotView{{Name: "loss_10-12.png"}, {Name: "loss_2-3.png"}, {Name: "summary.png"}, {Name: "loss_4-5.png"}}
+	sortPlots(ps)
+	got := []string{}
+	for _, p := range ps {
+		got = append(got, p.Name)
+	}
+	if strings.Join(got, ",") != "loss_2-3.png,loss_4-5.png,loss_10-12.png,summary.png" {
+		t.Fatalf("order %v", got)
+	}
+	if c := plotCaption("loss_2-3.png"); c != "age group 2-3" {
+		t.Fatalf("caption %q", c)
+	}
+	if c := plotCaption("roc_curve.png"); c != "roc curve" {
+		t.Fatalf("caption %q", c)
 	}
 }

@@ -55,7 +55,7 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 			id = live.ID
 		}
 		p = strings.ReplaceAll(p, "{id}", id)
-		p = strings.ReplaceAll(p, "{name}", "loss_age_5.png")
+		p = strings.ReplaceAll(p, "{name}", "loss_5.png")
 		p = strings.ReplaceAll(p, "{$}", "")
 		switch p {
 		case "/static/":
