@@ -46,16 +46,7 @@ func jobsBuildBinary(t *testing.T) string {
 func jobsRun(t *testing.T, home string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(jobsBuildBinary(t), args...)
-	env := []string{"HOME=" + home}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "HOME", "XDG_DATA_HOME", "SAGETRAIN_DB", "SAGETRAIN_LOCAL_ROOT":
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = env
+	cmd.Env = jobsEnvFor(home)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -66,6 +57,39 @@ func jobsRun(t *testing.T, home string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// jobsEnvFor is this environment with HOME=home and none of the variables
+// that would move the store or the data dir elsewhere.
+func jobsEnvFor(home string) []string {
+	env := []string{"HOME=" + home}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "HOME", "XDG_DATA_HOME", "SAGETRAIN_DB", "SAGETRAIN_LOCAL_ROOT":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// jobsSyncBuf is a buffer a child process writes while the test reads it.
+type jobsSyncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *jobsSyncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *jobsSyncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func jobsDecode(t *testing.T, s string, v any) {
@@ -224,5 +248,70 @@ hyperparameters:
 	}
 	if _, errOut, code = jobsRun(t, home, "report", id); code == 0 || !strings.Contains(errOut, "has no report") {
 		t.Fatalf("report of a stopped job exited %d: %s", code, errOut)
+	}
+}
+
+// The process following a job is killed (SIGKILL) while the job trains; a
+// new process picks it up and the job is recorded completed exactly once,
+// with its report.
+func TestKilledWatcherThenANewProcessRecordsTheJobOnce(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	data := filepath.Join(home, "data")
+	if _, errOut, code := jobsRun(t, home, "sample-data", data, "--train", "160", "--test", "40", "--size", "32"); code != 0 {
+		t.Fatalf("sample-data: %s", errOut)
+	}
+	specPath := filepath.Join(home, "job.json")
+	spec := `{"job_name": "killed-watcher", "dataset_folder": "data/training", "channels": {"test": "data/test"},
+  "hyperparameters": {"epochs": "25", "min_samples": "15", "hidden_sizes": "32,16"}}`
+	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := jobsRun(t, home, "submit", specPath, "-o", "json")
+	if code != 0 {
+		t.Fatalf("submit: %s", errOut)
+	}
+	var sub struct{ ID string }
+	jobsDecode(t, out, &sub)
+
+	watcher := exec.Command(jobsBuildBinary(t), "status", "--watch", sub.ID)
+	watcher.Env = jobsEnvFor(home)
+	wout := &jobsSyncBuf{}
+	watcher.Stdout, watcher.Stderr = wout, wout
+	if err := watcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(wout.String(), "epoch") {
+		if time.Now().After(deadline) {
+			_ = watcher.Process.Kill()
+			_ = watcher.Wait()
+			t.Fatalf("the watcher never saw an epoch:\n%s", wout.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = watcher.Process.Kill()
+	_ = watcher.Wait()
+
+	out, errOut, code = jobsRun(t, home, "status", "--watch", sub.ID, "-o", "json")
+	if code != 0 {
+		t.Fatalf("second watcher (%d): %s", code, errOut)
+	}
+	var st struct {
+		Status string
+		Events []struct{ Status string }
+	}
+	jobsDecode(t, out, &st)
+	completed := 0
+	for _, e := range st.Events {
+		if e.Status == "completed" {
+			completed++
+		}
+	}
+	if st.Status != "completed" || completed != 1 {
+		t.Fatalf("after the restart: %s with %d completed events", st.Status, completed)
+	}
+	if _, errOut, code := jobsRun(t, home, "report", sub.ID, "-o", "json"); code != 0 {
+		t.Fatalf("report: %s", errOut)
 	}
 }
