@@ -97,7 +97,7 @@ func measure(t *testing.T, n int) row {
 		c := f.emu.Calls()
 		return c["DescribeTrainingJob"] + c["ListTrainingJobs"]
 	}
-	refresh := func() (int, time.Duration) {
+	refreshWith := func(b *smbackend.Backend) (int, time.Duration) {
 		f.emu.ResetCalls()
 		start := time.Now()
 		got, err := b.Refresh(ctx, f.names)
@@ -106,6 +106,7 @@ func measure(t *testing.T, n int) row {
 		}
 		return calls(), time.Since(start)
 	}
+	refresh := func() (int, time.Duration) { return refreshWith(b) }
 	r := row{jobs: n, changedJobs: int(math.Ceil(float64(n) * 0.05))}
 
 	time.Sleep(margin + 50*time.Millisecond) // the seeding is older than the margin
@@ -115,11 +116,12 @@ func measure(t *testing.T, n int) row {
 	time.Sleep(margin + 50*time.Millisecond)
 	f.change(t, r.changedJobs, 1)
 	r.changed, _ = refresh()
-	// Every job modified within the margin (a burst of submissions, or the
-	// production margin of 5 minutes): each is listed, none described.
-	f.change(t, n, 2)
-	refresh()
-	r.inside, _ = refresh()
+	// Every job seen within the margin: with the production margin of
+	// 5 minutes, each is listed (none described) for 5 minutes after it was
+	// last seen.
+	prod := smbackend.New(f.cfg, smbackend.Options{})
+	refreshWith(prod)
+	r.inside, _ = refreshWith(prod)
 	c := sm.NewFromConfig(f.cfg)
 	f.emu.ResetCalls()
 	start := time.Now()
@@ -135,7 +137,7 @@ func measure(t *testing.T, n int) row {
 // checks the claims made there.
 func TestRefreshCallTable(t *testing.T) {
 	var out strings.Builder
-	fmt.Fprintf(&out, "| live jobs | original (Describe per job) | ours, first refresh | ours, nothing changed | ours, 5%% changed | ours, all changed within the margin | ours vs original, nothing changed | wall time ours / original |\n")
+	fmt.Fprintf(&out, "| live jobs | original (Describe per job) | ours, first refresh | ours, nothing changed | ours, 5%% changed | ours, all seen within the 5 min margin | ours vs original, nothing changed | wall time ours / original |\n")
 	fmt.Fprintf(&out, "|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range []int{1, 100, 1000} {
 		r := measure(t, n)
