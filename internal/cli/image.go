@@ -96,7 +96,10 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 			}
 
 			var pubs []image.Publisher
-			if push {
+			switch {
+			case push && image.IsECRReference(tag):
+				pubs = append(pubs, image.ECRPublisher{URI: tag})
+			case push:
 				pubs = append(pubs, image.RegistryPublisher{Ref: tag, Insecure: insecure})
 			}
 			if tarPath != "" {
@@ -141,7 +144,7 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 	f.StringVar(&tag, "tag", "", "image name: the registry/repo:tag to push to with --push; also the tarball's and layout's tag")
 	f.StringVar(&layoutDir, "oci-layout", "", "write an OCI image layout to DIR (the default output, in "+image.DefaultLayoutDir+")")
 	f.StringVar(&tarPath, "tarball", "", "write a tarball that 'docker load' accepts to FILE")
-	f.BoolVar(&push, "push", false, "push to the registry named by --tag (docker credentials; use 'image push' for ECR login)")
+	f.BoolVar(&push, "push", false, "push to the registry named by --tag: an ECR URI logs in and creates the repository as 'image push' does, other registries use the docker credentials")
 	f.BoolVar(&insecure, "insecure", false, "allow plain HTTP to a registry that is not on loopback or a private network")
 	f.StringVar(&caBundle, "ca-bundle", "", "PEM file to use as the minimal base's CA bundle instead of the Mozilla roots")
 	f.StringVar(&revision, "revision", "", "source revision label (default: git HEAD of the source, if any)")

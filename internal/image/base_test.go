@@ -79,8 +79,9 @@ func TestBuildOnBaseFromRegistry(t *testing.T) {
 // A base given as an OCI layout folder, and images read back from a layout
 // and from a tarball.
 func TestLayoutAndTarballRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	img := buildFixture(t, BuildOptions{})
+	img := defaultFixture(t)
 	dir := filepath.Join(t.TempDir(), "layout")
 	pub, err := LayoutPublisher{Dir: dir, Tag: "dev"}.Publish(ctx, img)
 	if err != nil {

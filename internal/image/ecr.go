@@ -197,3 +197,25 @@ func ensureRepository(ctx context.Context, c *ecr.Client, account, repo string, 
 	}
 	return true, nil
 }
+
+// ECRPublisher is PushECR as a Publisher, for `image build --push` to an
+// ECR URI.
+type ECRPublisher struct {
+	URI     string
+	Options ECROptions
+}
+
+func (p ECRPublisher) Publish(ctx context.Context, img v1.Image) (Published, error) {
+	res, err := PushECR(ctx, img, p.URI, p.Options)
+	return res.Published, err
+}
+
+// IsECRReference reports whether ref's registry is an ECR host.
+func IsECRReference(ref string) bool {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return false
+	}
+	_, ok := ParseECRHost(r.Context().RegistryStr())
+	return ok
+}

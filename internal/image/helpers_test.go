@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -25,6 +26,24 @@ func fixtureDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+var (
+	fixtureOnce sync.Once
+	fixtureImg  v1.Image
+	fixtureErr  error
+)
+
+// defaultFixture is the fixture built once with default options, shared by
+// the tests that only need some image.
+func defaultFixture(t testing.TB) v1.Image {
+	t.Helper()
+	src := fixtureDir(t)
+	fixtureOnce.Do(func() { fixtureImg, fixtureErr = Build(context.Background(), BuildOptions{Source: src}) })
+	if fixtureErr != nil {
+		t.Fatalf("build: %v", fixtureErr)
+	}
+	return fixtureImg
 }
 
 func buildFixture(t testing.TB, o BuildOptions) v1.Image {

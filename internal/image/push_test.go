@@ -30,10 +30,16 @@ import (
 // push without them is refused as an authentication failure, the push that
 // logs in through ECR's GetAuthorizationToken gets in, creates the
 // repository in ECR (scan on push) and returns repo@digest.
-func TestPushWithECRTokenAuth(t *testing.T) {
-	moto := testpeer.StartMoto(t)
+func TestECR(t *testing.T) {
+	moto := testpeer.StartMoto(t)             // one moto for all: it is slow to start
 	reg := testpeer.StartECRRegistry(t, moto) // also points the SDK at moto
-	img := buildFixture(t, BuildOptions{})
+	img := defaultFixture(t)
+	t.Run("TokenAuth", func(t *testing.T) { testPushWithECRTokenAuth(t, reg, img) })
+	t.Run("NoCreateAndErrors", func(t *testing.T) { testPushECRNoCreateAndErrors(t, reg, img) })
+	t.Run("URIAccountAndRegion", func(t *testing.T) { testPushECRURIUsesAccountAndRegionOfURI(t, img) })
+}
+
+func testPushWithECRTokenAuth(t *testing.T, reg *testpeer.Registry, img v1.Image) {
 	ctx := context.Background()
 	uri := reg.Host + "/drawings/trainer:v1"
 
@@ -91,10 +97,7 @@ func TestPushWithECRTokenAuth(t *testing.T) {
 	}
 }
 
-func TestPushECRNoCreateAndErrors(t *testing.T) {
-	moto := testpeer.StartMoto(t)
-	reg := testpeer.StartECRRegistry(t, moto)
-	img := buildFixture(t, BuildOptions{})
+func testPushECRNoCreateAndErrors(t *testing.T, reg *testpeer.Registry, img v1.Image) {
 	ctx := context.Background()
 
 	_, err := PushECR(ctx, img, reg.Host+"/missing/repo", ECROptions{ECRAuth: true, NoCreate: true})
@@ -140,9 +143,7 @@ func TestPushECRNoCreateAndErrors(t *testing.T) {
 
 // A real ECR URI sends GetAuthorizationToken for the URI's account in the
 // URI's region (cross-account), to the ECR API endpoint moto stands in for.
-func TestPushECRURIUsesAccountAndRegionOfURI(t *testing.T) {
-	moto := testpeer.StartMoto(t)
-	moto.Env(t)
+func testPushECRURIUsesAccountAndRegionOfURI(t *testing.T, img v1.Image) {
 	var mu sync.Mutex
 	var regions []string
 	load := func(ctx context.Context, region string) (aws.Config, error) {
@@ -151,12 +152,14 @@ func TestPushECRURIUsesAccountAndRegionOfURI(t *testing.T) {
 		mu.Unlock()
 		return config.LoadDefaultConfig(ctx, config.WithRegion(region))
 	}
-	img := buildFixture(t, BuildOptions{})
 	// The registry itself is refused by the transport: ECR auth and the
 	// repository must succeed first, then the push fails on the network.
 	uri := "210987654321.dkr.ecr.eu-west-3.amazonaws.com/team/trainer:1"
 	tr := &refuseTransport{}
-	_, err := PushECR(context.Background(), img, uri, ECROptions{LoadAWSConfig: load, Transport: tr})
+	if !IsECRReference(uri) || IsECRReference("127.0.0.1:5000/team/trainer:1") {
+		t.Fatal("IsECRReference")
+	}
+	_, err := ECRPublisher{URI: uri, Options: ECROptions{LoadAWSConfig: load, Transport: tr}}.Publish(context.Background(), img)
 	if err == nil || !errors.Is(err, ErrNetwork) {
 		t.Fatalf("push to unreachable ECR host: %v", err)
 	}
@@ -185,6 +188,7 @@ func (r *refuseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // A push that dies part-way leaves some blobs in the registry; the next push
 // uploads only the others.
 func TestPushResumesAfterInterruptedUpload(t *testing.T) {
+	t.Parallel()
 	reg := testpeer.StartRegistry(t, testpeer.RegistryOptions{})
 	img := buildFixture(t, BuildOptions{Adds: []Add{{Src: filepath.Join(fixtureDir(t), "go.mod"), Dst: "/opt/go.mod"}}})
 	layers, _ := img.Layers()
@@ -271,5 +275,3 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 type staticKeychain struct{ a authn.Authenticator }
 
 func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
-
-var _ v1.Image

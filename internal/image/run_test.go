@@ -21,6 +21,7 @@ import (
 // extracted, and run as SageMaker would run it: `<entrypoint> train` on an
 // ml-root. It must finish and leave model/model.json.
 func TestRunTheImage(t *testing.T) {
+	t.Parallel()
 	reg := testpeer.StartRegistry(t, testpeer.RegistryOptions{})
 	ctx := context.Background()
 	root, err := ModuleRoot(ctx, "go", ".")
