@@ -103,7 +103,8 @@ func TestQuickstartEndToEnd(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	start := time.Now()
-	out, errOut, code := jobsRun(t, home, "quickstart", "--epochs", "3", "-o", "json")
+	// A smaller data set than the default keeps the suite fast; the path is the same.
+	out, errOut, code := jobsRun(t, home, "quickstart", "--epochs", "3", "--train", "300", "--test", "80", "--size", "32", "-o", "json")
 	if code != 0 {
 		t.Fatalf("quickstart exited %d\nstderr:\n%s", code, errOut)
 	}
