@@ -4,7 +4,7 @@
 # `sagetrain train` on 50,000 samples.
 #
 #   sh bench/trainer/run.sh            (from the repository root)
-#   N=4000 EPOCHS=1 MEM_N=50000 sh bench/trainer/run.sh   (the defaults)
+#   N=4000 EPOCHS=1 MEM_N=50000 sh bench/trainer/run.sh   (the defaults; MEM_N=0 skips the memory run)
 #
 # PyTorch is Debian's python3-torch, run with Debian's /usr/bin/python3.
 set -eu
@@ -27,6 +27,7 @@ for round in 1 2; do
   $PY bench/trainer/torch_bench.py "$W/x.f32" "$N" 832 "$EPOCHS" 1
 done
 
+[ "$MEM_N" -gt 0 ] || exit 0   # MEM_N=0: throughput only
 echo "== memory: sagetrain train on $MEM_N samples of 832 values (embeddings.npy), 2 epochs"
 "$W/trainerbench" gen -n "$MEM_N" -dim 832 -out "$W/m.f32"
 "$W/trainerbench" mlroot -data "$W/m.f32" -n "$MEM_N" -dim 832 -root "$W/ml"
