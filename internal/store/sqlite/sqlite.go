@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -42,8 +41,6 @@ type Store struct {
 	// waiters are FIFO; database/sql hands a freed connection to a random
 	// waiter, which makes the slowest of many concurrent readers very slow).
 	readSlots chan struct{}
-	// how a name filter picks its path (see nameIsRare); fixed after Open
-	nameProbe, fewMatchesLimit int
 }
 
 // reading takes a reader slot; call the returned function to give it back.
@@ -88,8 +85,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errs.Configuration("cannot prepare the job store schema in "+abs,
 			"check the file is a sagetrain SQLite store and is writable, or pass another path with --db", err)
 	}
-	return &Store{db: db, path: abs, stmts: stmtCache{db: db}, readSlots: make(chan struct{}, readers),
-		nameProbe: defaultNameProbe, fewMatchesLimit: defaultFewMatchesLimit}, nil
+	return &Store{db: db, path: abs, stmts: stmtCache{db: db}, readSlots: make(chan struct{}, readers)}, nil
 }
 
 // Path is the absolute path of the store's file.
@@ -387,13 +383,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		conds = append(conds, "(j.created_at, j.id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
 	}
-	from := "jobs j"
 	if term := store.SearchTerm(f.NameContains); term != "" {
-		if s.nameIsRare(ctx, term, conds, args, limit+1) {
-			from = "jobs_fts CROSS JOIN jobs j ON j.rowid = jobs_fts.rowid"
-			conds = append(conds, "jobs_fts MATCH ?")
-			args = append(args, ftsPhrase(term))
-		}
 		conds = append(conds, "instr(j.search, ?) > 0")
 		args = append(args, term)
 	}
@@ -407,7 +397,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		if len(cs) > 0 {
 			where = strings.Join(cs, " AND ")
 		}
-		return "SELECT * FROM (SELECT j.rowid AS rid, j.created_at, j.id FROM " + from + " WHERE " + where +
+		return "SELECT * FROM (SELECT j.rowid AS rid, j.created_at, j.id FROM jobs j WHERE " + where +
 			" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(as[:len(as):len(as)], limit+1)
 	}
 	var (
@@ -440,44 +430,6 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		next = store.EncodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return jobs, next, nil
-}
-
-// A name filter is served one of two ways. Scanning the list index in order
-// finds a page of a common name at once but reads every job for a rare one;
-// the trigram index finds a rare name's few jobs at once but a common one's
-// thousands must then all be sorted. nameIsRare picks: it first looks at the
-// nameProbe newest jobs (cheap); if they hold a page of matches, or are all
-// there is, scanning wins. Otherwise it counts matches in the trigram index
-// up to fewMatchesLimit. Both defaults suit 10^4..10^6 jobs; tests lower them.
-const (
-	defaultNameProbe       = 1000
-	defaultFewMatchesLimit = 2000
-)
-
-func (s *Store) nameIsRare(ctx context.Context, term string, conds []string, args []any, page int) bool {
-	if utf8.RuneCountInString(term) < 3 { // trigrams need 3 characters
-		return false
-	}
-	where := "1 = 1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	var seen, matched int
-	err := s.queryRow(ctx, "SELECT count(*), coalesce(sum(instr(search, ?) > 0), 0) FROM (SELECT j.search FROM jobs j WHERE "+
-		where+" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(append([]any{term}, args...), s.nameProbe)...).Scan(&seen, &matched)
-	if err != nil || seen < s.nameProbe || matched >= page {
-		return false
-	}
-	var n int
-	err = s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM jobs_fts WHERE jobs_fts MATCH ? LIMIT ?)",
-		ftsPhrase(term), s.fewMatchesLimit).Scan(&n)
-	return err == nil && n < s.fewMatchesLimit
-}
-
-// ftsPhrase quotes term as one FTS5 phrase: with the trigram tokenizer, a
-// substring match.
-func ftsPhrase(term string) string {
-	return `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
 }
 
 // distinctStatuses validates a status filter and drops repeats.
