@@ -31,6 +31,13 @@ import (
 // logs in through ECR's GetAuthorizationToken gets in, creates the
 // repository in ECR (scan on push) and returns repo@digest.
 func TestECR(t *testing.T) {
+	// The SDK must keep working with a custom CA bundle set, as on
+	// corporate machines (a hand-made HTTP client would break config loading).
+	ca, err := filepath.Abs("basefs/ca-certificates.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", ca)
 	moto := testpeer.StartMoto(t)             // one moto for all: it is slow to start
 	reg := testpeer.StartECRRegistry(t, moto) // also points the SDK at moto
 	img := defaultFixture(t)
