@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -597,5 +598,33 @@ func TestTwoInstancesShareTheAgeGroups(t *testing.T) {
 	}
 	if !hosts["algo-1"] || !hosts["algo-2"] {
 		t.Fatalf("groups trained on %v; want both hosts", hosts)
+	}
+}
+
+// The job's own process dies with no exit record (say, the machine went
+// down): the next round records it failed, reason "interrupted".
+func TestAJobWhoseProcessDiedIsRecordedInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := newEnv(t, openSQLite(t, filepath.Join(dir, "jobs.db")), filepath.Join(dir, "local"), filepath.Join(dir, "art"), "one")
+	j, _, err := e.svc.Submit(context.Background(), slowSpec("doomed"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e.svc, j.ID, 60*time.Second, func(j *store.Job) bool { return j.Status == store.StatusRunning || j.Status.Terminal() })
+	var pid struct{ Pid int }
+	b, err := os.ReadFile(filepath.Join(dir, "local", j.RemoteName, "pid.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &pid); err != nil || pid.Pid <= 0 {
+		t.Fatalf("pid.json %s: %v", b, err)
+	}
+	if err := syscall.Kill(-pid.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	j = waitStatus(t, e.svc, j.ID, 30*time.Second, terminal)
+	if j.Status != store.StatusFailed || j.FailureReason != "interrupted" {
+		t.Fatalf("%s %q", j.Status, j.FailureReason)
 	}
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // unknownGrace is how long after creation a job the backend does not list is
-// still given the benefit of the doubt (SageMaker's lists lag a little).
+// still given the benefit of the doubt (SageMaker's lists lag a little; a
+// local job may belong to another local root).
 const unknownGrace = 5 * time.Minute
 
 // Run reconciles every PollInterval until ctx ends. Errors of a round are
@@ -214,7 +215,9 @@ func (s *Service) reconcilePending(ctx context.Context, j *store.Job) error {
 
 // unknown handles a created job the backend has no record of.
 func (s *Service) unknown(ctx context.Context, j *store.Job) error {
-	if time.Since(j.CreatedAt) < unknownGrace && j.Backend != "local" {
+	// Not at once, also for local jobs: a process started with another
+	// local root must not condemn jobs it simply cannot see.
+	if time.Since(j.CreatedAt) < unknownGrace {
 		return nil
 	}
 	_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {

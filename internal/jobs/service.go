@@ -258,10 +258,9 @@ func (s *Service) Cancel(ctx context.Context, id string) (*store.Job, error) {
 		return nil, err
 	}
 	if be, ok := s.backends[j.Backend]; ok && j.RemoteARN != "" {
-		// Stop is idempotent; if this fails the reconciler asks again.
-		if err := be.Stop(ctx, j.RemoteName); err != nil && !errors.Is(err, errs.ErrNotFound) {
-			return j, nil
-		}
+		// Stop is idempotent; should this attempt fail, the reconciler
+		// repeats it, so its error is not the caller's.
+		_ = be.Stop(ctx, j.RemoteName)
 	}
 	return j, nil
 }
