@@ -73,6 +73,19 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, filepath.Join(l.OutputDataDir(), "history.json")), &hist); err != nil || len(hist.Groups["5"]) == 0 {
 		t.Fatalf("history.json: %v %v", err, hist)
 	}
+	// The kept epoch is the one with the lowest validation loss in the history.
+	for _, g := range man.Groups {
+		h := hist.Groups[g.Name]
+		best := 0
+		for i, e := range h {
+			if e["val_loss"].(float64) < h[best]["val_loss"].(float64) {
+				best = i
+			}
+		}
+		if int(h[best]["epoch"].(float64)) != g.BestEpoch || h[best]["val_loss"].(float64) != g.BestValLoss || h[best]["best"] != true {
+			t.Errorf("group %s: best epoch %d (%g) in the model, %v in the history", g.Name, g.BestEpoch, g.BestValLoss, h[best])
+		}
+	}
 	for _, g := range man.Groups {
 		png := readFile(t, filepath.Join(l.OutputDataDir(), "loss_"+g.Name+".png"))
 		if !bytes.HasPrefix(png, []byte("\x89PNG")) {
