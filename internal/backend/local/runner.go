@@ -282,8 +282,14 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 	done := make(chan result, len(hosts))
 	var cmds []*exec.Cmd
 	var copies sync.WaitGroup
+	// The trainer is this very binary. /proc/self/exe still runs it when its
+	// file is gone, as after `go run ./cmd/sagetrain submit` returns.
+	exe := r.job.Executable
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		exe = "/proc/self/exe"
+	}
 	for _, h := range hosts {
-		cmd := exec.Command(r.job.Executable, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
+		cmd := exec.Command(exe, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
 		cmd.Dir = filepath.Join(r.dir, "hosts", h)
 		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h)
 		// Trainers die with the runner, so an interrupted job leaves nothing behind.
