@@ -21,7 +21,7 @@ trap cleanup EXIT
 mkdir -p "$work/src" "$work/storage"
 git -C "$top" archive HEAD | tar -x -C "$work/src"
 rev=$(git -C "$top" rev-parse --short HEAD)
-(cd "$work/src" && CGO_ENABLED=0 go build -o "$work/sagetrain" ./cmd/sagetrain && go build -o "$work/pushbase" ./bench/image/pushbase)
+(cd "$work/src" && CGO_ENABLED=0 go build -trimpath -o "$work/sagetrain" ./cmd/sagetrain && go build -trimpath -o "$work/pushbase" ./bench/image/pushbase)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 reg=127.0.0.1:$port
