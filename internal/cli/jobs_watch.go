@@ -19,6 +19,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
@@ -202,7 +203,8 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 		select {
 		case <-ctx.Done():
 			finish()
-			return j, ctx.Err()
+			return j, errs.Job("stopped following job "+j.ID+"; it keeps running",
+				"follow it again with 'sagetrain status --watch "+j.ID+"', or stop it with 'sagetrain cancel "+j.ID+"'", ctx.Err())
 		case <-time.After(jobsWatchInterval):
 		}
 	}
