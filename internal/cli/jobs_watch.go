@@ -203,8 +203,9 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 		select {
 		case <-ctx.Done():
 			finish()
-			return j, errs.Job("stopped following job "+j.ID+"; it keeps running",
-				"follow it again with 'sagetrain status --watch "+j.ID+"', or stop it with 'sagetrain cancel "+j.ID+"'", ctx.Err())
+			// Not a job error (exit code 1): the job itself is fine.
+			return j, &errs.Error{Msg: "stopped following job " + j.ID + "; it keeps running",
+				Fix: "follow it again with 'sagetrain status --watch " + j.ID + "', or stop it with 'sagetrain cancel " + j.ID + "'", Err: ctx.Err()}
 		case <-time.After(jobsWatchInterval):
 		}
 	}
