@@ -4,13 +4,13 @@
 # (default settings), one after the other in one run; then sagetrain's
 # re-upload of the unchanged set. Writes bench/results/upload.md.
 #
-#   bench/upload/run.sh                 # N=10000 ROUNDS=1
+#   bench/upload/run.sh                 # N=10000 ROUNDS=2
 #   N=2000 ROUNDS=3 bench/upload/run.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-2}
 WORKERS=${WORKERS:-32}
 AWS=${AWS_CLI:-/usr/bin/aws}   # the Debian aws-cli v2, not a pyenv shim
 WORK=${WORK:-$(mktemp -d /tmp/sagetrain-bench-upload.XXXXXX)}
@@ -59,22 +59,33 @@ run() { # name, command...
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-for r in $(seq "$ROUNDS"); do
+ours() {
   # sagetrain with a fresh hash cache: hashing every file is part of its time.
   run sagetrain env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --plain --workers "$WORKERS" \
-      --to "s3://bench/sagetrain-$r" --cache-dir "$WORK/cache-$r"
+      --to "s3://bench/sagetrain-$1" --cache-dir "$WORK/cache-$1"
   run reupload env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --plain --workers "$WORKERS" \
-      --to "s3://bench/sagetrain-$r" --cache-dir "$WORK/cache-$r"
-  run aws "$AWS" --endpoint-url "$ENDPOINT" s3 cp --recursive --only-show-errors "$SET" "s3://bench/aws-$r"
+      --to "s3://bench/sagetrain-$1" --cache-dir "$WORK/cache-$1"
+}
+awscli() { run aws "$AWS" --endpoint-url "$ENDPOINT" s3 cp --recursive --only-show-errors "$SET" "s3://bench/aws-$1"; }
+rcl() {
   # rclone 1.60's SDK cannot load AWS_CA_BUNDLE with its own transport: unset it for rclone.
   run rclone env -u AWS_CA_BUNDLE rclone copy "$SET" \
-      ":s3,provider=Other,access_key_id=$AWS_ACCESS_KEY_ID,secret_access_key=$AWS_SECRET_ACCESS_KEY,endpoint='$ENDPOINT',region=us-east-1:bench/rclone-$r"
-  # sagetrain with the trainer's checks (metadata matched, every PNG decoded).
-  run checked env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --workers "$WORKERS" \
-      --to "s3://bench/checked-$r" --cache-dir "$WORK/cache-checked-$r"
-  run checked_reupload env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --workers "$WORKERS" \
-      --to "s3://bench/checked-$r" --cache-dir "$WORK/cache-checked-$r"
+      ":s3,provider=Other,access_key_id=$AWS_ACCESS_KEY_ID,secret_access_key=$AWS_SECRET_ACCESS_KEY,endpoint='$ENDPOINT',region=us-east-1:bench/rclone-$1"
+}
+for r in $(seq "$ROUNDS"); do
+  # The order rotates from round to round, so that no tool always meets the
+  # same moment of a shared machine.
+  case $(( (r - 1) % 3 )) in
+    0) ours "$r"; awscli "$r"; rcl "$r" ;;
+    1) awscli "$r"; rcl "$r"; ours "$r" ;;
+    2) rcl "$r"; ours "$r"; awscli "$r" ;;
+  esac
 done
+# sagetrain with the trainer's checks (metadata matched, every PNG decoded), once.
+run checked env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --workers "$WORKERS" \
+    --to "s3://bench/checked-1" --cache-dir "$WORK/cache-checked-1"
+run checked_reupload env AWS_ENDPOINT_URL_S3="$ENDPOINT" "$WORK/bin/sagetrain" upload "$SET" --workers "$WORKERS" \
+    --to "s3://bench/checked-1" --cache-dir "$WORK/cache-checked-1"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Every tool stored every file.
@@ -95,8 +106,8 @@ cat >"$OUT" <<MD
 # Upload benchmark
 
 $FILES files ($N drawings of 20-200 KB plus metadata.csv, $(python3 -c "print(f'{$BYTES/1e6:.0f}')") MB) uploaded to one
-versitygw ($(go version -m "$VGW" 2>/dev/null | awk '$1=="mod"{print $3; exit}'))) on 127.0.0.1, posix backend on the same disk.
-Page cache warm for every tool. Median of $ROUNDS round(s); each round runs every tool once, in the order below.
+versitygw $(go version -m "$VGW" 2>/dev/null | awk '$1=="mod"{print $3; exit}') on 127.0.0.1, posix backend on the same disk.
+Page cache warm for every tool. Median of $ROUNDS round(s); each round runs each tool once, the order rotating between rounds.
 
 | tool | seconds | MB/s | sagetrain is faster by |
 |---|---:|---:|---:|
