@@ -109,7 +109,7 @@ func newEnv(t *testing.T, st store.Store, root, artRoot, owner string) *env {
 	}
 	cb := newCounting(lb)
 	svc := New(st, Options{Backends: map[string]backend.Backend{"local": cb}, Owner: owner,
-		LeaseTTL: 3 * time.Second, PollInterval: 150 * time.Millisecond, ArtifactRoot: artRoot})
+		LeaseTTL: 10 * time.Second, PollInterval: 150 * time.Millisecond, ArtifactRoot: artRoot})
 	return &env{st: st, be: cb, svc: svc}
 }
 
