@@ -64,7 +64,9 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 	var uploader func(ctx context.Context, dir, metadata, prefix string) (string, error)
 	cfg, awsErr := awssetup.LoadConfig(ctx, awssetup.Options{})
 	if awsErr == nil {
-		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{})
+		// The refresh cache file lets each one-shot command list the live
+		// SageMaker jobs instead of describing every one of them again.
+		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{CachePath: filepath.Join(local.DataDir(), "sagemaker-refresh-cache.json")})
 		// A SageMaker job with a local data set: upload it (incrementally,
 		// with its manifest) next to the job's output.
 		uploader = func(ctx context.Context, dir, metadata, prefix string) (string, error) {
