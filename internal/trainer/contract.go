@@ -84,6 +84,11 @@ func readResourceConfig(l Layout) (ResourceConfig, error) {
 	sort.Strings(hosts)
 	found := false
 	for i, h := range hosts {
+		if strings.TrimSpace(h) == "" {
+			// An empty name would make this host wait forever for a peer
+			// that does not exist.
+			return rc, errs.Configuration(fmt.Sprintf("resourceconfig.json lists an empty host name in %q", rc.Hosts), "list every host by name (algo-1, algo-2, ...)", nil)
+		}
 		if i > 0 && h == hosts[i-1] {
 			return rc, errs.Configuration("resourceconfig.json lists host "+h+" twice", "list each host once", nil)
 		}
