@@ -15,7 +15,11 @@ REGISTRY_BIN=${REGISTRY_BIN:-$(command -v docker-registry || echo /usr/bin/docke
 top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 work=$(mktemp -d)
 regpid=""
-cleanup() { [ -n "$regpid" ] && kill "$regpid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null
+	for f in "$work"/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -5 "$f" >&2; }; done
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
 mkdir -p "$work/src" "$work/storage"
@@ -52,7 +56,8 @@ export KO_CONFIG_PATH=$work/.ko.yaml
 now() { date +%s.%N; }
 ours() { (cd "$work/src" && "$work/sagetrain" image build --push --tag "$reg/ours$1:bench" --revision "$rev" --output json >"$work/ours$1.json"); }
 ko_same() { (cd "$work/src" && KO_DOCKER_REPO="$reg/ko$1" "$KO" build --bare --sbom=none ./cmd/sagetrain >"$work/ko$1.ref" 2>"$work/ko$1.log"); }
-ko_default() { (cd "$work/src" && KO_CONFIG_PATH=/nonexistent KO_DEFAULTBASEIMAGE="$reg/base:minimal" KO_DOCKER_REPO="$reg/kod$1" "$KO" build --bare ./cmd/sagetrain >"$work/kod$1.ref" 2>"$work/kod$1.log"); }
+mkdir -p "$work/noconfig"
+ko_default() { (cd "$work/src" && KO_CONFIG_PATH="$work/noconfig" KO_DEFAULTBASEIMAGE="$reg/base:minimal" KO_DOCKER_REPO="$reg/kod$1" "$KO" build --bare ./cmd/sagetrain >"$work/kod$1.ref" 2>"$work/kod$1.log"); }
 
 ours w; ko_same w; ko_default w   # warm-up: compile caches for each tool's flags
 declare -a T_OURS T_KO T_KOD
