@@ -57,6 +57,7 @@ now() { date +%s.%N; }
 ours() { (cd "$work/src" && "$work/sagetrain" image build --push --tag "$reg/ours$1:bench" --revision "$rev" --output json >"$work/ours$1.json"); }
 ko_same() { (cd "$work/src" && KO_DOCKER_REPO="$reg/ko$1" "$KO" build --bare --sbom=none ./cmd/sagetrain >"$work/ko$1.ref" 2>"$work/ko$1.log"); }
 mkdir -p "$work/noconfig"
+echo "defaultBaseImage: $reg/base:minimal" > "$work/noconfig/.ko.yaml" # ko's defaults otherwise
 ko_default() { (cd "$work/src" && KO_CONFIG_PATH="$work/noconfig" KO_DEFAULTBASEIMAGE="$reg/base:minimal" KO_DOCKER_REPO="$reg/kod$1" "$KO" build --bare ./cmd/sagetrain >"$work/kod$1.ref" 2>"$work/kod$1.log"); }
 
 ours w; ko_same w; ko_default w   # warm-up: compile caches for each tool's flags
