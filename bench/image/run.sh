@@ -16,8 +16,11 @@ top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 work=$(mktemp -d)
 regpid=""
 cleanup() {
+	rc=$?
 	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null
-	for f in "$work"/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -5 "$f" >&2; }; done
+	if [ "$rc" != 0 ]; then # say why a tool failed
+		for f in "$work"/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -5 "$f" >&2; }; done
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
