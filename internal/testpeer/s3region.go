@@ -7,10 +7,11 @@ import (
 	"testing"
 )
 
-// StartS3InRegion starts a versitygw like StartS3 but answering for region,
-// so tests can meet a bucket that lives in another region than the client's
-// (versitygw answers GetBucketLocation with it and rejects requests signed
-// for another region, as S3 does). Its Env still sets AWS_REGION=Region.
+// StartS3InRegion starts versitygw with a posix backend in a temporary
+// folder, answering for region, so tests can meet a bucket that lives in
+// another region than the client's (versitygw answers GetBucketLocation with
+// it and rejects requests signed for another region, as S3 does). Its Env
+// still sets AWS_REGION=Region.
 func StartS3InRegion(t testing.TB, region string) *S3 {
 	t.Helper()
 	bin := lookBin(t, "versitygw")
@@ -26,6 +27,6 @@ func StartS3InRegion(t testing.TB, region string) *S3 {
 	s := &S3{AccessKey: "testpeer-access", SecretKey: "testpeer-secret-key", Dir: data, Endpoint: "http://" + addr}
 	cmd := exec.Command(bin, "--port", addr, "--iam-dir", iam, "--region", region, "--quiet", "posix", data)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
-	s.Process = start(t, "versitygw-"+region, addr, cmd)
+	s.Process = start(t, "versitygw "+region, addr, cmd)
 	return s
 }

@@ -30,24 +30,11 @@ type S3 struct {
 	Dir       string // the posix backend's root: one folder per bucket
 }
 
-// StartS3 starts versitygw with a posix backend in a temporary folder.
+// StartS3 starts versitygw with a posix backend in a temporary folder,
+// answering for Region.
 func StartS3(t testing.TB) *S3 {
 	t.Helper()
-	bin := lookBin(t, "versitygw")
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	iam := filepath.Join(dir, "iam")
-	for _, d := range []string{data, iam} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	addr := addrOf(FreePort(t))
-	s := &S3{AccessKey: "testpeer-access", SecretKey: "testpeer-secret-key", Dir: data, Endpoint: "http://" + addr}
-	cmd := exec.Command(bin, "--port", addr, "--iam-dir", iam, "--region", Region, "--quiet", "posix", data)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
-	s.Process = start(t, "versitygw", addr, cmd)
-	return s
+	return StartS3InRegion(t, Region)
 }
 
 // Env sets, for this test, the environment the AWS SDK reads so that it
