@@ -5,8 +5,8 @@
 # on the same 256x256 PNG drawings, both limited to 2 cores.
 # usage: bench/features/run.sh [N_IMAGES] [PEER_IMAGES]   (from the repo root)
 set -euo pipefail
-n=${1:-1000}
-peer_n=${2:-128}
+n=${1:-400}
+peer_n=${2:-32}
 cores=2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
