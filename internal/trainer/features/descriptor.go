@@ -142,11 +142,16 @@ func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int, d *builder) {
 func gridMeans(p []float32, n, g int) []float32 {
 	out := make([]float32, g*g)
 	cnt := make([]float32, g*g)
+	col := make([]int, n)
+	for x := range col {
+		col[x] = x * g / n
+	}
 	for y := 0; y < n; y++ {
-		gy := y * g / n
-		for x := 0; x < n; x++ {
-			c := gy*g + x*g/n
-			out[c] += p[y*n+x]
+		o := (y * g / n) * g
+		row := p[y*n : (y+1)*n]
+		for x, v := range row {
+			c := o + col[x]
+			out[c] += v
 			cnt[c]++
 		}
 	}
