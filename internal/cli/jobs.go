@@ -220,6 +220,12 @@ returns the first job instead of submitting another.`,
 					return err
 				}
 			}
+			// Every violation of the spec comes first, before any question
+			// of whether AWS is configured.
+			sp.ApplyDefaults()
+			if err := sp.Validate(); err != nil {
+				return err
+			}
 			e, err := jobsOpen(cmd.Context())
 			if err != nil {
 				return err
