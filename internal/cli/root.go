@@ -7,9 +7,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +48,31 @@ func NewRoot() *cobra.Command {
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
+	markUsageErrors(root)
 	return root
+}
+
+// usageError is a mistake in how a command was typed (an unknown flag, a
+// missing argument): exit code 2, like other command-line tools.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// markUsageErrors makes every command's flag and argument errors usageErrors.
+func markUsageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // Main runs the CLI and returns the process exit code (see errs.ExitCode).
@@ -61,6 +87,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			_ = json.NewEncoder(stderr).Encode(map[string]string{"error": err.Error()})
 		} else {
 			fmt.Fprintln(stderr, "Error:", err)
+		}
+		var u usageError
+		if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") {
+			if globals.Output != "json" {
+				fmt.Fprintln(stderr, "Run 'sagetrain --help' or 'sagetrain COMMAND --help' for usage.")
+			}
+			return 2
 		}
 		code := errs.ExitCode(err)
 		if code == 0 {
@@ -80,4 +113,3 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-

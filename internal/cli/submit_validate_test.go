@@ -39,3 +39,14 @@ func TestSubmitReportsEverySpecViolationFirst(t *testing.T) {
 		t.Errorf("an AWS complaint came before the spec's violations:\n%s", errOut.String())
 	}
 }
+
+// TestUsageErrorsExitTwo: unknown commands and flags and missing arguments
+// exit 2, as the README says.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{{"no-such-command"}, {"submit", "--no-such-flag", "x"}, {"status"}, {"status", "a", "b"}} {
+		var out, errOut bytes.Buffer
+		if code := Main(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit code %d, want 2 (%s)", args, code, errOut.String())
+		}
+	}
+}
