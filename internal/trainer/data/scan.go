@@ -260,6 +260,11 @@ func relOrSelf(dir, p string) string {
 // paths in lexical order; hidden files and folders are left out.
 func listImages(dir string) ([]string, error) {
 	var out []string
+	// WalkDir does not enter a root that is a symlink (SageMaker and the
+	// local backend may hand us a linked channel folder): walk its target.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir {
