@@ -1,6 +1,7 @@
 package features
 
 import (
+	"encoding/binary"
 	"image"
 	"image/color"
 	"math"
@@ -27,7 +28,12 @@ type frame struct {
 	x0, y0     int // the image's region inside the square
 	x1, y1     int
 
-	cnt, mx []float32 // scratch of newFrame
+	cnt, mx []float32                          // scratch of newFrame
+	tx      []int32                            // scratch of shrinkFast
+	colours *[1 << colourCacheBits]colourEntry // shrinkFast's colour -> ink cache
+	mask    []bool                             // marks, set by describe
+	scratch []float32                          // 2*n*n, scratch of lbp
+	row     []float32                          // scratch of newFrame
 }
 
 // frames are pooled: a descriptor allocates ~0.6 MB of planes otherwise,
@@ -36,14 +42,16 @@ var framePool = sync.Pool{New: func() any {
 	n := frameSize
 	return &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
 		y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n),
-		cnt: make([]float32, n*n), mx: make([]float32, n*n)}
+		cnt: make([]float32, n*n), mx: make([]float32, n*n),
+		mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
 }}
 
 func getFrame(n int) *frame {
 	if n != frameSize {
 		return &frame{n: n, r: make([]float32, n*n), g: make([]float32, n*n), b: make([]float32, n*n),
 			y: make([]float32, n*n), ink: make([]float32, n*n), inside: make([]bool, n*n),
-			cnt: make([]float32, n*n), mx: make([]float32, n*n)}
+			cnt: make([]float32, n*n), mx: make([]float32, n*n),
+			mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
 	}
 	f := framePool.Get().(*frame)
 	for _, p := range [][]float32{f.r, f.g, f.b, f.y, f.ink, f.cnt, f.mx} {
@@ -167,7 +175,10 @@ func newFrame(img image.Image, n int) *frame {
 	f.x0, f.y0 = (n-rw)/2, (n-rh)/2
 	f.x1, f.y1 = f.x0+rw, f.y0+rh
 	read := newRowReader(img)
-	row := make([]float32, 3*w)
+	if cap(f.row) < 3*w {
+		f.row = make([]float32, 3*w)
+	}
+	row := f.row[:3*w]
 	bgY, bgC := paperLevel(read, row, w, h)
 	den := max(bgY, 0.3)
 	inkOf := func(r, g, b float32) float32 {
@@ -175,7 +186,13 @@ func newFrame(img image.Image, n int) *frame {
 		return clamp01(max(dark, chroma(r, g, b)-bgC))
 	}
 	cnt := f.cnt
+	fast, final := false, false // final: the image's pixels hold their final values already
 	if scale <= 1 {
+		fast, final = shrinkFast(f, img, rw, rh, w, h, inkOf)
+	}
+	if fast {
+		// done by the byte-level fast path (same values as below)
+	} else if scale <= 1 {
 		mx := f.mx
 		tx := make([]int, w)
 		for x := 0; x < w; x++ {
@@ -220,6 +237,9 @@ func newFrame(img image.Image, n int) *frame {
 		}
 	}
 	for i, c := range cnt {
+		if c > 0 && final {
+			continue
+		}
 		if c > 0 {
 			inv := 1 / c
 			f.r[i], f.g[i], f.b[i] = clamp01(f.r[i]*inv), clamp01(f.g[i]*inv), clamp01(f.b[i]*inv)
@@ -333,4 +353,203 @@ func cropPlane(src []float32, n, x0, y0, x1, y1, m int) *plane {
 		}
 	}
 	return p
+}
+
+// shrinkFast is the scale <= 1 branch of newFrame for *image.RGBA and
+// *image.NRGBA, reading bytes directly and reusing the ink of the previous
+// pixel when the colour repeats (paper, strokes): the same arithmetic in the
+// same order as the generic path, so the same values. It reports false for
+// other image types.
+func shrinkFast(f *frame, img image.Image, rw, rh, w, h int, inkOf func(r, g, b float32) float32) (ok, final bool) {
+	var pix []byte
+	var stride int
+	premul := false
+	switch m := img.(type) {
+	case *image.RGBA:
+		pix, stride, premul = m.Pix, m.Stride, true
+	case *image.NRGBA:
+		pix, stride = m.Pix, m.Stride
+	default:
+		return false, false
+	}
+	n := f.n
+	mx, cnt := f.mx, f.cnt
+	if f.colours == nil {
+		f.colours = new([1 << colourCacheBits]colourEntry)
+	}
+	clear(f.colours[:]) // the ink of a colour depends on this image's paper
+	tx := f.tx[:0]
+	for x := 0; x < w; x++ {
+		tx = append(tx, int32(f.x0+min(rw-1, int(float64(x)*float64(rw)/float64(w)))))
+	}
+	f.tx = tx
+	lastKey := uint32(0)
+	var lr, lg, lb, lk float32
+	have := false
+	px := func(q []byte) (float32, float32, float32, float32) {
+		key := uint32(q[0]) | uint32(q[1])<<8 | uint32(q[2])<<16 | uint32(q[3])<<24
+		if !have || key != lastKey {
+			e := &f.colours[(key*2654435761)>>(32-colourCacheBits)]
+			if e.ok && e.key == key {
+				lr, lg, lb, lk = e.r, e.g, e.b, e.k
+				lastKey, have = key, true
+				return lr, lg, lb, lk
+			}
+			if premul {
+				na := 1 - byteUnit[q[3]]
+				lr, lg, lb = byteUnit[q[0]]+na, byteUnit[q[1]]+na, byteUnit[q[2]]+na
+			} else if q[3] == 255 {
+				lr, lg, lb = byteUnit[q[0]], byteUnit[q[1]], byteUnit[q[2]]
+			} else {
+				a := byteUnit[q[3]]
+				lr = byteUnit[q[0]]*a + 1 - a
+				lg = byteUnit[q[1]]*a + 1 - a
+				lb = byteUnit[q[2]]*a + 1 - a
+			}
+			lk = inkOf(lr, lg, lb)
+			*e = colourEntry{key, true, lr, lg, lb, lk}
+			lastKey, have = key, true
+		}
+		return lr, lg, lb, lk
+	}
+	// an integer shrink factor k: every frame pixel is a k x k block, summed
+	// in registers in the same order as the row-by-row accumulation below
+	if k := w / rw; k > 0 && w == k*rw && h == k*rh && blockMap(tx, f.x0, k) {
+		ok := true
+		for y := 0; y < h && ok; y++ {
+			ok = f.y0+min(rh-1, int(float64(y)*float64(rh)/float64(h))) == f.y0+y/k
+		}
+		if ok {
+			var uKey uint32
+			var uR, uG, uB, uInk, uY float32
+			haveU := false
+			for ty := 0; ty < rh; ty++ {
+				o := (f.y0+ty)*n + f.x0
+				for txx := 0; txx < rw; txx++ {
+					if k == 2 {
+						// a block of one colour (mostly paper): the sums
+						// of the previous such block, same arithmetic
+						a := pix[2*ty*stride+8*txx : 2*ty*stride+8*txx+8 : 2*ty*stride+8*txx+8]
+						b := pix[(2*ty+1)*stride+8*txx : (2*ty+1)*stride+8*txx+8 : (2*ty+1)*stride+8*txx+8]
+						ua, ub := binary.LittleEndian.Uint64(a), binary.LittleEndian.Uint64(b)
+						if ua == ub && uint32(ua) == uint32(ua>>32) {
+							key := uint32(ua)
+							if !haveU || key != uKey {
+								r, g, bb, kk := px(a[:4:4])
+								ur, ug, ub2, uk, umx := r, g, bb, kk, max(0, kk)
+								for range 3 {
+									ur += r
+									ug += g
+									ub2 += bb
+									uk += kk
+									umx = max(umx, kk)
+								}
+								uR, uG, uB, uInk = ur, ug, ub2, (uk/4+umx)/2
+								inv := 1 / float32(4)
+								uR, uG, uB = clamp01(uR*inv), clamp01(uG*inv), clamp01(uB*inv)
+								uY = 0.299*uR + 0.587*uG + 0.114*uB
+								uKey, haveU = key, true
+							}
+							i := o + txx
+							f.r[i], f.g[i], f.b[i], f.y[i] = uR, uG, uB, uY
+							f.inside[i] = true
+							f.ink[i] = uInk
+							cnt[i] = 4
+							continue
+						}
+					}
+					var sr, sg, sb, sk, smx float32
+					first := true
+					for sy := ty * k; sy < ty*k+k; sy++ {
+						p := pix[sy*stride+4*txx*k : sy*stride+4*(txx*k+k)]
+						for sx := 0; sx < k; sx++ {
+							q := p[4*sx : 4*sx+4 : 4*sx+4]
+							var r, g, b, kk float32
+							if key := uint32(q[0]) | uint32(q[1])<<8 | uint32(q[2])<<16 | uint32(q[3])<<24; have && key == lastKey {
+								r, g, b, kk = lr, lg, lb, lk
+							} else {
+								r, g, b, kk = px(q)
+							}
+							if first {
+								sr, sg, sb, sk, smx = r, g, b, kk, max(0, kk)
+								first = false
+								continue
+							}
+							sr += r
+							sg += g
+							sb += b
+							sk += kk
+							smx = max(smx, kk)
+						}
+					}
+					c := float32(k * k)
+					i := o + txx
+					inv := 1 / c
+					r, g, b := clamp01(sr*inv), clamp01(sg*inv), clamp01(sb*inv)
+					f.r[i], f.g[i], f.b[i] = r, g, b
+					f.y[i] = 0.299*r + 0.587*g + 0.114*b
+					f.inside[i] = true
+					f.ink[i] = (sk/c + smx) / 2
+					cnt[i] = c
+				}
+			}
+			return true, true
+		}
+	}
+	for y := 0; y < h; y++ {
+		ty := f.y0 + min(rh-1, int(float64(y)*float64(rh)/float64(h)))
+		o := ty * n
+		rr, gg, bb, kk, mm, cc := f.r[o:o+n], f.g[o:o+n], f.b[o:o+n], f.ink[o:o+n], mx[o:o+n], cnt[o:o+n]
+		p := pix[y*stride : y*stride+4*w]
+		for x, t := range tx {
+			q := p[4*x : 4*x+4 : 4*x+4]
+			key := uint32(q[0]) | uint32(q[1])<<8 | uint32(q[2])<<16 | uint32(q[3])<<24
+			if !have || key != lastKey {
+				if premul {
+					na := 1 - byteUnit[q[3]]
+					lr, lg, lb = byteUnit[q[0]]+na, byteUnit[q[1]]+na, byteUnit[q[2]]+na
+				} else if q[3] == 255 {
+					lr, lg, lb = byteUnit[q[0]], byteUnit[q[1]], byteUnit[q[2]]
+				} else {
+					a := byteUnit[q[3]]
+					lr = byteUnit[q[0]]*a + 1 - a
+					lg = byteUnit[q[1]]*a + 1 - a
+					lb = byteUnit[q[2]]*a + 1 - a
+				}
+				lk = inkOf(lr, lg, lb)
+				lastKey, have = key, true
+			}
+			rr[t] += lr
+			gg[t] += lg
+			bb[t] += lb
+			kk[t] += lk
+			mm[t] = max(mm[t], lk)
+			cc[t]++
+		}
+	}
+	for i, c := range cnt {
+		if c > 0 {
+			f.ink[i] = (f.ink[i]/c + mx[i]) / 2
+		}
+	}
+	return true, false
+}
+
+func blockMap(tx []int32, x0, k int) bool {
+	for x, t := range tx {
+		if int(t) != x0+x/k {
+			return false
+		}
+	}
+	return true
+}
+
+// colourCacheBits sizes shrinkFast's direct-mapped cache of the values of
+// the colours seen (noisy paper and anti-aliased strokes repeat colours).
+const colourCacheBits = 10
+
+type colourEntry struct {
+	key        uint32
+	ok         bool
+	r, g, b, k float32
 }

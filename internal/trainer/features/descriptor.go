@@ -3,6 +3,7 @@ package features
 import (
 	"image"
 	"math"
+	"math/bits"
 )
 
 // Descriptor parameters. Changing any of them changes the vector: bump
@@ -48,7 +49,7 @@ func (b *builder) add(name string, vals ...float32) {
 
 func describe(f *frame, d *builder) {
 	n := f.n
-	mask := make([]bool, n*n)
+	mask := f.mask
 	for i, v := range f.ink {
 		mask[i] = v > inkThreshold
 	}
@@ -68,16 +69,18 @@ func describe(f *frame, d *builder) {
 
 	// 1. layout of the whole frame
 	globalStats(f, mask, bx0, by0, bx1, by1, d)
-	d.add("frame_ink_grid_3x3", sqrtAll(gridMeans(f.ink, n, 3))...)
-	d.add("frame_ink_grid_4x4", sqrtAll(gridMeans(f.ink, n, 4))...)
-	d.add("frame_ink_grid_8x8", sqrtAll(gridMeans(f.ink, n, 8))...)
+	g3, g4, g8 := gridMeans348(f.ink, n)
+	d.add("frame_ink_grid_3x3", sqrtAll(g3)...)
+	d.add("frame_ink_grid_4x4", sqrtAll(g4)...)
+	d.add("frame_ink_grid_8x8", sqrtAll(g8)...)
 	d.add("frame_ink_levels", inkLevels(f)...)
 	half := halve(f.ink, n)
 	d.add("frame_radial_angular", radialAngular(half, n/2)...)
 	// 2. shape of the drawing, cropped to its marks
-	d.add("shape_ink_grid_3x3", sqrtAll(gridMeans(shape.pix, shapeSize, 3))...)
-	d.add("shape_ink_grid_4x4", sqrtAll(gridMeans(shape.pix, shapeSize, 4))...)
-	d.add("shape_ink_grid_8x8", sqrtAll(gridMeans(shape.pix, shapeSize, 8))...)
+	s3, s4, s8 := gridMeans348(shape.pix, shapeSize)
+	d.add("shape_ink_grid_3x3", sqrtAll(s3)...)
+	d.add("shape_ink_grid_4x4", sqrtAll(s4)...)
+	d.add("shape_ink_grid_8x8", sqrtAll(s8)...)
 	d.add("shape_projections", projections(shape.pix, shapeSize, 16)...)
 	d.add("shape_symmetry", symmetry(shape.pix, shapeSize)...)
 	sh := hog(shape.pix, shapeSize, 4)
@@ -95,8 +98,8 @@ func describe(f *frame, d *builder) {
 	d.add("strokes", strokeStats(mask, n)...)
 	d.add("components", components(mask, n)...)
 	d.add("runs", runLengths(mask, n)...)
-	d.add("texture_lbp", lbp(shape.pix, shapeSize, 1)...)
-	d.add("texture_lbp", lbp(half, n/2, 1)...)
+	d.add("texture_lbp", lbp(shape.pix, shapeSize, 1, f.scratch)...)
+	d.add("texture_lbp", lbp(half, n/2, 1, f.scratch)...)
 	// 5. colour
 	d.add("colour", colour(f)...)
 }
@@ -139,24 +142,41 @@ func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int, d *builder) {
 		float32(math.Log(float64(f.x1-f.x0)/float64(f.y1-f.y0))))
 }
 
-func gridMeans(p []float32, n, g int) []float32 {
+// gridMeans348 returns the mean of p (n x n) over the cells of a 3 x 3, a
+// 4 x 4 and an 8 x 8 grid (pixel x is in cell column x*g/n).
+func gridMeans348(p []float32, n int) (g3, g4, g8 []float32) {
+	return gridMeansRuns(p, n, 3), gridMeansRuns(p, n, 4), gridMeansRuns(p, n, 8)
+}
+
+// gridMeansRuns is one g x g grid: each cell sums its pixels row by row,
+// left to right, in a register per run of pixels of one cell.
+func gridMeansRuns(p []float32, n, g int) []float32 {
 	out := make([]float32, g*g)
-	cnt := make([]float32, g*g)
-	col := make([]int, n)
-	for x := range col {
-		col[x] = x * g / n
+	var bounds [17]int // cell column j covers x in [bounds[j], bounds[j+1])
+	for j, x := 0, 0; j <= g; j++ {
+		for x < n && x*g/n < j {
+			x++
+		}
+		bounds[j] = x
 	}
+	rows := make([]int, g)
 	for y := 0; y < n; y++ {
-		o := (y * g / n) * g
+		cy := y * g / n
+		rows[cy]++
 		row := p[y*n : (y+1)*n]
-		for x, v := range row {
-			c := o + col[x]
-			out[c] += v
-			cnt[c]++
+		sums := out[cy*g : cy*g+g]
+		for j := 0; j < g; j++ {
+			acc := sums[j]
+			for _, v := range row[bounds[j]:bounds[j+1]] {
+				acc += v
+			}
+			sums[j] = acc
 		}
 	}
-	for i := range out {
-		out[i] /= cnt[i]
+	for cy := 0; cy < g; cy++ {
+		for j := 0; j < g; j++ {
+			out[cy*g+j] /= float32(rows[cy] * (bounds[j+1] - bounds[j]))
+		}
 	}
 	return out
 }
@@ -469,72 +489,90 @@ func strokeStats(mask []bool, n int) []float32 {
 // components: connected parts of the marks (8-connected) and enclosed holes
 // (4-connected paper regions that do not touch the border).
 func components(mask []bool, n int) []float32 {
-	// a one-pixel frame of "outside" (-1) around the labels removes bounds checks
-	w := n + 2
-	labels := make([]int32, w*w)
-	for i := range labels {
-		labels[i] = -1
+	// Runs of equal pixels per row, joined by union-find: marks to the runs
+	// of the rows next to them that touch diagonally too (8-connected), paper
+	// only to runs that overlap (4-connected). The same parts as a flood
+	// fill, listed in the order of their first pixel.
+	type run struct {
+		x0, x1 int32 // [x0, x1)
+		y      int32
+		ink    bool
 	}
+	runs := make([]run, 0, 4*n)
+	rowStart := make([]int, n+1)
 	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			if mask[y*n+x] {
-				labels[(y+1)*w+x+1] = 0 // unlabelled mark
-			} else {
-				labels[(y+1)*w+x+1] = -2 // unlabelled paper
+		rowStart[y] = len(runs)
+		row := mask[y*n : (y+1)*n]
+		for x := 0; x < n; {
+			v := row[x]
+			e := x + 1
+			for e < n && row[e] == v {
+				e++
+			}
+			runs = append(runs, run{int32(x), int32(e), int32(y), v})
+			x = e
+		}
+	}
+	rowStart[n] = len(runs)
+	parent := make([]int32, len(runs))
+	for i := range parent {
+		parent[i] = int32(i)
+	}
+	var find func(i int32) int32
+	find = func(i int32) int32 {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(a, b int32) {
+		ra, rb := find(a), find(b)
+		if ra < rb {
+			parent[rb] = ra
+		} else if rb < ra {
+			parent[ra] = rb
+		}
+	}
+	for y := 1; y < n; y++ {
+		k, ie := rowStart[y-1], rowStart[y]
+		for j := rowStart[y]; j < rowStart[y+1]; j++ {
+			b := runs[j]
+			for k < ie && runs[k].x1 < b.x0 { // ends before b, even diagonally
+				k++
+			}
+			for m := k; m < ie && runs[m].x0 <= b.x1; m++ {
+				a := runs[m]
+				if a.ink != b.ink {
+					continue
+				}
+				if a.ink || (a.x0 < b.x1 && b.x0 < a.x1) { // marks: diagonal neighbours count
+					union(int32(m), int32(j))
+				}
 			}
 		}
 	}
-	n8 := [8]int{-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1}
-	n4 := [4]int{-w, -1, 1, w}
-	stack := make([]int, 0, 256)
+	size := make([]int, len(runs))
+	border := make([]bool, len(runs))
+	for i, r := range runs {
+		root := find(int32(i))
+		size[root] += int(r.x1 - r.x0)
+		if r.y == 0 || r.y == int32(n-1) || r.x0 == 0 || r.x1 == int32(n) {
+			border[root] = true
+		}
+	}
 	var sizes []int
-	id := int32(0)
 	total, holes, holeArea := 0, 0, 0
-	for y := 1; y <= n; y++ {
-		for x := 1; x <= n; x++ {
-			start := y*w + x
-			want := labels[start]
-			if want > 0 {
-				continue
-			}
-			id++
-			labels[start] = id
-			stack = append(stack[:0], start)
-			size, border := 0, false
-			if want == 0 { // marks, 8-connected
-				for len(stack) > 0 {
-					i := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					size++
-					for _, o := range n8 {
-						if labels[i+o] == 0 {
-							labels[i+o] = id
-							stack = append(stack, i+o)
-						}
-					}
-				}
-				sizes = append(sizes, size)
-				total += size
-				continue
-			}
-			for len(stack) > 0 { // paper, 4-connected
-				i := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				size++
-				for _, o := range n4 {
-					switch labels[i+o] {
-					case -2:
-						labels[i+o] = id
-						stack = append(stack, i+o)
-					case -1:
-						border = true
-					}
-				}
-			}
-			if !border {
-				holes++
-				holeArea += size
-			}
+	for i, r := range runs {
+		if parent[i] != int32(i) { // roots are the lowest index: the first run
+			continue
+		}
+		if r.ink {
+			sizes = append(sizes, size[i])
+			total += size[i]
+		} else if !border[i] {
+			holes++
+			holeArea += size[i]
 		}
 	}
 	out := make([]float32, 14)
@@ -603,44 +641,46 @@ func runLengths(mask []bool, n int) []float32 {
 // lbp: uniform local binary patterns at radius r over the pixels that have
 // some local contrast (9 uniform codes by count of brighter neighbours, one
 // for the rest) and the share of such pixels.
-func lbp(p []float32, n, r int) []float32 {
+func lbp(p []float32, n, r int, scratch []float32) []float32 {
 	out := make([]float32, 11)
-	dx := [8]int{-1, 0, 1, 1, 1, 0, -1, -1}
-	dy := [8]int{-1, -1, -1, 0, 1, 1, 1, 0}
+	var cnt [10]int
 	textured := 0
-	for y := r; y < n-r; y++ {
+	// the 3 x 3 window's range from per-row ranges of 3 pixels (min and max
+	// are exact: the same test as over the 8 neighbours and the centre)
+	if len(scratch) < 2*n*n {
+		scratch = make([]float32, 2*n*n)
+	}
+	lo3, hi3 := scratch[:n*n], scratch[n*n:2*n*n]
+	for y := 0; y < n; y++ {
+		row := p[y*n : (y+1)*n]
 		for x := r; x < n-r; x++ {
-			c := p[y*n+x]
-			lo, hi := c, c
-			var bits [8]bool
-			ones := 0
-			for k := 0; k < 8; k++ {
-				v := p[(y+dy[k]*r)*n+x+dx[k]*r]
-				lo, hi = min(lo, v), max(hi, v)
-				if v >= c+0.05 {
-					bits[k] = true
-					ones++
-				}
-			}
-			if hi-lo < 0.1 {
+			lo3[y*n+x] = fmin(fmin(row[x-r], row[x]), row[x+r])
+			hi3[y*n+x] = fmax(fmax(row[x-r], row[x]), row[x+r])
+		}
+	}
+	for y := r; y < n-r; y++ {
+		up, mid, dn := p[(y-r)*n:(y-r+1)*n], p[y*n:(y+1)*n], p[(y+r)*n:(y+r+1)*n]
+		lu, lm, ld := lo3[(y-r)*n:(y-r+1)*n], lo3[y*n:(y+1)*n], lo3[(y+r)*n:(y+r+1)*n]
+		hu, hm, hd := hi3[(y-r)*n:(y-r+1)*n], hi3[y*n:(y+1)*n], hi3[(y+r)*n:(y+r+1)*n]
+		for x := r; x < n-r; x++ {
+			if fmax(fmax(hu[x], hm[x]), hd[x])-fmin(fmin(lu[x], lm[x]), ld[x]) < 0.1 {
 				continue
 			}
+			c := mid[x]
+			// neighbours clockwise from the top-left, as bits 0..7
+			t := c + 0.05
+			m := b2u(up[x-r] >= t) | b2u(up[x] >= t)<<1 | b2u(up[x+r] >= t)<<2 | b2u(mid[x+r] >= t)<<3 |
+				b2u(dn[x+r] >= t)<<4 | b2u(dn[x] >= t)<<5 | b2u(dn[x-r] >= t)<<6 | b2u(mid[x-r] >= t)<<7
 			textured++
-			trans := 0
-			for k := 0; k < 8; k++ {
-				if bits[k] != bits[(k+1)%8] {
-					trans++
-				}
-			}
-			if trans <= 2 {
-				out[ones]++
+			if bits.OnesCount8(m^bits.RotateLeft8(m, -1)) <= 2 {
+				cnt[bits.OnesCount8(m)]++
 			} else {
-				out[9]++
+				cnt[9]++
 			}
 		}
 	}
 	for i := 0; i < 10; i++ {
-		out[i] = float32(math.Sqrt(float64(out[i]) / float64(max(textured, 1))))
+		out[i] = float32(math.Sqrt(float64(cnt[i]) / float64(max(textured, 1))))
 	}
 	out[10] = float32(math.Sqrt(float64(textured) / float64((n-2*r)*(n-2*r))))
 	return out
@@ -745,4 +785,28 @@ func hueOf(r, g, b, c float32) float32 {
 		h -= 1
 	}
 	return h
+}
+
+// fmin and fmax are min and max for values that are never NaN (the
+// builtins' NaN and signed-zero handling is slow in inner loops).
+func fmin(a, b float32) float32 {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+func fmax(a, b float32) float32 {
+	if b > a {
+		return b
+	}
+	return a
+}
+
+func b2u(b bool) uint8 {
+	var u uint8
+	if b {
+		u = 1
+	}
+	return u
 }
