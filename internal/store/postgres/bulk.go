@@ -15,7 +15,7 @@ import (
 // whole batch. It ends with ANALYZE.
 func (s *Store) CreateMany(ctx context.Context, jobs []*store.Job) error {
 	for _, j := range jobs {
-		if err := prepareNew(j); err != nil {
+		if err := store.PrepareNew(j); err != nil {
 			return err
 		}
 	}

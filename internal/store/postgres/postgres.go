@@ -167,16 +167,6 @@ func nullJSON(b []byte) any {
 	return []byte(b)
 }
 
-func conflict(msg string) error {
-	return &errs.Error{Family: errs.ErrConflict, Msg: msg,
-		Fix: "read the job again (Get) and retry the change on the fresh copy"}
-}
-
-func invalidStatus(s store.Status) error {
-	return errs.Configuration(fmt.Sprintf("invalid job status %q", s),
-		fmt.Sprintf("use one of %v", store.AllStatuses), nil)
-}
-
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -193,46 +183,11 @@ func isUnique(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
 }
 
-func microPtr(t *time.Time) *time.Time {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	m := store.Micro(*t)
-	return &m
-}
-
-func prepareNew(j *store.Job) error {
-	if j.ID == "" {
-		j.ID = store.NewID()
-	}
-	if j.Status == "" {
-		j.Status = store.StatusPending
-	}
-	if !j.Status.Valid() {
-		return invalidStatus(j.Status)
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = store.Now()
-	}
-	j.CreatedAt = store.Micro(j.CreatedAt)
-	if j.UpdatedAt.IsZero() {
-		j.UpdatedAt = j.CreatedAt
-	}
-	j.UpdatedAt = store.Micro(j.UpdatedAt)
-	if j.Version == 0 {
-		j.Version = 1
-	}
-	j.StartedAt = microPtr(j.StartedAt)
-	j.EndedAt = microPtr(j.EndedAt)
-	j.LeaseExpires = store.Micro(j.LeaseExpires)
-	return nil
-}
-
 // Create inserts job and its first event, or returns the job already holding
 // job.IdempotencyKey. Concurrent Creates with one key wait on the unique
 // index, so exactly one row is made.
 func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, error) {
-	if err := prepareNew(job); err != nil {
+	if err := store.PrepareNew(job); err != nil {
 		return nil, false, err
 	}
 	var existing *store.Job
@@ -246,7 +201,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 			job.Version, job.LeaseOwner, nullTime(&job.LeaseExpires), store.SearchText(job.Name, job.RemoteName))
 		if err != nil {
 			if isUnique(err, "jobs_pkey") {
-				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
+				return store.Conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
 			}
 			return err
 		}
@@ -271,7 +226,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 func insertEvents(ctx context.Context, tx pgx.Tx, jobID string, events []store.Event) error {
 	for _, e := range events {
 		if !e.Status.Valid() {
-			return invalidStatus(e.Status)
+			return store.InvalidStatus(e.Status)
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES ($1,$2,$3,$4,$5)",
 			jobID, e.At, string(e.Status), e.SecondaryStatus, e.Message)
@@ -327,7 +282,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		}
 		conds = append(conds, "(created_at, id) < ("+arg(c.CreatedAt)+", "+arg(c.ID)+")")
 	}
-	statuses, err := distinctStatuses(f.Statuses)
+	statuses, err := store.DistinctStatuses(f.Statuses)
 	if err != nil {
 		return nil, "", err
 	}
@@ -366,22 +321,6 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	return jobs, next, nil
 }
 
-// distinctStatuses validates a status filter and drops repeats.
-func distinctStatuses(in []store.Status) ([]string, error) {
-	var out []string
-	seen := map[store.Status]bool{}
-	for _, st := range in {
-		if !st.Valid() {
-			return nil, invalidStatus(st)
-		}
-		if !seen[st] {
-			seen[st] = true
-			out = append(out, string(st))
-		}
-	}
-	return out, nil
-}
-
 // escapeLike makes s match literally inside a LIKE pattern (backslash is
 // PostgreSQL's default LIKE escape).
 func escapeLike(s string) string {
@@ -393,7 +332,7 @@ func escapeLike(s string) string {
 // change as an event itself.
 func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Event) error {
 	if !job.Status.Valid() {
-		return invalidStatus(job.Status)
+		return store.InvalidStatus(job.Status)
 	}
 	now := store.Now()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -425,44 +364,21 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			if err != nil {
 				return err
 			}
-			return conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
+			return store.Conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
 		}
 		if err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, job.ID, eventsFor(job, events, store.Status(oldStatus), oldSecondary, now))
+		return insertEvents(ctx, tx, job.ID, store.UpdateEvents(job, events, store.Status(oldStatus), oldSecondary, now))
 	})
 	if err != nil {
 		return wrap("update job "+job.ID, err)
 	}
 	job.Version++
 	job.UpdatedAt = now
-	job.StartedAt = microPtr(job.StartedAt)
-	job.EndedAt = microPtr(job.EndedAt)
+	job.StartedAt = store.MicroPtr(job.StartedAt)
+	job.EndedAt = store.MicroPtr(job.EndedAt)
 	return nil
-}
-
-// eventsFor fills the events' defaults, or makes the implicit one.
-func eventsFor(job *store.Job, events []store.Event, oldStatus store.Status, oldSecondary string, now time.Time) []store.Event {
-	if len(events) == 0 {
-		if job.Status == oldStatus && job.SecondaryStatus == oldSecondary {
-			return nil
-		}
-		return []store.Event{{JobID: job.ID, At: now, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
-	}
-	out := make([]store.Event, len(events))
-	for i, e := range events {
-		e.JobID = job.ID
-		if e.At.IsZero() {
-			e.At = now
-		}
-		e.At = store.Micro(e.At)
-		if e.Status == "" {
-			e.Status = job.Status
-		}
-		out[i] = e
-	}
-	return out
 }
 
 // Events returns a job's status changes, oldest first.
@@ -548,17 +464,10 @@ func qualified(table, cols string) string {
 
 func sortOldestFirst(jobs []*store.Job) {
 	for i := 1; i < len(jobs); i++ {
-		for k := i; k > 0 && less(jobs[k], jobs[k-1]); k-- {
+		for k := i; k > 0 && store.CreatedBefore(jobs[k], jobs[k-1]); k-- {
 			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
 		}
 	}
-}
-
-func less(a, b *store.Job) bool {
-	if !a.CreatedAt.Equal(b.CreatedAt) {
-		return a.CreatedAt.Before(b.CreatedAt)
-	}
-	return a.ID < b.ID
 }
 
 // Release gives up owner's lease on a job.

@@ -12,7 +12,7 @@ import (
 // look up idempotency keys; a duplicate id or key fails the whole batch.
 func (s *Store) CreateMany(ctx context.Context, jobs []*store.Job) error {
 	for _, j := range jobs {
-		if err := prepareNew(j); err != nil {
+		if err := store.PrepareNew(j); err != nil {
 			return err
 		}
 	}

@@ -214,56 +214,10 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-func conflict(msg string) error {
-	return &errs.Error{Family: errs.ErrConflict, Msg: msg,
-		Fix: "read the job again (Get) and retry the change on the fresh copy"}
-}
-
-func invalidStatus(s store.Status) error {
-	return errs.Configuration(fmt.Sprintf("invalid job status %q", s),
-		fmt.Sprintf("use one of %v", store.AllStatuses), nil)
-}
-
-// prepareNew fills Create's defaults and normalises times to microseconds.
-func prepareNew(j *store.Job) error {
-	if j.ID == "" {
-		j.ID = store.NewID()
-	}
-	if j.Status == "" {
-		j.Status = store.StatusPending
-	}
-	if !j.Status.Valid() {
-		return invalidStatus(j.Status)
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = store.Now()
-	}
-	j.CreatedAt = store.Micro(j.CreatedAt)
-	if j.UpdatedAt.IsZero() {
-		j.UpdatedAt = j.CreatedAt
-	}
-	j.UpdatedAt = store.Micro(j.UpdatedAt)
-	if j.Version == 0 {
-		j.Version = 1
-	}
-	j.StartedAt = microPtr(j.StartedAt)
-	j.EndedAt = microPtr(j.EndedAt)
-	j.LeaseExpires = store.Micro(j.LeaseExpires)
-	return nil
-}
-
-func microPtr(t *time.Time) *time.Time {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	m := store.Micro(*t)
-	return &m
-}
-
 // Create inserts job and its first event, or returns the job already holding
 // job.IdempotencyKey.
 func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, error) {
-	if err := prepareNew(job); err != nil {
+	if err := store.PrepareNew(job); err != nil {
 		return nil, false, err
 	}
 	var existing *store.Job
@@ -286,7 +240,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 			job.Version, job.LeaseOwner, nullMicro(&job.LeaseExpires), store.SearchText(job.Name, job.RemoteName))
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE constraint failed: jobs.id") {
-				return conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
+				return store.Conflict(fmt.Sprintf("a job with id %s already exists", job.ID))
 			}
 			return err
 		}
@@ -306,7 +260,7 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, jobID string, events []store.Event) error {
 	for _, e := range events {
 		if !e.Status.Valid() {
-			return invalidStatus(e.Status)
+			return store.InvalidStatus(e.Status)
 		}
 		_, err := s.txExec(ctx, tx, "INSERT INTO job_events (job_id, at, status, secondary_status, message) VALUES (?,?,?,?,?)",
 			jobID, micro(e.At), string(e.Status), e.SecondaryStatus, e.Message)
@@ -363,7 +317,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	}
 	defer done()
 	limit := store.ListLimit(f.Limit)
-	statuses, err := distinctStatuses(f.Statuses)
+	statuses, err := store.DistinctStatuses(f.Statuses)
 	if err != nil {
 		return nil, "", err
 	}
@@ -432,22 +386,6 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	return jobs, next, nil
 }
 
-// distinctStatuses validates a status filter and drops repeats.
-func distinctStatuses(in []store.Status) ([]string, error) {
-	var out []string
-	seen := map[store.Status]bool{}
-	for _, st := range in {
-		if !st.Valid() {
-			return nil, invalidStatus(st)
-		}
-		if !seen[st] {
-			seen[st] = true
-			out = append(out, string(st))
-		}
-	}
-	return out, nil
-}
-
 func collect(rows *sql.Rows) ([]*store.Job, error) {
 	defer rows.Close()
 	var jobs []*store.Job
@@ -466,7 +404,7 @@ func collect(rows *sql.Rows) ([]*store.Job, error) {
 // change as an event itself, so the history never misses a transition.
 func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Event) error {
 	if !job.Status.Valid() {
-		return invalidStatus(job.Status)
+		return store.InvalidStatus(job.Status)
 	}
 	now := store.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -483,7 +421,7 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			return err
 		}
 		if version != job.Version {
-			return conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
+			return store.Conflict(fmt.Sprintf("job %s was updated by someone else (version %d, yours %d)", job.ID, version, job.Version))
 		}
 		res, err := s.txExec(ctx, tx, `UPDATE jobs SET name = ?, remote_name = ?, remote_arn = ?, backend = ?, spec = ?,
 			status = ?, secondary_status = ?, status_message = ?, failure_reason = ?, cancel_requested = ?,
@@ -500,9 +438,9 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return conflict(fmt.Sprintf("job %s was updated by someone else", job.ID))
+			return store.Conflict(fmt.Sprintf("job %s was updated by someone else", job.ID))
 		}
-		evs := eventsFor(job, events, store.Status(status), secondary, now)
+		evs := store.UpdateEvents(job, events, store.Status(status), secondary, now)
 		return s.insertEvents(ctx, tx, job.ID, evs)
 	})
 	if err != nil {
@@ -510,32 +448,9 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 	}
 	job.Version++
 	job.UpdatedAt = now
-	job.StartedAt = microPtr(job.StartedAt)
-	job.EndedAt = microPtr(job.EndedAt)
+	job.StartedAt = store.MicroPtr(job.StartedAt)
+	job.EndedAt = store.MicroPtr(job.EndedAt)
 	return nil
-}
-
-// eventsFor fills the events' defaults, or makes the implicit one.
-func eventsFor(job *store.Job, events []store.Event, oldStatus store.Status, oldSecondary string, now time.Time) []store.Event {
-	if len(events) == 0 {
-		if job.Status == oldStatus && job.SecondaryStatus == oldSecondary {
-			return nil
-		}
-		return []store.Event{{JobID: job.ID, At: now, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
-	}
-	out := make([]store.Event, len(events))
-	for i, e := range events {
-		e.JobID = job.ID
-		if e.At.IsZero() {
-			e.At = now
-		}
-		e.At = store.Micro(e.At)
-		if e.Status == "" {
-			e.Status = job.Status
-		}
-		out[i] = e
-	}
-	return out
 }
 
 // Events returns a job's status changes, oldest first.
@@ -621,17 +536,10 @@ func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, limi
 func sortOldestFirst(jobs []*store.Job) {
 	// RETURNING has no guaranteed order.
 	for i := 1; i < len(jobs); i++ {
-		for k := i; k > 0 && less(jobs[k], jobs[k-1]); k-- {
+		for k := i; k > 0 && store.CreatedBefore(jobs[k], jobs[k-1]); k-- {
 			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
 		}
 	}
-}
-
-func less(a, b *store.Job) bool {
-	if !a.CreatedAt.Equal(b.CreatedAt) {
-		return a.CreatedAt.Before(b.CreatedAt)
-	}
-	return a.ID < b.ID
 }
 
 // Release gives up owner's lease on a job.
