@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
+	ds "github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -479,60 +479,16 @@ func (r *runner) failureReason(host string, code int) string {
 
 // downloadS3 copies every object under an s3:// prefix into dst.
 func downloadS3(ctx context.Context, uri, dst string) error {
-	rest := strings.TrimPrefix(uri, "s3://")
-	bucket, prefix, _ := strings.Cut(rest, "/")
 	cfg, err := awssetup.LoadConfig(ctx, awssetup.Options{})
 	if err != nil {
 		return err
 	}
-	client := awssetup.NewS3Client(cfg)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	n, err := ds.DownloadPrefix(ctx, awssetup.NewS3Client(cfg), uri, dst)
+	if err != nil {
 		return err
-	}
-	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
-	n := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			rel := strings.TrimPrefix(strings.TrimPrefix(key, prefix), "/")
-			if rel == "" || strings.HasSuffix(key, "/") {
-				continue
-			}
-			if !filepath.IsLocal(rel) {
-				return fmt.Errorf("object key %s leaves the channel folder", key)
-			}
-			if err := getObject(ctx, client, bucket, key, filepath.Join(dst, filepath.FromSlash(rel))); err != nil {
-				return err
-			}
-			n++
-		}
 	}
 	if n == 0 {
 		return fmt.Errorf("no objects under %s", uri)
 	}
 	return nil
-}
-
-func getObject(ctx context.Context, c *s3.Client, bucket, key, path string) error {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-	if err != nil {
-		return err
-	}
-	defer out.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, out.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

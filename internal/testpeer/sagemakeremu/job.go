@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/dataset"
 )
 
 // job is one emulated training job.
@@ -569,51 +570,8 @@ func splitS3(uri string) (bucket, key string, err error) {
 // downloadPrefix copies every object under an S3 prefix into dest, keeping
 // the key's path below the prefix (as SageMaker's File mode does).
 func (s *Server) downloadPrefix(ctx context.Context, uri, dest string) error {
-	bucket, prefix, err := splitS3(uri)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return err
-	}
-	p := s3.NewListObjectsV2Paginator(s.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			rel := strings.TrimPrefix(strings.TrimPrefix(key, prefix), "/")
-			if rel == "" || strings.HasSuffix(rel, "/") {
-				continue
-			}
-			if !filepath.IsLocal(rel) {
-				return fmt.Errorf("object key %q leaves the channel folder", key)
-			}
-			obj, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err != nil {
-				return err
-			}
-			target := filepath.Join(dest, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				obj.Body.Close()
-				return err
-			}
-			f, err := os.Create(target)
-			if err == nil {
-				_, err = io.Copy(f, obj.Body)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-			}
-			obj.Body.Close()
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	_, err := dataset.DownloadPrefix(ctx, s.s3, uri, dest)
+	return err
 }
 
 func (s *Server) putFile(ctx context.Context, uri, file string) error {
