@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -40,10 +39,7 @@ func buildSagetrain(t *testing.T) {
 			buildErr = err
 			return
 		}
-		sagetrainBin = filepath.Join(dir, "sagetrain")
-		out, err := exec.Command("go", "build", "-o", sagetrainBin, "github.com/sagetrain/sagetrain/cmd/sagetrain").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building sagetrain: %v\n%s", err, out)
+		if sagetrainBin, buildErr = testpeer.BuildSagetrain(dir); buildErr != nil {
 			return
 		}
 		sampleDir = filepath.Join(dir, "data")

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
 // These tests run the built sagetrain binary as a user would, with a fresh
@@ -30,11 +31,7 @@ func jobsBuildBinary(t *testing.T) string {
 			jobsBinErr = err
 			return
 		}
-		jobsBinPath = filepath.Join(dir, "sagetrain")
-		out, err := exec.Command("go", "build", "-o", jobsBinPath, "github.com/sagetrain/sagetrain/cmd/sagetrain").CombinedOutput()
-		if err != nil {
-			jobsBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		jobsBinPath, jobsBinErr = testpeer.BuildSagetrain(dir)
 	})
 	if jobsBinErr != nil {
 		t.Fatal(jobsBinErr)

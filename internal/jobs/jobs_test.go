@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -27,6 +26,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
 
@@ -45,11 +45,8 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(tmp)
-		sagetrainBin = filepath.Join(tmp, "sagetrain")
-		build := exec.Command("go", "build", "-o", sagetrainBin, "github.com/sagetrain/sagetrain/cmd/sagetrain")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building sagetrain:", err)
+		if sagetrainBin, err = testpeer.BuildSagetrain(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		sampleDir = filepath.Join(tmp, "data")

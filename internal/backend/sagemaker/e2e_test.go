@@ -3,9 +3,7 @@ package sagemaker
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
 
@@ -36,10 +35,7 @@ func TestJobsServiceOnSageMaker(t *testing.T) {
 	bin := filepath.Join(tmp, "sagetrain")
 	built := make(chan error, 1)
 	go func() { // linking takes a while: overlap it with the servers and the data
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/sagetrain/sagetrain/cmd/sagetrain").CombinedOutput()
-		if err != nil {
-			err = fmt.Errorf("build sagetrain: %v\n%s", err, out)
-		}
+		_, err := testpeer.BuildSagetrain(tmp)
 		built <- err
 	}()
 	w := newWorld(t, []string{bin, "train"})
