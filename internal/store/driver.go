@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -107,4 +108,17 @@ func CreatedBefore(a, b *Job) bool {
 		return a.CreatedAt.Before(b.CreatedAt)
 	}
 	return a.ID < b.ID
+}
+
+// QualifiedColumns prefixes each of a comma-separated column list with
+// table ("jobs.id, jobs.name"); NULL placeholders stay as they are.
+func QualifiedColumns(table, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		if p = strings.TrimSpace(p); !strings.HasPrefix(p, "NULL") {
+			p = table + "." + p
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ", ")
 }

@@ -101,6 +101,10 @@ type ListFilter struct {
 	NameContains string // substring of Name or RemoteName
 	Limit        int    // default 50, max 1000
 	Cursor       string // opaque; from a previous List's next cursor
+
+	// Summary leaves Spec and Report empty: list pages show neither, and
+	// they are most of a row's bytes and of the time spent reading it.
+	Summary bool
 }
 
 // Store is where jobs are kept. Implementations are safe for concurrent use

@@ -92,6 +92,10 @@ const columns = `id, name, remote_name, remote_arn, backend, idempotency_key, sp
 	model_artifact_uri, output_artifact_uri, artifact_dir, report,
 	version, lease_owner, lease_expires`
 
+// summaryColumns is columns with the spec and report left out (read as
+// NULL): a list page shows neither, and they are most of a row.
+var summaryColumns = strings.NewReplacer(" spec,", " NULL::json AS spec,", " report,", " NULL::json AS report,").Replace(columns)
+
 // liveCond selects non-terminal jobs; it matches the jobs_live partial index.
 const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
 
@@ -256,9 +260,11 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Job, error) {
 	return j, nil
 }
 
-// List returns jobs newest first with keyset pagination. The page's ids
-// come from an index-only scan of jobs_list (or a status index); only those
-// rows are then read. Several statuses become one index range each, merged.
+// List returns jobs newest first with keyset pagination. Each status is one
+// index range read in order and stopped at the page size; several are merged.
+// A name filter is different: matches may be rare and old, so the page's ids
+// come first from an index-only scan of jobs_list (or the trigram index) and
+// only those rows are read.
 func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, string, error) {
 	limit := store.ListLimit(f.Limit)
 	var (
@@ -272,7 +278,8 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	if f.Backend != "" {
 		conds = append(conds, "backend = "+arg(f.Backend))
 	}
-	if term := store.SearchTerm(f.NameContains); term != "" {
+	term := store.SearchTerm(f.NameContains)
+	if term != "" {
 		conds = append(conds, "search LIKE "+arg("%"+escapeLike(term)+"%"))
 	}
 	if f.Cursor != "" {
@@ -289,6 +296,16 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	if len(statuses) == 0 {
 		statuses = []string{""}
 	}
+	cols := columns
+	if f.Summary {
+		cols = summaryColumns
+	}
+	// The inner selects read only what the index holds when a name is
+	// searched (the rows are joined afterwards), whole rows otherwise.
+	inner := cols
+	if term != "" {
+		inner = "id, created_at"
+	}
 	lim := arg(limit + 1)
 	var parts []string
 	for _, st := range statuses {
@@ -300,11 +317,23 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		if len(cs) > 0 {
 			where = strings.Join(cs, " AND ")
 		}
-		parts = append(parts, "(SELECT id, created_at FROM jobs WHERE "+where+" ORDER BY created_at DESC, id DESC LIMIT "+lim+")")
+		parts = append(parts, "(SELECT "+inner+" FROM jobs WHERE "+where+" ORDER BY created_at DESC, id DESC LIMIT "+lim+")")
 	}
-	q := "SELECT " + qualified("jobs", columns) + " FROM jobs JOIN (SELECT id FROM (" + strings.Join(parts, " UNION ALL ") +
-		") u ORDER BY created_at DESC, id DESC LIMIT " + lim + ") page ON page.id = jobs.id ORDER BY jobs.created_at DESC, jobs.id DESC"
-	rows, err := s.pool.Query(ctx, q, args...)
+	var q string
+	var opts []any
+	switch {
+	case term != "":
+		q = "SELECT " + store.QualifiedColumns("jobs", cols) + " FROM jobs JOIN (SELECT id FROM (" + strings.Join(parts, " UNION ALL ") +
+			") u ORDER BY created_at DESC, id DESC LIMIT " + lim + ") page ON page.id = jobs.id ORDER BY jobs.created_at DESC, jobs.id DESC"
+		// Planned for this very pattern: a generic plan cannot know that
+		// the trigram index fits a rare name, and scans every job instead.
+		opts = []any{pgx.QueryExecModeExec}
+	case len(parts) == 1:
+		q = strings.TrimSuffix(strings.TrimPrefix(parts[0], "("), ")")
+	default:
+		q = "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") u ORDER BY created_at DESC, id DESC LIMIT " + lim
+	}
+	rows, err := s.pool.Query(ctx, q, append(opts, args...)...)
 	if err != nil {
 		return nil, "", wrap("list jobs", err)
 	}
@@ -440,7 +469,7 @@ func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, limi
 			lease_expires = date_trunc('microseconds', clock_timestamp()) + $2 * interval '1 microsecond',
 			claimed_at = clock_timestamp()
 		FROM c WHERE jobs.id = c.id
-		RETURNING `+qualified("jobs", columns), owner, ttl.Microseconds(), limit)
+		RETURNING `+store.QualifiedColumns("jobs", columns), owner, ttl.Microseconds(), limit)
 	if err != nil {
 		return nil, wrap("claim jobs", err)
 	}
@@ -450,16 +479,6 @@ func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, limi
 	}
 	sortOldestFirst(jobs)
 	return jobs, nil
-}
-
-// qualified prefixes every column with the table name (RETURNING after a
-// join with the CTE would otherwise be ambiguous on id).
-func qualified(table, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, p := range parts {
-		parts[i] = table + "." + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func sortOldestFirst(jobs []*store.Job) {

@@ -131,6 +131,10 @@ const columns = `id, name, remote_name, remote_arn, backend, idempotency_key, sp
 	model_artifact_uri, output_artifact_uri, artifact_dir, report,
 	version, lease_owner, lease_expires`
 
+// summaryColumns is columns with the spec and report left out (read as
+// NULL): a list page shows neither, and they are most of a row.
+var summaryColumns = strings.NewReplacer(" spec,", " NULL AS spec,", " report,", " NULL AS report,").Replace(columns)
+
 const insertJob = "INSERT INTO jobs (" + columns + ", search) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 // liveCond selects non-terminal jobs; it matches the jobs_live partial index.
@@ -337,9 +341,21 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		conds = append(conds, "(j.created_at, j.id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
 	}
-	if term := store.SearchTerm(f.NameContains); term != "" {
+	term := store.SearchTerm(f.NameContains)
+	if term != "" {
 		conds = append(conds, "instr(j.search, ?) > 0")
 		args = append(args, term)
+	}
+	cols := columns
+	if f.Summary {
+		cols = summaryColumns
+	}
+	// A name filter reads the page's rowids from the list index alone (the
+	// search column is in it) and only then the rows; without one, each
+	// status is an index range read in order and stopped at the page size.
+	inner := "j.rowid AS rid, j.created_at, j.id"
+	if term == "" {
+		inner = store.QualifiedColumns("j", cols)
 	}
 	branch := func(status string) (string, []any) {
 		cs, as := conds, args
@@ -351,7 +367,7 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		if len(cs) > 0 {
 			where = strings.Join(cs, " AND ")
 		}
-		return "SELECT * FROM (SELECT j.rowid AS rid, j.created_at, j.id FROM jobs j WHERE " + where +
+		return "SELECT * FROM (SELECT " + inner + " FROM jobs j WHERE " + where +
 			" ORDER BY j.created_at DESC, j.id DESC LIMIT ?)", append(as[:len(as):len(as)], limit+1)
 	}
 	var (
@@ -366,9 +382,18 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		parts = append(parts, q)
 		qargs = append(qargs, a...)
 	}
-	q := "SELECT " + columns + " FROM jobs WHERE rowid IN (SELECT rid FROM (" + strings.Join(parts, " UNION ALL ") +
-		") ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at DESC, id DESC"
-	qargs = append(qargs, limit+1)
+	var q string
+	switch {
+	case term != "":
+		q = "SELECT " + cols + " FROM jobs WHERE rowid IN (SELECT rid FROM (" + strings.Join(parts, " UNION ALL ") +
+			") ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at DESC, id DESC"
+		qargs = append(qargs, limit+1)
+	case len(parts) == 1:
+		q = parts[0]
+	default:
+		q = strings.Join(parts, " UNION ALL ") + " ORDER BY created_at DESC, id DESC LIMIT ?"
+		qargs = append(qargs, limit+1)
+	}
 	rows, err := s.query(ctx, q, qargs...)
 	if err != nil {
 		return nil, "", wrap("list jobs", err)

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListFilters", testListFilters},
 		{"ListPagination", testListPagination},
 		{"ListBadCursor", testListBadCursor},
+		{"ListSummary", testListSummary},
 		{"Update", testUpdate},
 		{"UpdateConflict", testUpdateConflict},
 		{"UpdateNoLostIncrement", testUpdateNoLostIncrement},
@@ -382,6 +383,58 @@ func testListFilters(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.List(ctx, store.ListFilter{Statuses: []store.Status{"bogus"}}); !errors.Is(err, errs.ErrConfiguration) {
 		t.Errorf("List with an unknown status: want a configuration error, got %v", err)
+	}
+}
+
+// testListSummary: a summary list holds the same jobs, every field but the
+// spec and the report, through each query shape (one status, several, a name).
+func testListSummary(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var made []*store.Job
+	for i, st := range []store.Status{store.StatusCompleted, store.StatusRunning, store.StatusFailed} {
+		j := sampleJob(fmt.Sprintf("summary-%d", i))
+		j.Status, j.CreatedAt = st, base.Add(time.Duration(i)*time.Minute)
+		j.Report = json.RawMessage(`{"metrics":{"test_auroc":0.9}}`)
+		made = append([]*store.Job{mustGet(t, s, mustCreate(t, s, j).ID)}, made...) // newest first
+	}
+	for _, f := range []store.ListFilter{
+		{},
+		{Statuses: []store.Status{store.StatusRunning}},
+		{Statuses: []store.Status{store.StatusRunning, store.StatusFailed, store.StatusCompleted}},
+		{NameContains: "summary"},
+		{Limit: 2},
+	} {
+		full, _, err := s.List(ctx, f)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", f, err)
+		}
+		f.Summary = true
+		sum, _, err := s.List(ctx, f)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", f, err)
+		}
+		if len(full) == 0 || len(sum) != len(full) {
+			t.Fatalf("List(%+v): %d summary jobs, %d full ones", f, len(sum), len(full))
+		}
+		for i := range full {
+			if len(full[i].Spec) == 0 || len(full[i].Report) == 0 {
+				t.Errorf("List(%+v) without Summary: job %s lost its spec or report", f, full[i].ID)
+			}
+			if sum[i].Spec != nil || sum[i].Report != nil {
+				t.Errorf("List(%+v): summary job %s carries spec %q, report %q", f, sum[i].ID, sum[i].Spec, sum[i].Report)
+			}
+			want := *full[i]
+			want.Spec, want.Report = nil, nil
+			assertSame(t, fmt.Sprintf("summary of %s", full[i].ID), &want, sum[i])
+		}
+	}
+	all, _, err := s.List(ctx, store.ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range made {
+		assertSame(t, "listed job "+j.ID, j, all[i])
 	}
 }
 
