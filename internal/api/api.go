@@ -74,6 +74,9 @@ type Options struct {
 	Logger      *slog.Logger
 	// SecureCookies marks dashboard cookies Secure (set behind TLS).
 	SecureCookies bool
+	// ListCacheTTL is how long GET /jobs pages are served from memory:
+	// 0 means DefaultListCacheTTL, a negative value turns the cache off.
+	ListCacheTTL time.Duration
 }
 
 // Server is the HTTP handler of the service.
@@ -84,6 +87,7 @@ type Server struct {
 	log    *slog.Logger
 	routes []Route
 	ready  *readyCache
+	lists  *listCache // nil when off
 }
 
 // Route is one registered route; the OpenAPI test walks them.
@@ -102,7 +106,8 @@ func New(opt Options) *Server {
 	if opt.Metrics == nil {
 		opt.Metrics = NewMetrics(opt.Store)
 	}
-	s := &Server{opt: opt, auth: newAuthenticator(opt.Tokens, opt.Insecure), mux: http.NewServeMux(), log: opt.Logger}
+	s := &Server{opt: opt, auth: newAuthenticator(opt.Tokens, opt.Insecure), mux: http.NewServeMux(), log: opt.Logger,
+		lists: newListCache(opt.ListCacheTTL)}
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.registerAPI()
 	s.registerDashboard()

@@ -237,6 +237,7 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "list.html", d)
 		return
 	}
+	f.Summary = true
 	jobs, next, err := s.opt.Jobs.List(r.Context(), f)
 	if err != nil {
 		status, _ := statusOf(err)
@@ -406,7 +407,9 @@ func flattenMetrics(m map[string]any) []metricRow {
 
 func (s *Server) cancelForm(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := s.opt.Jobs.Cancel(r.Context(), id); err != nil && !errors.Is(err, errs.ErrConflict) {
+	_, err := s.opt.Jobs.Cancel(r.Context(), id)
+	s.lists.clear()
+	if err != nil && !errors.Is(err, errs.ErrConflict) {
 		status, _ := statusOf(err)
 		s.render(w, r, status, "error.html", &pageData{Title: "Cancel failed", Error: err.Error()})
 		return

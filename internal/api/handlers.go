@@ -136,6 +136,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job, created, err := s.opt.Jobs.Submit(r.Context(), &sp, key)
+	s.lists.clear()
 	if err != nil {
 		writeErr(w, r, s.log, err)
 		return
@@ -227,7 +228,32 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	jobs, next, err := s.opt.Jobs.List(r.Context(), f)
+	f.Summary = true // the job views of a list carry neither spec nor metrics
+	load := func(ctx context.Context) ([]byte, error) {
+		jobs, next, err := s.opt.Jobs.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		resp := ListResponse{Jobs: make([]JobView, 0, len(jobs)), NextCursor: next}
+		for _, j := range jobs {
+			resp.Jobs = append(resp.Jobs, NewJobView(j, false))
+		}
+		resp.Count = len(resp.Jobs)
+		return encodeJSON(resp)
+	}
+	var body []byte
+	var err error
+	if s.lists == nil {
+		body, err = load(r.Context())
+	} else {
+		// Shared by every request waiting on this page, so not cut short
+		// when the first of them goes away.
+		body, err = s.lists.get(r.URL.RawQuery, !wantsFresh(r), func() ([]byte, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+			defer cancel()
+			return load(ctx)
+		})
+	}
 	if err != nil {
 		if errors.Is(err, errs.ErrConfiguration) {
 			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
@@ -236,12 +262,14 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, s.log, err)
 		return
 	}
-	resp := ListResponse{Jobs: make([]JobView, 0, len(jobs)), NextCursor: next}
-	for _, j := range jobs {
-		resp.Jobs = append(resp.Jobs, NewJobView(j, false))
-	}
-	resp.Count = len(resp.Jobs)
-	writeJSON(w, http.StatusOK, resp)
+	writeBody(w, http.StatusOK, body)
+}
+
+// wantsFresh is true when the client asks to bypass caches
+// (Cache-Control: no-cache or no-store).
+func wantsFresh(r *http.Request) bool {
+	cc := strings.ToLower(r.Header.Get("Cache-Control"))
+	return strings.Contains(cc, "no-cache") || strings.Contains(cc, "no-store")
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
@@ -276,6 +304,7 @@ func (s *Server) jobWithEvents(ctx context.Context, id string) (*store.Job, []st
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	j, err := s.opt.Jobs.Cancel(r.Context(), r.PathValue("id"))
+	s.lists.clear()
 	if err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			writeError(w, http.StatusConflict, "conflict", err.Error())

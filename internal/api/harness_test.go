@@ -105,7 +105,9 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := &storeService{st: st, logs: dir}
-	opt := Options{Jobs: svc, Store: st, Tokens: []string{testToken}}
+	// No list cache unless a test asks: most tests change the store
+	// directly and list at once (listcache_test.go covers the cache).
+	opt := Options{Jobs: svc, Store: st, Tokens: []string{testToken}, ListCacheTTL: -1}
 	if mod != nil {
 		mod(&opt)
 	}
