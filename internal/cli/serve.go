@@ -41,6 +41,7 @@ type serveFlags struct {
 	repository    string
 	role          string
 	prefix        string
+	listCache     time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,6 +74,7 @@ different hosts.`,
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", jobs.DefaultLeaseTTL, "how long a reconciler holds a job before another may take it")
 	fl.StringVar(&f.localRoot, "local-root", "", "folder of local jobs (default $SAGETRAIN_LOCAL_ROOT, else the user's data dir)")
 	fl.StringVar(&f.artifactRoot, "artifact-root", "", "where completed jobs' artifacts are unpacked (default: next to the SQLite file, or the user's data dir)")
+	fl.DurationVar(&f.listCache, "list-cache", api.DefaultListCacheTTL, "serve GET /jobs pages from memory for this long (0: off); this process's own writes clear it, Cache-Control: no-cache bypasses it")
 	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when serving behind TLS)")
 	fl.StringVar(&f.bucket, "bucket", "", "S3 bucket checked by /environments/status and used by /sagemaker/setup by default")
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
@@ -150,6 +152,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
+		ListCacheTTL: listCacheTTL(f.listCache),
 	})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -230,4 +233,13 @@ func serveBackendNames(m map[string]backend.Backend) []string {
 		}
 	}
 	return out
+}
+
+// listCacheTTL maps --list-cache (0 turns it off) to api.Options.ListCacheTTL
+// (where 0 means the default and a negative value off).
+func listCacheTTL(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
