@@ -284,18 +284,15 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jobWithEvents(ctx context.Context, id string) (*store.Job, []store.Event, error) {
+	// Straight from the store when we have it: one round trip for both.
+	if s.opt.Store != nil {
+		return s.opt.Store.GetWithEvents(ctx, id)
+	}
 	j, err := s.opt.Jobs.Get(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Straight from the store when we have it: the service's Events would
-	// read the job a second time.
-	var evs []store.Event
-	if s.opt.Store != nil {
-		evs, err = s.opt.Store.Events(ctx, j.ID)
-	} else {
-		evs, err = s.opt.Jobs.Events(ctx, j.ID)
-	}
+	evs, err := s.opt.Jobs.Events(ctx, j.ID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -131,6 +131,10 @@ type Store interface {
 	// Events returns a job's status changes, oldest first.
 	Events(ctx context.Context, id string) ([]Event, error)
 
+	// GetWithEvents is Get and Events together, in one round trip where
+	// the database allows (a job page shows both).
+	GetWithEvents(ctx context.Context, id string) (*Job, []Event, error)
+
 	// Claim leases up to limit live (non-terminal) jobs to owner for ttl:
 	// jobs with no lease, an expired lease, or a lease already held by owner.
 	// Jobs of other live owners are skipped.

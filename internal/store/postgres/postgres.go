@@ -410,28 +410,16 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 	return nil
 }
 
+const eventsQuery = "SELECT job_id, at, status, secondary_status, message FROM job_events WHERE job_id = $1 ORDER BY seq"
+
 // Events returns a job's status changes, oldest first.
 func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
-	rows, err := s.pool.Query(ctx,
-		"SELECT job_id, at, status, secondary_status, message FROM job_events WHERE job_id = $1 ORDER BY seq", id)
+	rows, err := s.pool.Query(ctx, eventsQuery, id)
 	if err != nil {
 		return nil, wrap("list events", err)
 	}
-	defer rows.Close()
-	var evs []store.Event
-	for rows.Next() {
-		var (
-			e      store.Event
-			status string
-		)
-		if err := rows.Scan(&e.JobID, &e.At, &status, &e.SecondaryStatus, &e.Message); err != nil {
-			return nil, wrap("list events", err)
-		}
-		e.At = e.At.UTC()
-		e.Status = store.Status(status)
-		evs = append(evs, e)
-	}
-	if err := rows.Err(); err != nil {
+	evs, err := scanEvents(rows)
+	if err != nil {
 		return nil, wrap("list events", err)
 	}
 	if len(evs) == 0 {
@@ -446,6 +434,57 @@ func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
 		}
 	}
 	return evs, nil
+}
+
+func scanEvents(rows pgx.Rows) ([]store.Event, error) {
+	defer rows.Close()
+	var evs []store.Event
+	for rows.Next() {
+		var (
+			e      store.Event
+			status string
+		)
+		if err := rows.Scan(&e.JobID, &e.At, &status, &e.SecondaryStatus, &e.Message); err != nil {
+			return nil, err
+		}
+		e.At = e.At.UTC()
+		e.Status = store.Status(status)
+		evs = append(evs, e)
+	}
+	return evs, rows.Err()
+}
+
+// GetWithEvents sends both queries in one batch: one round trip.
+func (s *Store) GetWithEvents(ctx context.Context, id string) (*store.Job, []store.Event, error) {
+	if id == "" {
+		return nil, nil, errs.NotFound("job \"\"")
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT "+columns+" FROM jobs WHERE id = $1", id)
+	b.Queue(eventsQuery, id)
+	br := s.pool.SendBatch(ctx, b)
+	j, err := scanJob(br.QueryRow())
+	var evs []store.Event
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			evs, err = scanEvents(rows)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not an id: perhaps the backend's job name, as Get accepts.
+		if j, err = s.Get(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		evs, err = s.Events(ctx, j.ID)
+	}
+	if err != nil {
+		return nil, nil, wrap("get job", err)
+	}
+	return j, evs, nil
 }
 
 // Claim leases up to limit live jobs to owner for ttl. It renews owner's own

@@ -496,6 +496,19 @@ func (s *Store) Events(ctx context.Context, id string) ([]store.Event, error) {
 	return evs, nil
 }
 
+// GetWithEvents reads the job, then its events (in process: no round trip to save).
+func (s *Store) GetWithEvents(ctx context.Context, id string) (*store.Job, []store.Event, error) {
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	evs, err := s.events(ctx, j.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, evs, nil
+}
+
 func (s *Store) events(ctx context.Context, id string) ([]store.Event, error) {
 	done, err := s.reading(ctx)
 	if err != nil {

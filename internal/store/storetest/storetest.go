@@ -693,6 +693,25 @@ func testEvents(t *testing.T, s store.Store) {
 	if byRemote, err := s.Events(ctx, "nope"); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("Events of a missing job: want ErrNotFound, got %v %v", byRemote, err)
 	}
+
+	// GetWithEvents is Get and Events in one: by id and by remote name.
+	j.RemoteName = "ev-remote-1"
+	if err := s.Update(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{j.ID, j.RemoteName} {
+		gj, gevs, err := s.GetWithEvents(ctx, key)
+		if err != nil {
+			t.Fatalf("GetWithEvents(%q): %v", key, err)
+		}
+		assertSame(t, "GetWithEvents("+key+")", mustGet(t, s, j.ID), gj)
+		if !reflect.DeepEqual(gevs, evs) {
+			t.Errorf("GetWithEvents(%q) events:\n got %+v\nwant %+v", key, gevs, evs)
+		}
+	}
+	if gj, _, err := s.GetWithEvents(ctx, "nope"); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("GetWithEvents of a missing job: want ErrNotFound, got %v %v", gj, err)
+	}
 }
 
 func claimIDs(t *testing.T, s store.Store, owner string, ttl time.Duration, limit int) map[string]bool {
