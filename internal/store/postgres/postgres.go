@@ -105,15 +105,17 @@ func scanJob(r pgx.Row) (*store.Job, error) {
 		key                      *string
 		status                   string
 		started, ended, leaseExp *time.Time
+		spec, report             []byte // as bytes: pgx would run json.Unmarshal on a json.RawMessage
 	)
-	err := r.Scan(&j.ID, &j.Name, &j.RemoteName, &j.RemoteARN, &j.Backend, &key, &j.Spec,
+	err := r.Scan(&j.ID, &j.Name, &j.RemoteName, &j.RemoteARN, &j.Backend, &key, &spec,
 		&status, &j.SecondaryStatus, &j.StatusMessage, &j.FailureReason, &j.CancelRequested,
 		&j.CreatedAt, &j.UpdatedAt, &started, &ended, &j.BillableSeconds,
-		&j.ModelArtifactURI, &j.OutputArtifactURI, &j.ArtifactDir, &j.Report,
+		&j.ModelArtifactURI, &j.OutputArtifactURI, &j.ArtifactDir, &report,
 		&j.Version, &j.LeaseOwner, &leaseExp)
 	if err != nil {
 		return nil, err
 	}
+	j.Spec, j.Report = spec, report
 	if key != nil {
 		j.IdempotencyKey = *key
 	}
