@@ -39,6 +39,9 @@ import (
 
 const token = "bench-token-0123456789abcdef"
 
+// listCache is the -list-cache flag: how long the server keeps list pages.
+var listCache time.Duration
+
 func main() {
 	n := flag.Int("jobs", 100000, "jobs to seed")
 	clients := flag.Int("clients", 200, "concurrent clients")
@@ -48,6 +51,7 @@ func main() {
 	loadgen := flag.String("loadgen", "go,wrk", "load generators to run: go (in-process, also pages by cursor), wrk (Debian's wrk, separate process)")
 	rate := flag.Float64("rate", 0, "go load generator: requests per second per client (0 = closed loop, as fast as answers come)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.DurationVar(&listCache, "list-cache", api.DefaultListCacheTTL, "the server's list cache, as serve --list-cache (0: off)")
 	flag.Parse()
 	ctx := context.Background()
 	if *cpuprofile != "" {
@@ -57,7 +61,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 
-	fmt.Printf("api bench: %d jobs, %d clients, %s per store, GOMAXPROCS=%d, %s\n\n", *n, *clients, *dur, runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Printf("api bench: %d jobs, %d clients, %s per store, list cache %s, GOMAXPROCS=%d, %s\n\n", *n, *clients, *dur, listCache, runtime.GOMAXPROCS(0), runtime.Version())
 	var rows []string
 	for _, d := range strings.Split(*drivers, ",") {
 		var st store.Store
@@ -168,7 +172,11 @@ type result struct {
 // pages by cursor) and reading single jobs picked at random.
 func serve(st store.Store) (base string, stop func()) {
 	svc := jobs.New(st, jobs.Options{})
-	h := api.New(api.Options{Jobs: api.FromJobs(svc), Store: st, Tokens: []string{token}})
+	ttl := listCache
+	if ttl <= 0 {
+		ttl = -1 // off
+	}
+	h := api.New(api.Options{Jobs: api.FromJobs(svc), Store: st, Tokens: []string{token}, ListCacheTTL: ttl})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	srv := api.NewHTTPServer(ln.Addr().String(), h)
