@@ -248,11 +248,21 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	} else {
 		// Shared by every request waiting on this page, so not cut short
 		// when the first of them goes away.
-		body, err = s.lists.get(r.URL.RawQuery, !wantsFresh(r), func() ([]byte, error) {
+		fresh := wantsFresh(r)
+		var hit bool
+		body, hit, err = s.lists.get(r.URL.RawQuery, !fresh, func() ([]byte, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 			defer cancel()
 			return load(ctx)
 		})
+		switch {
+		case fresh:
+			s.opt.Metrics.observeListCache("bypass")
+		case hit:
+			s.opt.Metrics.observeListCache("hit")
+		default:
+			s.opt.Metrics.observeListCache("miss")
+		}
 	}
 	if err != nil {
 		if errors.Is(err, errs.ErrConfiguration) {

@@ -46,15 +46,15 @@ func newListCache(ttl time.Duration) *listCache {
 }
 
 // get returns the page for key, from memory when fresh (and useCached is
-// true) or from load. Errors are not cached.
-func (c *listCache) get(key string, useCached bool, load func() ([]byte, error)) ([]byte, error) {
+// true: hit) or from load. Errors are not cached.
+func (c *listCache) get(key string, useCached bool, load func() ([]byte, error)) (body []byte, hit bool, err error) {
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	gen := c.gen
 	c.mu.Unlock()
 	if useCached && ok && now.Before(e.expires) {
-		return e.body, nil
+		return e.body, true, nil
 	}
 	// The generation is part of the flight's key: a request that comes after
 	// a write never joins a read that started before it.
@@ -67,9 +67,9 @@ func (c *listCache) get(key string, useCached bool, load func() ([]byte, error))
 		return body, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return v.([]byte), nil
+	return v.([]byte), false, nil
 }
 
 func (c *listCache) put(key string, body []byte, gen uint64) {

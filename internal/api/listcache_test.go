@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,6 +60,13 @@ func TestListCacheServesPagesUntilAWriteOrTheTTL(t *testing.T) {
 	h.json("GET", Prefix+"/jobs", "", http.StatusOK, &lr)
 	if !lr.Jobs[0].CancelRequested {
 		t.Fatalf("list after a cancel still shows the job without cancel_requested: %+v", lr.Jobs[0])
+	}
+	// /metrics counts how each page was answered.
+	code, metrics, _ := h.do("GET", "/metrics", testToken, nil)
+	for _, want := range []string{`sagetrain_list_cache_requests_total{result="hit"} 1`, `sagetrain_list_cache_requests_total{result="bypass"} 1`, `sagetrain_list_cache_requests_total{result="miss"} 3`} {
+		if code != http.StatusOK || !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics (%d) lacks %s", code, want)
+		}
 	}
 	// Filters are pages of their own.
 	var none ListResponse

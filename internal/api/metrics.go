@@ -25,6 +25,7 @@ type Metrics struct {
 	awsCalls  *prometheus.CounterVec
 	awsErrors *prometheus.CounterVec
 	requests  *prometheus.HistogramVec
+	listCache *prometheus.CounterVec
 }
 
 // NewMetrics builds the registry. st, when not nil, feeds the
@@ -49,7 +50,11 @@ func NewMetrics(st store.Store) *Metrics {
 		Help:    "HTTP requests served, by route pattern and status code.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"route", "code"})
-	m.reg.MustRegister(m.reconcile, m.awsCalls, m.awsErrors, m.requests,
+	m.listCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sagetrain_list_cache_requests_total",
+		Help: "GET /jobs pages by how the list cache answered: hit, miss (read from the store) or bypass (Cache-Control: no-cache).",
+	}, []string{"result"})
+	m.reg.MustRegister(m.reconcile, m.awsCalls, m.awsErrors, m.requests, m.listCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		m.reg.MustRegister(&jobsCollector{st: st})
@@ -60,6 +65,14 @@ func NewMetrics(st store.Store) *Metrics {
 // Registry is the registry served at /metrics; other parts may register
 // their own collectors in it.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// observeListCache records how one list request was answered.
+func (m *Metrics) observeListCache(result string) {
+	if m == nil {
+		return
+	}
+	m.listCache.WithLabelValues(result).Inc()
+}
 
 // ObserveReconcile records one reconciler pass.
 func (m *Metrics) ObserveReconcile(d time.Duration, err error) {
