@@ -111,7 +111,9 @@ func CreatedBefore(a, b *Job) bool {
 }
 
 // QualifiedColumns prefixes each of a comma-separated column list with
-// table ("jobs.id, jobs.name"); NULL placeholders stay as they are.
+// table ("jobs.id, jobs.name"), for queries that join (a RETURNING after a
+// join with a CTE is otherwise ambiguous on id); NULL placeholders stay as
+// they are.
 func QualifiedColumns(table, cols string) string {
 	parts := strings.Split(cols, ",")
 	for i, p := range parts {
