@@ -14,8 +14,13 @@ import (
 // list request off the store, and this replica's own writes clear the cache.
 const DefaultListCacheTTL = time.Second
 
-// maxListCacheEntries bounds the cache (a page is a few tens of KiB).
-const maxListCacheEntries = 1024
+// The cache's bounds: a default page is about 25 KiB, a page of 1,000 jobs
+// about 500 KiB, and an authenticated client could ask for many distinct
+// pages, so both the count and the bytes are capped.
+const (
+	maxListCacheEntries = 1024
+	maxListCacheBytes   = 32 << 20
+)
 
 // listCache is a microcache of encoded list pages keyed by query string.
 // Concurrent misses for one key wait for a single store read (singleflight),
@@ -27,6 +32,7 @@ type listCache struct {
 	mu      sync.Mutex
 	gen     uint64 // bumped by clear: a read that started before a write is not stored
 	entries map[string]listCacheEntry
+	bytes   int // sum of the cached bodies' sizes
 }
 
 type listCacheEntry struct {
@@ -79,17 +85,23 @@ func (c *listCache) put(key string, body []byte, gen uint64) {
 		return // a write happened while this page was read
 	}
 	now := time.Now()
-	if len(c.entries) >= maxListCacheEntries {
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= len(old.body)
+		delete(c.entries, key)
+	}
+	if len(c.entries) >= maxListCacheEntries || c.bytes+len(body) > maxListCacheBytes {
 		for k, e := range c.entries {
 			if !now.Before(e.expires) {
+				c.bytes -= len(e.body)
 				delete(c.entries, k)
 			}
 		}
-		if len(c.entries) >= maxListCacheEntries {
-			return
+		if len(c.entries) >= maxListCacheEntries || c.bytes+len(body) > maxListCacheBytes {
+			return // full of fresh pages: serve this one uncached
 		}
 	}
 	c.entries[key] = listCacheEntry{body: body, expires: now.Add(c.ttl)}
+	c.bytes += len(body)
 }
 
 // clear drops every page: called after this replica submits or cancels,
@@ -101,5 +113,6 @@ func (c *listCache) clear() {
 	c.mu.Lock()
 	c.gen++
 	clear(c.entries)
+	c.bytes = 0
 	c.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,5 +146,36 @@ func TestListSummaryLeavesSpecOut(t *testing.T) {
 	h.json("GET", Prefix+"/jobs", "", http.StatusOK, &lr)
 	if lr.Count != 1 || lr.Jobs[0].Spec != nil || lr.Jobs[0].JobName != "with-spec" {
 		t.Fatalf("list: %+v", lr)
+	}
+}
+
+func TestListCacheStaysWithinItsBounds(t *testing.T) {
+	c := newListCache(time.Minute)
+	page := make([]byte, 1<<20) // 1 MiB pages: the byte cap is reached first
+	for i := 0; i < 100; i++ {
+		body, hit, err := c.get(strconv.Itoa(i), true, func() ([]byte, error) { return page, nil })
+		if err != nil || hit || len(body) != len(page) {
+			t.Fatalf("page %d: %d bytes, hit %v, %v", i, len(body), hit, err)
+		}
+	}
+	if c.bytes > maxListCacheBytes || len(c.entries) != maxListCacheBytes/len(page) {
+		t.Fatalf("cache holds %d pages, %d bytes; want %d pages within %d bytes", len(c.entries), c.bytes, maxListCacheBytes/len(page), maxListCacheBytes)
+	}
+	// A page that did not fit is read again, and one that did is a hit.
+	if _, hit, _ := c.get("99", true, func() ([]byte, error) { return page, nil }); hit {
+		t.Error("page 99 should not have been kept")
+	}
+	if _, hit, _ := c.get("0", true, func() ([]byte, error) { return page, nil }); !hit {
+		t.Error("page 0 should have been kept")
+	}
+	// Storing a key again replaces its bytes rather than adding them.
+	before := c.bytes
+	c.put("0", page[:10], c.gen)
+	if c.bytes != before-len(page)+10 {
+		t.Errorf("bytes after replacing page 0: %d, want %d", c.bytes, before-len(page)+10)
+	}
+	c.clear()
+	if c.bytes != 0 || len(c.entries) != 0 {
+		t.Errorf("after clear: %d pages, %d bytes", len(c.entries), c.bytes)
 	}
 }
