@@ -110,6 +110,7 @@ func queries(n int, midCursor string) []query {
 	}
 	return []query{
 		{"list first page (50)", list(store.ListFilter{}, 50), 1},
+		{"list first page (50), summary", list(store.ListFilter{Summary: true}, 50), 1},
 		{"list status=running", list(store.ListFilter{Statuses: []store.Status{store.StatusRunning}}, 50), 1},
 		{"list status=failed,stopped", list(store.ListFilter{Statuses: []store.Status{store.StatusFailed, store.StatusStopped}}, 50), 1},
 		{"list backend=sagemaker", list(store.ListFilter{Backend: "sagemaker"}, 50), 1},
@@ -119,6 +120,13 @@ func queries(n int, midCursor string) []query {
 		{"list 1000", list(store.ListFilter{Limit: 1000}, 1000), 10},
 		{"get by id", func(ctx context.Context, s store.Store, r *rand.Rand) error {
 			_, err := s.Get(ctx, fmt.Sprintf("seed%07d", r.IntN(n)))
+			return err
+		}, 1},
+		{"get with events", func(ctx context.Context, s store.Store, r *rand.Rand) error {
+			_, evs, err := s.GetWithEvents(ctx, fmt.Sprintf("seed%07d", r.IntN(n)))
+			if err == nil && len(evs) == 0 {
+				err = fmt.Errorf("a job without events")
+			}
 			return err
 		}, 1},
 	}
