@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -96,11 +97,16 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 			}
 
 			var pubs []image.Publisher
-			switch {
-			case push && image.IsECRReference(tag):
-				pubs = append(pubs, image.ECRPublisher{URI: tag})
-			case push:
-				pubs = append(pubs, image.RegistryPublisher{Ref: tag, Insecure: insecure})
+			stopBar := func() {}
+			if push {
+				var updates chan<- v1.Update
+				updates, stopBar = pushProgress(cmd)
+				defer stopBar()
+				if image.IsECRReference(tag) {
+					pubs = append(pubs, image.ECRPublisher{URI: tag, Options: image.ECROptions{Progress: updates}})
+				} else {
+					pubs = append(pubs, image.RegistryPublisher{Ref: tag, Insecure: insecure, Progress: updates})
+				}
 			}
 			if tarPath != "" {
 				pubs = append(pubs, image.TarballPublisher{Path: tarPath, Tag: imageTarballTag(tag)})
@@ -117,8 +123,11 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 				return err
 			}
 			var res imageBuildResult
-			for _, pub := range pubs {
+			for i, pub := range pubs {
 				out, err := pub.Publish(ctx, img)
+				if i == 0 {
+					stopBar() // the push, when there is one, is first
+				}
 				if err != nil {
 					return err
 				}
@@ -185,7 +194,10 @@ AWS configuration or --registry-id), e.g. for a registry fronting ECR.`,
 			if err != nil {
 				return err
 			}
+			var stopBar func()
+			o.Progress, stopBar = pushProgress(cmd)
 			res, err := image.PushECR(ctx, img, args[1], o)
+			stopBar()
 			if err != nil {
 				return err
 			}

@@ -171,7 +171,9 @@ func setupBuildAndPush(ctx context.Context, cmd *cobra.Command, cfg aws.Config, 
 		return nil, err
 	}
 	progress("4/4 pushing it to %s ...", uri)
+	updates, stopBar := pushProgress(cmd)
 	pushed, err := image.PushECR(ctx, img, uri, image.ECROptions{
+		Progress:   updates,
 		ECRAuth:    registry != "",
 		RegistryID: account,
 		Region:     cfg.Region,
@@ -179,6 +181,7 @@ func setupBuildAndPush(ctx context.Context, cmd *cobra.Command, cfg aws.Config, 
 			return awssetup.LoadConfig(ctx, awssetup.Options{Profile: awsf.profile, Region: region})
 		},
 	})
+	stopBar()
 	if err != nil {
 		return nil, err
 	}
