@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
 )
 
@@ -24,7 +25,8 @@ var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".bmp
 // bmp, in any letter case).
 func IsImageName(name string) bool { return imageExts[strings.ToLower(path.Ext(name))] }
 
-// DecodeImage reads and decodes an image file. It never panics: a decoder
+// DecodeImage reads and decodes an image file, a JPEG turned upright by its
+// EXIF orientation. It never panics: a decoder
 // panic on a corrupt file becomes an error, and so does an image over
 // MaxImagePixels.
 func DecodeImage(file string) (image.Image, error) {
@@ -52,7 +54,14 @@ func DecodeImageBytes(b []byte) (img image.Image, err error) {
 	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
 		return nil, fmt.Errorf("%s image of %dx%d pixels is larger than %d megapixels", format, cfg.Width, cfg.Height, MaxImagePixels>>20)
 	}
-	img, _, err = image.Decode(bytes.NewReader(b))
+	if format == "jpeg" {
+		// Phones store a photo of a drawing as the sensor saw it and record
+		// the turn in its EXIF orientation; the drawing is read upright, as
+		// an image viewer shows it.
+		img, err = imaging.Decode(bytes.NewReader(b), imaging.AutoOrientation(true))
+	} else {
+		img, _, err = image.Decode(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("corrupt %s image: %w", format, err)
 	}
