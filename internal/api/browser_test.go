@@ -31,6 +31,31 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// chromiumProfile makes a profile folder and removes it after the test.
+// Not t.TempDir: Chromium's helper processes can still be writing to it
+// for a moment after the browser is killed, which made TempDir's cleanup
+// fail the test ("directory not empty"); here removal is retried.
+func chromiumProfile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "sagetrain-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; ; i++ {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if i == 50 {
+				t.Logf("chromium profile %s not removed: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
 // TestDashboardInChromium drives the dashboard in headless Chromium the
 // way a person would: log in, read the job list, filter it, open a
 // completed job (history, loss curves, metrics, log), watch a live job
@@ -57,7 +82,7 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(chromiumProfile(t)),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
