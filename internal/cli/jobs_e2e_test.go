@@ -71,24 +71,6 @@ func jobsEnvFor(home string) []string {
 	return env
 }
 
-// jobsSyncBuf is a buffer a child process writes while the test reads it.
-type jobsSyncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *jobsSyncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *jobsSyncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func jobsDecode(t *testing.T, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
@@ -274,7 +256,7 @@ func TestKilledWatcherThenANewProcessRecordsTheJobOnce(t *testing.T) {
 
 	watcher := exec.Command(jobsBuildBinary(t), "status", "--watch", sub.ID)
 	watcher.Env = jobsEnvFor(home)
-	wout := &jobsSyncBuf{}
+	wout := &testpeer.SyncBuffer{}
 	watcher.Stdout, watcher.Stderr = wout, wout
 	if err := watcher.Start(); err != nil {
 		t.Fatal(err)

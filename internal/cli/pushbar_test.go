@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,31 +13,13 @@ import (
 	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
-// syncBuffer is a bytes.Buffer the bar's goroutine and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPushBarFollowsARealPush(t *testing.T) {
 	reg := testpeer.StartRegistry(t, testpeer.RegistryOptions{})
 	img, err := random.Image(3<<20, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out testpeer.SyncBuffer
 	updates, stop := newPushBar(&out)
 	_, err = image.RegistryPublisher{Ref: reg.Host + "/bar/test:v1", Progress: updates}.Publish(context.Background(), img)
 	stop()
@@ -53,7 +33,7 @@ func TestPushBarFollowsARealPush(t *testing.T) {
 }
 
 func TestPushBarStopsWhenThePushNeverStarted(t *testing.T) {
-	var out syncBuffer
+	var out testpeer.SyncBuffer
 	updates, stop := newPushBar(&out)
 	updates <- v1.Update{Total: 100, Complete: 10}
 	// Nothing closes the channel (say the ECR login failed): stop must

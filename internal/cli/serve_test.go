@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
 const serveTestToken = "serve-test-token-0123456789"
@@ -79,7 +80,7 @@ func TestServeRunsJobsEndToEnd(t *testing.T) {
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--poll", "300ms", "-o", "json")
 	cmd.Env = serveEnv(home, "SAGETRAIN_API_TOKENS="+serveTestToken)
 	stdout, _ := cmd.StdoutPipe()
-	stderr := &serveBuf{}
+	stderr := &testpeer.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -155,22 +156,4 @@ func TestServeRunsJobsEndToEnd(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30 s of SIGTERM")
 	}
-}
-
-// serveBuf collects a process's output while the test reads it.
-type serveBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *serveBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *serveBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

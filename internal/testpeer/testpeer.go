@@ -59,7 +59,7 @@ type Process struct {
 	Addr   string // host:port
 	proc   *os.Process
 	exited chan struct{}
-	out    *syncBuffer
+	out    *SyncBuffer
 }
 
 // Output returns what the server printed so far (for failure messages).
@@ -78,7 +78,7 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // accepts TCP connections.
 func start(t testing.TB, name, addr string, cmd *exec.Cmd) *Process {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testpeer: start %s: %v", name, err)
@@ -103,18 +103,20 @@ func start(t testing.TB, name, addr string, cmd *exec.Cmd) *Process {
 	return nil
 }
 
-type syncBuffer struct {
+// SyncBuffer is a buffer that one goroutine (or a child process's output
+// copier) writes while another reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
