@@ -47,26 +47,22 @@ func newPushBar(out io.Writer) (chan<- v1.Update, func()) {
 	go func() {
 		defer close(done)
 		for {
+			var u v1.Update
+			ok := true
 			select {
-			case u, ok := <-ch:
-				if !ok {
-					return
-				}
-				show(u)
+			case u, ok = <-ch:
 			case <-quit:
 				// The push has returned: take what is buffered, then stop.
-				for {
-					select {
-					case u, ok := <-ch:
-						if !ok {
-							return
-						}
-						show(u)
-					default:
-						return
-					}
+				select {
+				case u, ok = <-ch:
+				default:
+					return
 				}
 			}
+			if !ok {
+				return
+			}
+			show(u)
 		}
 	}()
 	var once sync.Once
