@@ -10,7 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -28,8 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/sagetrain/sagetrain/bench/internal/pgscratch"
 	"github.com/sagetrain/sagetrain/internal/api"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -69,7 +67,8 @@ func main() {
 		var seed func([]*store.Job) error
 		switch d {
 		case "postgres":
-			dsn, drop := scratchDB(ctx, *pgBase)
+			dsn, drop, err := pgscratch.Create(ctx, *pgBase, "sagetrain_api_bench")
+			check(err)
 			cleanup = drop
 			p, err := postgres.Open(ctx, dsn)
 			check(err)
@@ -340,21 +339,6 @@ func (r *result) row(name string) string {
 	a := r.all()
 	return fmt.Sprintf("| %s | %d | %.0f | %d | %s | %s | %s | %s | %s | %s |", name, len(a), float64(len(a))/r.elapsed.Seconds(), r.errs,
 		ms(pct(a, 50)), ms(pct(a, 90)), ms(pct(a, 99)), ms(pct(a, 100)), ms(pct(r.list, 99)), ms(pct(r.get, 99)))
-}
-
-func scratchDB(ctx context.Context, base string) (string, func()) {
-	admin, err := sql.Open("pgx", base)
-	check(err)
-	name := fmt.Sprintf("sagetrain_api_bench_%d", time.Now().UnixNano()%1e9)
-	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+name)
-	check(err)
-	u, err := url.Parse(base)
-	check(err)
-	u.Path = "/" + name
-	return u.String(), func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	}
 }
 
 func envOr(k, d string) string {

@@ -9,11 +9,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,8 +20,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/sagetrain/sagetrain/bench/internal/pgscratch"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/postgres"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
@@ -61,7 +58,8 @@ func main() {
 		stores = append(stores, named{"sqlite", sq})
 	}
 	if strings.Contains(*drivers, "postgres") {
-		dsn, drop := scratchDB(ctx, *pg)
+		dsn, drop, err := pgscratch.Create(ctx, *pg, "sagetrain_bench")
+		check(err)
 		defer drop()
 		ps, err := postgres.Open(ctx, dsn)
 		check(err)
@@ -168,21 +166,6 @@ func measure(ctx context.Context, s store.Store, q query, clients, requests int)
 
 func pct(lat []time.Duration, p int) string {
 	return lat[(len(lat)-1)*p/100].Round(time.Microsecond).String()
-}
-
-func scratchDB(ctx context.Context, base string) (string, func()) {
-	admin, err := sql.Open("pgx", base)
-	check(err)
-	name := fmt.Sprintf("sagetrain_bench_%d", os.Getpid())
-	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+name)
-	check(err)
-	u, err := url.Parse(base)
-	check(err)
-	u.Path = "/" + name
-	return u.String(), func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	}
 }
 
 func check(err error) {
