@@ -38,29 +38,47 @@ func (i Info) String() string {
 var (
 	once   sync.Once
 	cached Info
+
+	// revision is stamped with -ldflags -X by `sagetrain image build`,
+	// which compiles with -buildvcs=false (so the digest does not depend on
+	// the work tree) and still wants the trainer to know its commit.
+	revision string
 )
+
+// RevisionSymbol is the -X name that stamps the revision of a binary built
+// without VCS information.
+const RevisionSymbol = "github.com/sagetrain/sagetrain/internal/buildinfo.revision"
 
 // Get reads the binary's build information once.
 func Get() Info {
 	once.Do(func() {
-		cached = Info{Version: "(devel)", GoVersion: runtime.Version()}
-		bi, ok := debug.ReadBuildInfo()
-		if !ok {
-			return
-		}
-		if v := bi.Main.Version; v != "" {
-			cached.Version = v
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				cached.Revision = s.Value
-			case "vcs.time":
-				cached.Time = s.Value
-			case "vcs.modified":
-				cached.Dirty = s.Value == "true"
+		cached = Info{Version: "(devel)", GoVersion: runtime.Version(), Revision: revision}
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			cached = FromBuildInfo(bi)
+			if cached.Revision == "" {
+				cached.Revision = revision
 			}
 		}
 	})
 	return cached
+}
+
+// FromBuildInfo reads the identity out of Go's build information, the
+// running binary's or another binary's (debug/buildinfo.ReadFile).
+func FromBuildInfo(bi *debug.BuildInfo) Info {
+	i := Info{Version: "(devel)", GoVersion: bi.GoVersion}
+	if v := bi.Main.Version; v != "" {
+		i.Version = v
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			i.Revision = s.Value
+		case "vcs.time":
+			i.Time = s.Value
+		case "vcs.modified":
+			i.Dirty = s.Value == "true"
+		}
+	}
+	return i
 }

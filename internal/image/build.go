@@ -8,6 +8,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	sagebuild "github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
@@ -33,6 +35,8 @@ const (
 	LabelTitle      = "org.opencontainers.image.title"
 	LabelBaseName   = "org.opencontainers.image.base.name"
 	LabelBaseDigest = "org.opencontainers.image.base.digest"
+	LabelVersion    = "org.opencontainers.image.version" // the trainer's module version (buildinfo)
+	LabelGoVersion  = "com.github.sagetrain.go-version"  // the Go that compiled the trainer
 	DefaultPackage  = "./cmd/sagetrain"
 )
 
@@ -192,6 +196,12 @@ func Build(ctx context.Context, o BuildOptions) (v1.Image, error) {
 		cf.Config.Labels = map[string]string{}
 	}
 	cf.Config.Labels[LabelTitle] = "sagetrain"
+	// the labels say what `sagetrain version` in the image says
+	if bi, err := buildinfo.ReadFile(binary); err == nil {
+		info := sagebuild.FromBuildInfo(bi)
+		cf.Config.Labels[LabelVersion] = info.Version
+		cf.Config.Labels[LabelGoVersion] = info.GoVersion
+	}
 	if o.Revision != "" {
 		cf.Config.Labels[LabelRevision] = o.Revision
 	} else {
@@ -260,9 +270,13 @@ func compile(ctx context.Context, o BuildOptions, out string) error {
 	if pkg == "" {
 		pkg = DefaultPackage
 	}
+	ldflags := "-s -w -buildid="
+	if o.Revision != "" && !strings.ContainsAny(o.Revision, " \t'\"") {
+		ldflags += " -X " + sagebuild.RevisionSymbol + "=" + o.Revision // model.json then names the commit
+	}
 	cmd := exec.CommandContext(ctx, goCmd, "build",
 		"-trimpath", "-buildvcs=false", "-tags", "timetzdata",
-		"-ldflags", "-s -w -buildid=",
+		"-ldflags", ldflags,
 		"-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(),

@@ -95,7 +95,8 @@ func TestImageShape(t *testing.T) {
 	if cf.OS != "linux" || cf.Architecture != "amd64" || !cf.Created.Time.Equal(created) {
 		t.Fatalf("config os/arch/created: %s/%s %v", cf.OS, cf.Architecture, cf.Created)
 	}
-	if cf.Config.Labels[LabelRevision] != "abc123" {
+	if cf.Config.Labels[LabelRevision] != "abc123" || cf.Config.Labels[LabelVersion] == "" ||
+		!strings.HasPrefix(cf.Config.Labels[LabelGoVersion], "go") {
 		t.Fatalf("labels %v", cf.Config.Labels)
 	}
 	for _, h := range cf.History {

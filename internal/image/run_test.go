@@ -129,6 +129,21 @@ func TestRunTheImage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mlRoot, "output", "failure")); err == nil {
 		t.Fatal("the run succeeded but wrote output/failure")
 	}
+	// model.json, the image labels and `sagetrain version` in the image
+	// name the same trainer
+	trainer, _ := manifest["trainer"].(map[string]any)
+	if trainer["revision"] == nil || trainer["revision"] != cf.Config.Labels[LabelRevision] ||
+		trainer["version"] != cf.Config.Labels[LabelVersion] || trainer["go_version"] != cf.Config.Labels[LabelGoVersion] {
+		t.Errorf("model.json's trainer %v disagrees with the image labels %v", trainer, cf.Config.Labels)
+	}
+	vout, err := exec.CommandContext(ctx, entry, "version", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", entry, err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(vout, &v); err != nil || v["revision"] != trainer["revision"] || v["go_version"] != trainer["go_version"] {
+		t.Errorf("`sagetrain version -o json` in the image printed %s (%v), model.json says %v", vout, err, trainer)
+	}
 }
 
 // writeMLRoot lays out a tiny SageMaker ml-root: config files and a training

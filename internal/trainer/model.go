@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
@@ -53,6 +54,8 @@ type Manifest struct {
 	WeightsSHA256   string `json:"weights_sha256"`
 	ErrorMetric     string `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
 	ScoreDefinition string `json:"score_definition"`
+
+	Trainer buildinfo.Info `json:"trainer"` // the sagetrain that trained it
 }
 
 // Normalization is the standardisation fitted on the training split:

@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
@@ -62,7 +63,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	groups, short []AgeGroup, gtrain, gval []autoencoder.Matrix, res map[string]groupResult) error {
 	p := r.p
 	man := Manifest{
-		Format: ModelFormat, FormatVersion: FormatVersion, Features: settings, Normalization: norm,
+		Format: ModelFormat, FormatVersion: FormatVersion, Features: settings, Normalization: norm, Trainer: buildinfo.Get(),
 		Architecture: Architecture{Type: "autoencoder", Input: len(norm.Mean), Hidden: p.HiddenSizes,
 			LayerSizes: autoencoder.Sizes(len(norm.Mean), p.HiddenSizes), Activation: "relu", Dropout: p.Dropout,
 			Params: autoencoder.ParamCount(len(norm.Mean), p.HiddenSizes)},

@@ -36,6 +36,9 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if man.Format != ModelFormat || man.FormatVersion != 1 || man.Architecture.Input != 16 || man.Features.Kind != "embeddings" {
 		t.Fatalf("manifest header: %+v", man)
 	}
+	if man.Trainer.GoVersion == "" || man.Trainer.Version == "" {
+		t.Fatalf("model.json does not say which sagetrain trained it: %+v", man.Trainer)
+	}
 	// 40 rows a year, 85% train = 34 per year (the test channel is separate): one year per group.
 	if len(man.Groups) != 4 || man.Groups[0].Name != "5" || man.Groups[3].Name != "8" {
 		t.Fatalf("groups %+v", man.Groups)
