@@ -15,14 +15,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 // Observation is what a backend currently knows of one job.
 type Observation struct {
 	RemoteName      string
 	ARN             string
-	Status          store.Status
+	Status          jobtype.Status
 	SecondaryStatus string
 	Message         string // status message (SageMaker's StatusMessage)
 	FailureReason   string

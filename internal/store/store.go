@@ -15,84 +15,33 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
-// Status is a job's state in sagetrain. The SageMaker mapping is documented in
-// the README: InProgress -> running (or preparing while the secondary status is
-// Starting/Downloading/...), Stopping -> stopping, Stopped -> stopped,
-// Completed -> completed, Failed -> failed.
-type Status string
+// The job types live in the leaf package jobtype, so that a backend can
+// say "running" without importing the storage layer; these aliases keep
+// store.Job and friends working for every caller.
+type (
+	Status = jobtype.Status
+	Job    = jobtype.Job
+	Event  = jobtype.Event
+)
 
+// The statuses, re-exported from jobtype.
 const (
-	StatusPending   Status = "pending"   // row written, backend not yet asked
-	StatusPreparing Status = "preparing" // backend accepted it, not yet training
-	StatusRunning   Status = "running"
-	StatusStopping  Status = "stopping"
-	StatusStopped   Status = "stopped"
-	StatusCompleted Status = "completed"
-	StatusFailed    Status = "failed"
+	StatusPending   = jobtype.StatusPending
+	StatusPreparing = jobtype.StatusPreparing
+	StatusRunning   = jobtype.StatusRunning
+	StatusStopping  = jobtype.StatusStopping
+	StatusStopped   = jobtype.StatusStopped
+	StatusCompleted = jobtype.StatusCompleted
+	StatusFailed    = jobtype.StatusFailed
 )
 
 // AllStatuses lists every status in lifecycle order.
-var AllStatuses = []Status{StatusPending, StatusPreparing, StatusRunning, StatusStopping, StatusStopped, StatusCompleted, StatusFailed}
-
-// Terminal reports whether a job in this status will never change again.
-func (s Status) Terminal() bool {
-	return s == StatusStopped || s == StatusCompleted || s == StatusFailed
-}
-
-// Valid reports whether s is one of the known statuses.
-func (s Status) Valid() bool {
-	for _, v := range AllStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// Job is one training job as sagetrain records it.
-type Job struct {
-	ID             string          // sagetrain's id (a ULID: sortable by creation)
-	Name           string          // the spec's job_name
-	RemoteName     string          // the backend's job name (SageMaker TrainingJobName)
-	RemoteARN      string          // the backend's ARN, once created
-	Backend        string          // "local" or "sagemaker"
-	IdempotencyKey string          // empty when none was given; unique when set
-	Spec           json.RawMessage // the spec as submitted, after defaults
-
-	Status          Status
-	SecondaryStatus string // SageMaker's secondary status, or the local equivalent
-	StatusMessage   string
-	FailureReason   string // kept forever once a job failed
-	CancelRequested bool   // cancel was asked; the reconciler stops it on the backend
-
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	StartedAt       *time.Time // training started
-	EndedAt         *time.Time // reached a terminal status
-	BillableSeconds int64
-
-	ModelArtifactURI  string          // s3://.../model.tar.gz or file://...
-	OutputArtifactURI string          // s3://.../output.tar.gz or file://...
-	ArtifactDir       string          // where the artifacts were unpacked locally
-	Report            json.RawMessage // the training report (from the trainer's metrics.json); nil until completed
-
-	Version      int64     // bumped by every Update; used for optimistic concurrency
-	LeaseOwner   string    // the reconciler holding this job, if any
-	LeaseExpires time.Time // when that lease ends
-}
-
-// Event is one status change of a job, kept forever in order.
-type Event struct {
-	JobID           string
-	At              time.Time
-	Status          Status
-	SecondaryStatus string
-	Message         string
-}
+var AllStatuses = jobtype.AllStatuses
 
 // ListFilter selects jobs for List. Zero values mean "any".
 type ListFilter struct {

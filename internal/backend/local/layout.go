@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/sagetrain/sagetrain/internal/backend"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 // A job's folder, <root>/<remote-name>/, holds everything any process needs
@@ -56,7 +56,7 @@ type pidFile struct {
 
 // stateFile is state.json, rewritten atomically at every transition.
 type stateFile struct {
-	Status          store.Status         `json:"status"`
+	Status          jobtype.Status       `json:"status"`
 	SecondaryStatus string               `json:"secondary_status"`
 	Message         string               `json:"message"`
 	FailureReason   string               `json:"failure_reason,omitempty"`
@@ -71,7 +71,7 @@ type stateFile struct {
 }
 
 // transition moves the state to a new secondary status, closing the previous one.
-func (s *stateFile) transition(status store.Status, secondary, message string, now time.Time) {
+func (s *stateFile) transition(status jobtype.Status, secondary, message string, now time.Time) {
 	if n := len(s.Transitions); n > 0 && s.Transitions[n-1].EndTime == nil {
 		t := now
 		s.Transitions[n-1].EndTime = &t
@@ -82,7 +82,7 @@ func (s *stateFile) transition(status store.Status, secondary, message string, n
 }
 
 // finish records the exit: a terminal status, closing the last transition too.
-func (s *stateFile) finish(status store.Status, secondary, message, reason string, now time.Time) {
+func (s *stateFile) finish(status jobtype.Status, secondary, message, reason string, now time.Time) {
 	s.transition(status, secondary, message, now)
 	t := now
 	s.Transitions[len(s.Transitions)-1].EndTime = &t

@@ -28,7 +28,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 // DefaultStopGrace is how long a trainer has between SIGTERM and SIGKILL.
@@ -163,7 +163,7 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 			return "", errs.Job("cannot write "+fileJob+" in "+dir, "check the folder's permissions", err)
 		}
 		var st stateFile
-		st.transition(store.StatusPreparing, "Starting", "Preparing the instances for training", now)
+		st.transition(jobtype.StatusPreparing, "Starting", "Preparing the instances for training", now)
 		if err := writeJSONAtomic(filepath.Join(dir, fileState), st); err != nil {
 			return "", errs.Job("cannot write "+fileState+" in "+dir, "check the folder's permissions", err)
 		}
@@ -299,9 +299,9 @@ func (b *Backend) settle(dir string) (*stateFile, error) {
 	}
 	now := time.Now().UTC()
 	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
-		st.finish(store.StatusStopped, "Stopped", "Training job stopped", "", now)
+		st.finish(jobtype.StatusStopped, "Stopped", "Training job stopped", "", now)
 	} else {
-		st.finish(store.StatusFailed, "Failed", "The job's process ended without an exit record", "interrupted", now)
+		st.finish(jobtype.StatusFailed, "Failed", "The job's process ended without an exit record", "interrupted", now)
 	}
 	if err := writeJSONAtomic(filepath.Join(dir, fileState), st); err != nil {
 		return nil, errs.Job("cannot write "+fileState+" in "+dir, "check the folder's permissions", err)
@@ -312,11 +312,11 @@ func (b *Backend) settle(dir string) (*stateFile, error) {
 // markStopping shows a live job as stopping once a stop was asked, even
 // before the runner noticed.
 func (b *Backend) markStopping(dir string, st *stateFile) {
-	if st.Final || st.Status == store.StatusStopping {
+	if st.Final || st.Status == jobtype.StatusStopping {
 		return
 	}
 	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
-		st.Status, st.SecondaryStatus, st.Message = store.StatusStopping, "Stopping", "Stopping the training job"
+		st.Status, st.SecondaryStatus, st.Message = jobtype.StatusStopping, "Stopping", "Stopping the training job"
 	}
 }
 

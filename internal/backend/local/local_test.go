@@ -23,7 +23,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
@@ -190,7 +190,7 @@ func TestCompletedJobIsLaidOutLikeSageMaker(t *testing.T) {
 		t.Fatalf("arn %q", arn)
 	}
 	obs := waitFor(t, b, "ok-job", 30*time.Second)
-	if obs.Status != store.StatusCompleted || obs.SecondaryStatus != "Completed" || obs.FailureReason != "" {
+	if obs.Status != jobtype.StatusCompleted || obs.SecondaryStatus != "Completed" || obs.FailureReason != "" {
 		t.Fatalf("observation %+v", obs)
 	}
 	var seq []string
@@ -291,7 +291,7 @@ func TestFailureReasonIsTheTrainersFailureFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b, "bad", 30*time.Second)
-	if obs.Status != store.StatusFailed || obs.FailureReason != "ValueError: no drawings in channel training" {
+	if obs.Status != jobtype.StatusFailed || obs.FailureReason != "ValueError: no drawings in channel training" {
 		t.Fatalf("observation %+v", obs)
 	}
 	if obs.ModelArtifacts != "" || obs.OutputArtifacts == "" {
@@ -312,7 +312,7 @@ func TestStopSendsSIGTERMAndTheTrainerCheckpoints(t *testing.T) {
 	}
 	start := time.Now()
 	obs := waitFor(t, b, "stopme", 20*time.Second)
-	if obs.Status != store.StatusStopped || obs.SecondaryStatus != "Stopped" {
+	if obs.Status != jobtype.StatusStopped || obs.SecondaryStatus != "Stopped" {
 		t.Fatalf("observation %+v", obs)
 	}
 	if time.Since(start) > 4*time.Second {
@@ -337,11 +337,11 @@ func TestStopKillsATrainerThatIgnoresSIGTERMAfterTheGrace(t *testing.T) {
 	if err := b.Stop(ctx, "stubborn"); err != nil {
 		t.Fatal(err)
 	}
-	if obs, _ := b.Describe(ctx, "stubborn"); obs.Status != store.StatusStopping && obs.Status != store.StatusStopped {
+	if obs, _ := b.Describe(ctx, "stubborn"); obs.Status != jobtype.StatusStopping && obs.Status != jobtype.StatusStopped {
 		t.Fatalf("right after Stop: %s", obs.Status)
 	}
 	obs := waitFor(t, b, "stubborn", 20*time.Second)
-	if obs.Status != store.StatusStopped {
+	if obs.Status != jobtype.StatusStopped {
 		t.Fatalf("observation %+v", obs)
 	}
 	var st stateFile
@@ -360,7 +360,7 @@ func TestMaxRuntimeStopsTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b, "slow", 20*time.Second)
-	if obs.Status != store.StatusStopped || obs.SecondaryStatus != "MaxRuntimeExceeded" {
+	if obs.Status != jobtype.StatusStopped || obs.SecondaryStatus != "MaxRuntimeExceeded" {
 		t.Fatalf("observation %+v", obs)
 	}
 }
@@ -388,7 +388,7 @@ func TestRunnerKilledIsInterruptedAndANewBackendReattaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got["victim"].Status != store.StatusRunning || got["survivor"].Status != store.StatusRunning {
+	if len(got) != 2 || got["victim"].Status != jobtype.StatusRunning || got["survivor"].Status != jobtype.StatusRunning {
 		t.Fatalf("refresh %+v", got)
 	}
 	// The victim's whole process group dies without a word.
@@ -400,18 +400,18 @@ func TestRunnerKilledIsInterruptedAndANewBackendReattaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b2, "victim", 10*time.Second)
-	if obs.Status != store.StatusFailed || obs.FailureReason != "interrupted" {
+	if obs.Status != jobtype.StatusFailed || obs.FailureReason != "interrupted" {
 		t.Fatalf("victim %+v", obs)
 	}
 	// The record is final: asking again gives the same answer.
 	again, _ := b1.Describe(ctx, "victim")
-	if again.Status != store.StatusFailed || !again.EndedAt.Equal(*obs.EndedAt) {
+	if again.Status != jobtype.StatusFailed || !again.EndedAt.Equal(*obs.EndedAt) {
 		t.Fatalf("victim changed: %+v", again)
 	}
 	if err := b2.Stop(ctx, "survivor"); err != nil {
 		t.Fatal(err)
 	}
-	if obs := waitFor(t, b2, "survivor", 10*time.Second); obs.Status != store.StatusStopped {
+	if obs := waitFor(t, b2, "survivor", 10*time.Second); obs.Status != jobtype.StatusStopped {
 		t.Fatalf("survivor %+v", obs)
 	}
 	if _, err := b2.Describe(ctx, "never-made"); !errors.Is(err, errs.ErrNotFound) {
@@ -426,7 +426,7 @@ func TestSeveralHostsGetTheirOwnConfigAndAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b, "pair", 30*time.Second)
-	if obs.Status != store.StatusCompleted {
+	if obs.Status != jobtype.StatusCompleted {
 		t.Fatalf("observation %+v", obs)
 	}
 	for i, h := range []string{"algo-1", "algo-2"} {
@@ -492,7 +492,7 @@ func TestBadRequestsAreConfigurationErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b, "missing-data", 20*time.Second)
-	if obs.Status != store.StatusFailed || !strings.HasPrefix(obs.FailureReason, "ClientError: channel training") {
+	if obs.Status != jobtype.StatusFailed || !strings.HasPrefix(obs.FailureReason, "ClientError: channel training") {
 		t.Fatalf("missing channel: %+v", obs)
 	}
 }
@@ -523,7 +523,7 @@ func TestS3ChannelIsDownloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := waitFor(t, b, "from-s3", 30*time.Second)
-	if obs.Status != store.StatusCompleted {
+	if obs.Status != jobtype.StatusCompleted {
 		log, _ := os.ReadFile(filepath.Join(b.JobDir("from-s3"), fileLog))
 		t.Fatalf("observation %+v\n%s", obs, log)
 	}

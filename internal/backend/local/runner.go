@@ -22,7 +22,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 type sagemakerChannel = types.Channel
@@ -70,14 +70,14 @@ func (r *runner) save() error {
 	return writeJSONAtomic(filepath.Join(r.dir, fileState), r.st)
 }
 
-func (r *runner) transition(status store.Status, secondary, message string) error {
+func (r *runner) transition(status jobtype.Status, secondary, message string) error {
 	r.mu.Lock()
 	r.st.transition(status, secondary, message, time.Now().UTC())
 	r.mu.Unlock()
 	return r.save()
 }
 
-func (r *runner) finish(status store.Status, secondary, message, reason string) error {
+func (r *runner) finish(status jobtype.Status, secondary, message, reason string) error {
 	if len(reason) > maxFailureReason {
 		reason = reason[:maxFailureReason]
 	}
@@ -115,33 +115,33 @@ func (r *runner) hosts() []string {
 
 func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	if r.stopAsked() {
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
 	}
-	if err := r.transition(store.StatusPreparing, "Downloading", "Downloading input data"); err != nil {
+	if err := r.transition(jobtype.StatusPreparing, "Downloading", "Downloading input data"); err != nil {
 		return err
 	}
 	hosts := r.hosts()
 	if err := r.prepare(ctx, hosts); err != nil {
 		r.logf("preparing the job failed: %v", err)
-		return r.finish(store.StatusFailed, "Failed", "Training job failed", "ClientError: "+err.Error())
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "ClientError: "+err.Error())
 	}
 	select {
 	case <-sigs:
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
 	default:
 	}
 	if r.stopAsked() {
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
 	}
 	env, err := r.environment(hosts)
 	if err != nil {
-		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: "+err.Error())
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: "+err.Error())
 	}
 	now := time.Now().UTC()
 	r.mu.Lock()
 	r.st.StartedAt = &now
 	r.mu.Unlock()
-	if err := r.transition(store.StatusRunning, "Training", "Training image download completed. Training in progress."); err != nil {
+	if err := r.transition(jobtype.StatusRunning, "Training", "Training image download completed. Training in progress."); err != nil {
 		return err
 	}
 	outcome := r.train(hosts, env, sigs)
@@ -352,7 +352,7 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 		if maxRuntime {
 			msg = "Stopping the training job: it exceeded MaxRuntimeInSeconds"
 		}
-		_ = r.transition(store.StatusStopping, "Stopping", msg)
+		_ = r.transition(jobtype.StatusStopping, "Stopping", msg)
 		for _, c := range cmds {
 			_ = c.Process.Signal(syscall.SIGTERM)
 		}
@@ -394,7 +394,7 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 // conclude packs the artifacts and writes the exit record.
 func (r *runner) conclude(hosts []string, o outcome) error {
 	if o.startErr != nil {
-		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot start the trainer: "+o.startErr.Error())
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot start the trainer: "+o.startErr.Error())
 	}
 	r.mu.Lock()
 	r.st.ExitCodes = o.exitCodes
@@ -409,7 +409,7 @@ func (r *runner) conclude(hosts []string, o outcome) error {
 		}
 	}
 	if !failed && !o.stopped {
-		if err := r.transition(store.StatusRunning, "Uploading", "Uploading generated training model"); err != nil {
+		if err := r.transition(jobtype.StatusRunning, "Uploading", "Uploading generated training model"); err != nil {
 			return err
 		}
 	}
@@ -422,13 +422,13 @@ func (r *runner) conclude(hosts []string, o outcome) error {
 		if o.maxRuntime {
 			secondary, msg = "MaxRuntimeExceeded", "Training job stopped: it exceeded MaxRuntimeInSeconds"
 		}
-		return r.finish(store.StatusStopped, secondary, msg, "")
+		return r.finish(jobtype.StatusStopped, secondary, msg, "")
 	case failed:
-		return r.finish(store.StatusFailed, "Failed", "Training job failed", r.failureReason(o.failedHost, o.exitCodes[o.failedHost]))
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", r.failureReason(o.failedHost, o.exitCodes[o.failedHost]))
 	case artErr != nil:
-		return r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: packing the artifacts failed: "+artErr.Error())
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: packing the artifacts failed: "+artErr.Error())
 	default:
-		return r.finish(store.StatusCompleted, "Completed", "Training job completed", "")
+		return r.finish(jobtype.StatusCompleted, "Completed", "Training job completed", "")
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 	"github.com/sagetrain/sagetrain/internal/testpeer/sagemakeremu"
 )
 
@@ -57,7 +57,7 @@ func TestBackendWithCABundle(t *testing.T) {
 		t.Fatalf("config with AWS_CA_BUNDLE: %v", err)
 	}
 	obs, err := New(cfg, Options{}).Describe(context.Background(), "ca-bundle-job")
-	if err != nil || obs.Status != store.StatusRunning {
+	if err != nil || obs.Status != jobtype.StatusRunning {
 		t.Fatalf("describe with AWS_CA_BUNDLE set: %+v %v", obs, err)
 	}
 }

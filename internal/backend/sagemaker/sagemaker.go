@@ -38,7 +38,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 // LogGroup is the CloudWatch Logs group of SageMaker training jobs.
@@ -205,24 +205,24 @@ func (b *Backend) Stop(ctx context.Context, name string) error {
 }
 
 // MapStatus turns SageMaker's status and secondary status into sagetrain's.
-func MapStatus(status types.TrainingJobStatus, secondary types.SecondaryStatus) store.Status {
+func MapStatus(status types.TrainingJobStatus, secondary types.SecondaryStatus) jobtype.Status {
 	switch status {
 	case types.TrainingJobStatusInProgress:
 		switch secondary {
 		case "Starting", "Pending", "Downloading", "DownloadingTrainingImage", "LaunchingMLInstances", "PreparingTrainingStack", "":
-			return store.StatusPreparing
+			return jobtype.StatusPreparing
 		}
-		return store.StatusRunning
+		return jobtype.StatusRunning
 	case types.TrainingJobStatusStopping:
-		return store.StatusStopping
+		return jobtype.StatusStopping
 	case types.TrainingJobStatusStopped:
-		return store.StatusStopped
+		return jobtype.StatusStopped
 	case types.TrainingJobStatusCompleted:
-		return store.StatusCompleted
+		return jobtype.StatusCompleted
 	case types.TrainingJobStatusFailed:
-		return store.StatusFailed
+		return jobtype.StatusFailed
 	}
-	return store.StatusRunning // an unknown newer status: alive, keep watching
+	return jobtype.StatusRunning // an unknown newer status: alive, keep watching
 }
 
 // OutputArtifactsURI is where SageMaker puts a job's output.tar.gz.
@@ -250,7 +250,7 @@ func observe(d *sm.DescribeTrainingJobOutput) backend.Observation {
 			o.OutputArtifacts = OutputArtifactsURI(*d.OutputDataConfig.S3OutputPath, o.RemoteName)
 		}
 	}
-	if d.ModelArtifacts != nil && aws.ToString(d.ModelArtifacts.S3ModelArtifacts) != "" && o.Status != store.StatusFailed {
+	if d.ModelArtifacts != nil && aws.ToString(d.ModelArtifacts.S3ModelArtifacts) != "" && o.Status != jobtype.StatusFailed {
 		o.ModelArtifacts = *d.ModelArtifacts.S3ModelArtifacts
 	}
 	for _, t := range d.SecondaryStatusTransitions {

@@ -21,7 +21,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
-	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
 var sampleData = map[string]string{
@@ -51,10 +51,10 @@ func TestSageMakerBackend(t *testing.T) {
 			t.Fatalf("second create: %q %v, want the same ARN and ErrConflict", arn2, err)
 		}
 		obs, statuses := waitFor(t, b, name, 60*time.Second, terminal)
-		if obs.Status != store.StatusCompleted {
+		if obs.Status != jobtype.StatusCompleted {
 			t.Fatalf("status %s (%s), want completed; statuses %v", obs.Status, obs.FailureReason, statuses)
 		}
-		if !slices.Contains(statuses, string(store.StatusRunning)) {
+		if !slices.Contains(statuses, string(jobtype.StatusRunning)) {
 			t.Errorf("never saw running: %v", statuses)
 		}
 		var secondaries []string
@@ -135,7 +135,7 @@ func TestSageMakerBackend(t *testing.T) {
 			t.Fatalf("stop: %v", err)
 		}
 		obs, statuses := waitFor(t, b, name, 30*time.Second, terminal)
-		if obs.Status != store.StatusStopped {
+		if obs.Status != jobtype.StatusStopped {
 			t.Fatalf("status %s, want stopped (%v)", obs.Status, statuses)
 		}
 		if obs.ModelArtifacts == "" {
@@ -164,7 +164,7 @@ func TestSageMakerBackend(t *testing.T) {
 			t.Fatal(err)
 		}
 		obs, _ := waitFor(t, b, name, 30*time.Second, terminal)
-		if obs.Status != store.StatusFailed || !strings.Contains(obs.FailureReason, "bad data in algo-1") {
+		if obs.Status != jobtype.StatusFailed || !strings.Contains(obs.FailureReason, "bad data in algo-1") {
 			t.Fatalf("got %s %q, want failed with the trainer's failure file", obs.Status, obs.FailureReason)
 		}
 		if obs.ModelArtifacts != "" {
@@ -181,7 +181,7 @@ func TestSageMakerBackend(t *testing.T) {
 		}
 		w.emu.FailJob(name, "CapacityError: Unable to provision requested ML compute capacity.")
 		obs, _ := waitFor(t, b, name, 30*time.Second, terminal)
-		if obs.Status != store.StatusFailed || !strings.HasPrefix(obs.FailureReason, "CapacityError") {
+		if obs.Status != jobtype.StatusFailed || !strings.HasPrefix(obs.FailureReason, "CapacityError") {
 			t.Fatalf("got %s %q", obs.Status, obs.FailureReason)
 		}
 		// Nothing was uploaded: fetching finds nothing and says so by
@@ -241,10 +241,10 @@ func TestSageMakerBackend(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		calls, faults := w.emu.Calls(), w.emu.FaultsServed()
-		if obs.Status != store.StatusCompleted || obs.FinalMetrics["test_auroc"] == 0 {
+		if obs.Status != jobtype.StatusCompleted || obs.FinalMetrics["test_auroc"] == 0 {
 			t.Fatalf("got %s (%v), want completed with metrics; statuses %v", obs.Status, obs.FinalMetrics, statuses)
 		}
-		if slices.Contains(statuses, string(store.StatusFailed)) {
+		if slices.Contains(statuses, string(jobtype.StatusFailed)) {
 			t.Fatalf("a fault showed as failed: %v", statuses)
 		}
 		if calls["CreateTrainingJob"] != 7 || faults < 12 {
@@ -276,7 +276,7 @@ func TestSageMakerBackend(t *testing.T) {
 		}
 		w.noSecrets(t, err.Error())
 		obs, _ := waitFor(t, b, name, 30*time.Second, terminal)
-		if obs.Status != store.StatusCompleted {
+		if obs.Status != jobtype.StatusCompleted {
 			t.Fatalf("after the storm: %s", obs.Status)
 		}
 	})
@@ -348,7 +348,7 @@ func TestSageMakerBackend(t *testing.T) {
 			if _, err := b.Create(ctx, in); err != nil {
 				t.Fatal(err)
 			}
-			if obs, _ := waitFor(t, b, name, 30*time.Second, terminal); obs.Status != store.StatusCompleted {
+			if obs, _ := waitFor(t, b, name, 30*time.Second, terminal); obs.Status != jobtype.StatusCompleted {
 				t.Fatalf("job %d: %s %s", i, obs.Status, obs.FailureReason)
 			}
 			if err := b.Logs(ctx, name, false, &logs[i]); err != nil {
@@ -456,7 +456,7 @@ func TestSageMakerBackend(t *testing.T) {
 		if c := w.emu.Calls(); c["DescribeTrainingJob"] != 4 || c["ListTrainingJobs"] != 1 {
 			t.Fatalf("warm cache: %v, want 1 list and 4 describes", c)
 		}
-		if got[names[3]].Status != store.StatusFailed || got[names[0]].SecondaryStatus != string(types.SecondaryStatusUploading) || got[names[10]].Status != store.StatusRunning {
+		if got[names[3]].Status != jobtype.StatusFailed || got[names[0]].SecondaryStatus != string(types.SecondaryStatusUploading) || got[names[10]].Status != jobtype.StatusRunning {
 			t.Fatalf("observations: %+v %+v %+v", got[names[3]], got[names[0]], got[names[10]])
 		}
 
@@ -475,7 +475,7 @@ func TestSageMakerBackend(t *testing.T) {
 		if c := w.emu.Calls(); c["DescribeTrainingJob"] != 1 || c["ListTrainingJobs"] != 1 {
 			t.Fatalf("from the cache file: %v, want 1 list and 1 describe", c)
 		}
-		if got[names[5]].Status != store.StatusStopping || got[names[0+4]].Status != store.StatusRunning {
+		if got[names[5]].Status != jobtype.StatusStopping || got[names[0+4]].Status != jobtype.StatusRunning {
 			t.Fatalf("observations from the cache file: %+v", got[names[5]])
 		}
 	})
@@ -485,21 +485,21 @@ func TestMapStatus(t *testing.T) {
 	cases := []struct {
 		st   types.TrainingJobStatus
 		sec  types.SecondaryStatus
-		want store.Status
+		want jobtype.Status
 	}{
-		{"InProgress", "Starting", store.StatusPreparing},
-		{"InProgress", "Pending", store.StatusPreparing},
-		{"InProgress", "Downloading", store.StatusPreparing},
-		{"InProgress", "DownloadingTrainingImage", store.StatusPreparing},
-		{"InProgress", "LaunchingMLInstances", store.StatusPreparing},
-		{"InProgress", "PreparingTrainingStack", store.StatusPreparing},
-		{"InProgress", "Training", store.StatusRunning},
-		{"InProgress", "Uploading", store.StatusRunning},
-		{"InProgress", "Restarting", store.StatusRunning},
-		{"Stopping", "Stopping", store.StatusStopping},
-		{"Stopped", "MaxRuntimeExceeded", store.StatusStopped},
-		{"Completed", "Completed", store.StatusCompleted},
-		{"Failed", "Failed", store.StatusFailed},
+		{"InProgress", "Starting", jobtype.StatusPreparing},
+		{"InProgress", "Pending", jobtype.StatusPreparing},
+		{"InProgress", "Downloading", jobtype.StatusPreparing},
+		{"InProgress", "DownloadingTrainingImage", jobtype.StatusPreparing},
+		{"InProgress", "LaunchingMLInstances", jobtype.StatusPreparing},
+		{"InProgress", "PreparingTrainingStack", jobtype.StatusPreparing},
+		{"InProgress", "Training", jobtype.StatusRunning},
+		{"InProgress", "Uploading", jobtype.StatusRunning},
+		{"InProgress", "Restarting", jobtype.StatusRunning},
+		{"Stopping", "Stopping", jobtype.StatusStopping},
+		{"Stopped", "MaxRuntimeExceeded", jobtype.StatusStopped},
+		{"Completed", "Completed", jobtype.StatusCompleted},
+		{"Failed", "Failed", jobtype.StatusFailed},
 	}
 	for _, c := range cases {
 		if got := MapStatus(c.st, c.sec); got != c.want {
