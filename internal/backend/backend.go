@@ -42,7 +42,8 @@ type Observation struct {
 
 // Transition is one secondary status change (SageMaker's SecondaryStatusTransition).
 type Transition struct {
-	Status        string
+	Status        string         // the secondary status
+	JobStatus     jobtype.Status // sagetrain's status during it, mapped by the backend
 	StartTime     time.Time
 	EndTime       *time.Time
 	StatusMessage string

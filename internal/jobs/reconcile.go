@@ -346,9 +346,9 @@ func newEvents(cur *store.Job, o backend.Observation) []store.Event {
 	var events []store.Event
 	for i := start; i < len(o.Transitions); i++ {
 		tr := o.Transitions[i]
-		st := statusOfSecondary(tr.Status, o.Status)
-		if i == len(o.Transitions)-1 {
-			st = o.Status
+		st := tr.JobStatus // the backend mapped it
+		if st == "" || i == len(o.Transitions)-1 {
+			st = o.Status // the last one is the job's status now; "" from a state.json older than JobStatus
 		}
 		events = append(events, store.Event{At: store.Micro(tr.StartTime), Status: st, SecondaryStatus: tr.Status, Message: tr.StatusMessage})
 	}
@@ -360,24 +360,4 @@ func newEvents(cur *store.Job, o backend.Observation) []store.Event {
 		events = append(events, store.Event{At: store.Now(), Status: o.Status, SecondaryStatus: o.SecondaryStatus, Message: o.Message})
 	}
 	return events
-}
-
-// statusOfSecondary maps a SageMaker secondary status to sagetrain's status,
-// for the intermediate transitions of a history (see docs/jobs.md).
-func statusOfSecondary(secondary string, final store.Status) store.Status {
-	switch secondary {
-	case "Starting", "Pending", "Downloading", "LaunchingMLInstances", "PreparingTrainingStack", "DownloadingTrainingImage", "Restarting":
-		return store.StatusPreparing
-	case "Training", "Uploading", "Updating":
-		return store.StatusRunning
-	case "Stopping":
-		return store.StatusStopping
-	case "Completed":
-		return store.StatusCompleted
-	case "Failed":
-		return store.StatusFailed
-	case "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted":
-		return store.StatusStopped
-	}
-	return final
 }

@@ -77,7 +77,7 @@ func (s *stateFile) transition(status jobtype.Status, secondary, message string,
 		s.Transitions[n-1].EndTime = &t
 	}
 	s.Status, s.SecondaryStatus, s.Message = status, secondary, message
-	s.Transitions = append(s.Transitions, backend.Transition{Status: secondary, StartTime: now, StatusMessage: message})
+	s.Transitions = append(s.Transitions, backend.Transition{Status: secondary, JobStatus: status, StartTime: now, StatusMessage: message})
 	s.LastModified = now
 }
 

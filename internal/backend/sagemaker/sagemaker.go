@@ -8,16 +8,9 @@
 // around each call; when they persist the call returns an error and the
 // caller keeps the job as it was: an AWS error never makes a job "failed".
 //
-// Status mapping (SageMaker -> sagetrain):
-//
-//	InProgress  -> preparing while the secondary status is Starting, Pending,
-//	               Downloading, DownloadingTrainingImage,
-//	               LaunchingMLInstances or PreparingTrainingStack;
-//	               running otherwise (Training, Uploading, Restarting, ...)
-//	Stopping    -> stopping
-//	Stopped     -> stopped
-//	Completed   -> completed
-//	Failed      -> failed
+// MapStatus is the one SageMaker -> sagetrain status mapping; its table is
+// in docs/sagemaker.md. The backend fills in the status of every
+// observation and of every secondary status transition with it.
 package sagemaker
 
 import (
@@ -205,11 +198,15 @@ func (b *Backend) Stop(ctx context.Context, name string) error {
 }
 
 // MapStatus turns SageMaker's status and secondary status into sagetrain's.
+// An InProgress job is preparing until it trains, and again while it is
+// Restarting or Interrupted (spot capacity reclaimed, waiting to start
+// over from its checkpoint): no training happens then.
 func MapStatus(status types.TrainingJobStatus, secondary types.SecondaryStatus) jobtype.Status {
 	switch status {
 	case types.TrainingJobStatusInProgress:
 		switch secondary {
-		case "Starting", "Pending", "Downloading", "DownloadingTrainingImage", "LaunchingMLInstances", "PreparingTrainingStack", "":
+		case "Starting", "Pending", "Downloading", "DownloadingTrainingImage", "LaunchingMLInstances", "PreparingTrainingStack",
+			"Restarting", "Interrupted", "":
 			return jobtype.StatusPreparing
 		}
 		return jobtype.StatusRunning
@@ -223,6 +220,24 @@ func MapStatus(status types.TrainingJobStatus, secondary types.SecondaryStatus) 
 		return jobtype.StatusFailed
 	}
 	return jobtype.StatusRunning // an unknown newer status: alive, keep watching
+}
+
+// statusDuring is the TrainingJobStatus a job had during a past secondary
+// status (SecondaryStatusTransitions carry no primary status): the
+// secondaries of stopping and of the ended states name theirs, every other
+// one happens while InProgress.
+func statusDuring(secondary types.SecondaryStatus) types.TrainingJobStatus {
+	switch secondary {
+	case types.SecondaryStatusStopping:
+		return types.TrainingJobStatusStopping
+	case types.SecondaryStatusStopped, types.SecondaryStatusMaxRuntimeExceeded, types.SecondaryStatusMaxWaitTimeExceeded:
+		return types.TrainingJobStatusStopped
+	case types.SecondaryStatusCompleted:
+		return types.TrainingJobStatusCompleted
+	case types.SecondaryStatusFailed:
+		return types.TrainingJobStatusFailed
+	}
+	return types.TrainingJobStatusInProgress
 }
 
 // OutputArtifactsURI is where SageMaker puts a job's output.tar.gz.
@@ -253,9 +268,14 @@ func observe(d *sm.DescribeTrainingJobOutput) backend.Observation {
 	if d.ModelArtifacts != nil && aws.ToString(d.ModelArtifacts.S3ModelArtifacts) != "" && o.Status != jobtype.StatusFailed {
 		o.ModelArtifacts = *d.ModelArtifacts.S3ModelArtifacts
 	}
-	for _, t := range d.SecondaryStatusTransitions {
+	for i, t := range d.SecondaryStatusTransitions {
+		primary := statusDuring(t.Status)
+		if i == len(d.SecondaryStatusTransitions)-1 {
+			primary = d.TrainingJobStatus
+		}
 		o.Transitions = append(o.Transitions, backend.Transition{
-			Status: string(t.Status), StartTime: aws.ToTime(t.StartTime), EndTime: t.EndTime, StatusMessage: aws.ToString(t.StatusMessage),
+			Status: string(t.Status), JobStatus: MapStatus(primary, t.Status),
+			StartTime: aws.ToTime(t.StartTime), EndTime: t.EndTime, StatusMessage: aws.ToString(t.StatusMessage),
 		})
 	}
 	if n := len(o.Transitions); n > 0 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
@@ -495,7 +496,11 @@ func TestMapStatus(t *testing.T) {
 		{"InProgress", "PreparingTrainingStack", jobtype.StatusPreparing},
 		{"InProgress", "Training", jobtype.StatusRunning},
 		{"InProgress", "Uploading", jobtype.StatusRunning},
-		{"InProgress", "Restarting", jobtype.StatusRunning},
+		{"InProgress", "Restarting", jobtype.StatusPreparing},
+		{"InProgress", "Interrupted", jobtype.StatusPreparing},
+		{"InProgress", "Updating", jobtype.StatusRunning},
+		{"Stopped", "Interrupted", jobtype.StatusStopped},
+		{"Stopped", "MaxWaitTimeExceeded", jobtype.StatusStopped},
 		{"Stopping", "Stopping", jobtype.StatusStopping},
 		{"Stopped", "MaxRuntimeExceeded", jobtype.StatusStopped},
 		{"Completed", "Completed", jobtype.StatusCompleted},
@@ -505,5 +510,31 @@ func TestMapStatus(t *testing.T) {
 		if got := MapStatus(c.st, c.sec); got != c.want {
 			t.Errorf("%s/%s -> %s, want %s", c.st, c.sec, got, c.want)
 		}
+	}
+}
+
+// Every transition of a history gets its status from MapStatus, with the
+// primary status it had then: a spot job's interruption in the middle of a
+// completed job's history was preparing, not stopped.
+func TestObserveMapsEveryTransition(t *testing.T) {
+	at := time.Unix(1700000000, 0).UTC()
+	var trs []types.SecondaryStatusTransition
+	secs := []types.SecondaryStatus{"Starting", "Downloading", "Training", "Interrupted", "Restarting", "Training", "Uploading", "Completed"}
+	for i, s := range secs {
+		trs = append(trs, types.SecondaryStatusTransition{Status: s, StartTime: aws.Time(at.Add(time.Duration(i) * time.Minute))})
+	}
+	o := observe(&sm.DescribeTrainingJobOutput{TrainingJobName: aws.String("j"), TrainingJobStatus: "Completed",
+		SecondaryStatus: "Completed", SecondaryStatusTransitions: trs})
+	want := []jobtype.Status{"preparing", "preparing", "running", "preparing", "preparing", "running", "running", "completed"}
+	for i, tr := range o.Transitions {
+		if tr.JobStatus != want[i] {
+			t.Errorf("transition %d (%s): %s, want %s", i, tr.Status, tr.JobStatus, want[i])
+		}
+	}
+	// the last transition takes the job's own status: Interrupted at the end of a Stopped job is stopped
+	o = observe(&sm.DescribeTrainingJobOutput{TrainingJobName: aws.String("j"), TrainingJobStatus: "Stopped",
+		SecondaryStatus: "Interrupted", SecondaryStatusTransitions: trs[:4]})
+	if got := o.Transitions[3].JobStatus; got != jobtype.StatusStopped || o.Status != jobtype.StatusStopped {
+		t.Errorf("a stopped job's final Interrupted transition is %s (job %s), want stopped", got, o.Status)
 	}
 }
