@@ -8,11 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
+	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
 // CheckpointLocalPath is where the trainer writes checkpoints in the container.
-const CheckpointLocalPath = "/opt/ml/checkpoints"
+const CheckpointLocalPath = container.DefaultRoot + "/" + container.CheckpointDir
 
 // CreateTrainingJobInput builds the SageMaker request for this spec, named
 // remoteName, with channels mapping channel names ("training", "test", ...)

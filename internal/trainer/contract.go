@@ -18,42 +18,41 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
-// DefaultMLRoot is SageMaker's container root; EnvMLRoot overrides it.
+// DefaultMLRoot is SageMaker's container root; EnvMLRoot overrides it. The
+// names are the container package's, kept here for the trainer's callers.
 const (
-	DefaultMLRoot = "/opt/ml"
-	EnvMLRoot     = "SAGETRAIN_ML_ROOT"
-	// EnvHostAddresses lists where each host of a multi-instance job listens
-	// for the model exchange: "algo-1=10.0.0.5:7077,algo-2=10.0.0.6:7077".
-	// Absent, every host listens on port DefaultExchangePort of its host name.
-	EnvHostAddresses    = "SAGETRAIN_HOST_ADDRESSES"
-	DefaultExchangePort = 7077
+	DefaultMLRoot       = container.DefaultRoot
+	EnvMLRoot           = container.EnvRoot
+	EnvHostAddresses    = container.EnvHostAddresses
+	DefaultExchangePort = container.DefaultExchangePort
 )
 
 // Layout is the container contract's folder layout under one root.
 type Layout struct{ Root string }
 
-func (l Layout) path(p ...string) string { return filepath.Join(append([]string{l.Root}, p...)...) }
+func (l Layout) path(p ...string) string { return container.Path(l.Root, p...) }
 
 // ConfigDir holds hyperparameters.json, inputdataconfig.json and resourceconfig.json.
-func (l Layout) ConfigDir() string { return l.path("input", "config") }
+func (l Layout) ConfigDir() string { return l.path(container.ConfigDir) }
 
 // ChannelDir is input/data/<channel>.
-func (l Layout) ChannelDir(channel string) string { return l.path("input", "data", channel) }
+func (l Layout) ChannelDir(channel string) string { return l.path(container.DataDir, channel) }
 
 // ModelDir is what SageMaker packs into model.tar.gz.
-func (l Layout) ModelDir() string { return l.path("model") }
+func (l Layout) ModelDir() string { return l.path(container.ModelDir) }
 
 // OutputDataDir is what SageMaker packs into output.tar.gz.
-func (l Layout) OutputDataDir() string { return l.path("output", "data") }
+func (l Layout) OutputDataDir() string { return l.path(container.OutputDataDir) }
 
 // FailureFile holds the reason of a failed job.
-func (l Layout) FailureFile() string { return l.path("output", "failure") }
+func (l Layout) FailureFile() string { return l.path(container.FailureFile) }
 
 // CheckpointDir is synced to the job's checkpoint S3 URI.
-func (l Layout) CheckpointDir() string { return l.path("checkpoints") }
+func (l Layout) CheckpointDir() string { return l.path(container.CheckpointDir) }
 
 // ResourceConfig is resourceconfig.json.
 type ResourceConfig struct {
@@ -64,7 +63,7 @@ type ResourceConfig struct {
 // readResourceConfig reads resourceconfig.json; absent, the job is one host "algo-1".
 func readResourceConfig(l Layout) (ResourceConfig, error) {
 	rc := ResourceConfig{}
-	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), "resourceconfig.json"))
+	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), container.ResourceConfigFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return ResourceConfig{CurrentHost: "algo-1", Hosts: []string{"algo-1"}}, nil
 	}
@@ -105,7 +104,7 @@ func readResourceConfig(l Layout) (ResourceConfig, error) {
 // inputdataconfig.json (nil when the file is absent: channels are then the
 // folders present under input/data).
 func readInputDataConfig(l Layout) (map[string]json.RawMessage, error) {
-	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), "inputdataconfig.json"))
+	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), container.InputDataConfigFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -281,7 +280,7 @@ func hpFloat(s string, lo, hi float64) (float64, error) {
 
 // readHyperparameters reads hyperparameters.json (absent: all defaults).
 func readHyperparameters(l Layout) (Params, error) {
-	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), "hyperparameters.json"))
+	b, err := os.ReadFile(filepath.Join(l.ConfigDir(), container.HyperparametersFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return DefaultParams(), nil
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
@@ -508,7 +509,7 @@ func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, d
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return errs.Job("cannot create the artifacts folder "+dir, "check its permissions", err)
 	}
-	for _, a := range []struct{ uri, name string }{{obs.ModelArtifacts, "model.tar.gz"}, {obs.OutputArtifacts, "output.tar.gz"}} {
+	for _, a := range []struct{ uri, name string }{{obs.ModelArtifacts, container.ModelArchive}, {obs.OutputArtifacts, container.OutputArchive}} {
 		if a.uri == "" {
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/container"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
@@ -193,13 +194,13 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 	}
 	for _, h := range hosts {
 		root := filepath.Join(r.dir, "hosts", h)
-		for _, d := range []string{"input/config", "input/data", "model", "output/data", "checkpoints"} {
-			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+		for _, d := range container.Dirs {
+			if err := os.MkdirAll(container.Path(root, d), 0o755); err != nil {
 				return err
 			}
 		}
 		for name, src := range sources {
-			dst := filepath.Join(root, "input", "data", name)
+			dst := container.Path(root, container.DataDir, name)
 			_ = os.RemoveAll(dst)
 			// Real folders of hard links: no copying, and the trainer sees
 			// plain files as in a container.
@@ -217,8 +218,8 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 			}},
 			"network_interface_name": "lo",
 		}
-		for file, v := range map[string]any{"hyperparameters.json": hp, "inputdataconfig.json": inputCfg, "resourceconfig.json": rc} {
-			if err := writeJSONAtomic(filepath.Join(root, "input", "config", file), v); err != nil {
+		for file, v := range map[string]any{container.HyperparametersFile: hp, container.InputDataConfigFile: inputCfg, container.ResourceConfigFile: rc} {
+			if err := writeJSONAtomic(container.Path(root, container.ConfigDir, file), v); err != nil {
 				return err
 			}
 		}
@@ -230,7 +231,7 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 // several hosts the addresses they use to find each other.
 func (r *runner) environment(hosts []string) ([]string, error) {
 	env := os.Environ()
-	env = append(env, "TRAINING_JOB_NAME="+r.job.Name, "TRAINING_JOB_ARN="+r.job.ARN)
+	env = append(env, container.EnvTrainingJobName+"="+r.job.Name, container.EnvTrainingJobARN+"="+r.job.ARN)
 	for k, v := range r.job.Request.Environment {
 		env = append(env, k+"="+v)
 	}
@@ -243,7 +244,7 @@ func (r *runner) environment(hosts []string) ([]string, error) {
 			}
 			addrs[i] = fmt.Sprintf("%s=127.0.0.1:%d", h, port)
 		}
-		env = append(env, "SAGETRAIN_HOST_ADDRESSES="+strings.Join(addrs, ","))
+		env = append(env, container.EnvHostAddresses+"="+strings.Join(addrs, ","))
 	}
 	return env, nil
 }
@@ -442,8 +443,8 @@ func (r *runner) pack(host string, withModel bool) error {
 	root := filepath.Join(r.dir, "hosts", host)
 	var firstErr error
 	if withModel {
-		p := filepath.Join(outDir, "model.tar.gz")
-		if err := artifacts.CreateTarGz(filepath.Join(root, "model"), p); err != nil {
+		p := filepath.Join(outDir, container.ModelArchive)
+		if err := artifacts.CreateTarGz(container.Path(root, container.ModelDir), p); err != nil {
 			firstErr = err
 		} else {
 			r.mu.Lock()
@@ -451,8 +452,8 @@ func (r *runner) pack(host string, withModel bool) error {
 			r.mu.Unlock()
 		}
 	}
-	p := filepath.Join(outDir, "output.tar.gz")
-	if err := artifacts.CreateTarGz(filepath.Join(root, "output", "data"), p); err != nil {
+	p := filepath.Join(outDir, container.OutputArchive)
+	if err := artifacts.CreateTarGz(container.Path(root, container.OutputDataDir), p); err != nil {
 		if firstErr == nil {
 			firstErr = err
 		}
@@ -467,7 +468,7 @@ func (r *runner) pack(host string, withModel bool) error {
 // failureReason is the failed host's output/failure file, as SageMaker
 // reports it, or its exit status when the trainer wrote none.
 func (r *runner) failureReason(host string, code int) string {
-	b, err := os.ReadFile(filepath.Join(r.dir, "hosts", host, "output", "failure"))
+	b, err := os.ReadFile(container.Path(filepath.Join(r.dir, "hosts", host), container.FailureFile))
 	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
 		return s
 	}

@@ -15,6 +15,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
@@ -27,7 +28,7 @@ func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, d
 		return errs.Job("create folder "+dir, "check the folder's permissions", err)
 	}
 	dl := manager.NewDownloader(b.s3)
-	for file, uri := range map[string]string{"model.tar.gz": obs.ModelArtifacts, "output.tar.gz": obs.OutputArtifacts} {
+	for file, uri := range map[string]string{container.ModelArchive: obs.ModelArtifacts, container.OutputArchive: obs.OutputArtifacts} {
 		if uri == "" {
 			continue
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/dataset"
 )
 
@@ -306,7 +307,7 @@ func (j *job) run(ctx context.Context) {
 		if e == nil || stop {
 			continue
 		}
-		msg := strings.TrimSpace(readSmall(filepath.Join(roots[i], "output", "failure")))
+		msg := strings.TrimSpace(readSmall(container.Path(roots[i], container.FailureFile)))
 		if msg == "" {
 			msg = e.Error()
 		}
@@ -340,8 +341,8 @@ func readSmall(p string) string {
 
 // prepareRoot lays out one host's /opt/ml: config files and channel data.
 func (j *job) prepareRoot(ctx context.Context, root, host string, hosts []string) error {
-	for _, d := range []string{"input/config", "input/data", "model", "output/data", "checkpoints"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+	for _, d := range container.Dirs {
+		if err := os.MkdirAll(container.Path(root, d), 0o755); err != nil {
 			return err
 		}
 	}
@@ -356,20 +357,20 @@ func (j *job) prepareRoot(ctx context.Context, root, host string, hosts []string
 			mode = j.req.AlgorithmSpecification.TrainingInputMode
 		}
 		idc[c.ChannelName] = map[string]string{"TrainingInputMode": mode, "S3DistributionType": c.DataSource.S3DataSource.S3DataDistributionType, "RecordWrapperType": "None"}
-		dest := filepath.Join(root, "input", "data", c.ChannelName)
+		dest := container.Path(root, container.DataDir, c.ChannelName)
 		if err := j.srv.downloadPrefix(ctx, c.DataSource.S3DataSource.S3Uri, dest); err != nil {
 			return fmt.Errorf("channel %s: %w", c.ChannelName, err)
 		}
 	}
 	rc := map[string]any{"current_host": host, "hosts": hosts, "network_interface_name": "eth0", "current_instance_type": j.req.ResourceConfig.InstanceType}
-	files := map[string]any{"hyperparameters.json": hp, "inputdataconfig.json": idc, "resourceconfig.json": rc}
+	files := map[string]any{container.HyperparametersFile: hp, container.InputDataConfigFile: idc, container.ResourceConfigFile: rc}
 	for name, v := range files {
-		if err := os.WriteFile(filepath.Join(root, "input", "config", name), rawJSON(v), 0o644); err != nil {
+		if err := os.WriteFile(container.Path(root, container.ConfigDir, name), rawJSON(v), 0o644); err != nil {
 			return err
 		}
 	}
 	if cc := j.req.CheckpointConfig; cc != nil && cc.S3Uri != "" {
-		if err := j.srv.downloadPrefix(ctx, cc.S3Uri, filepath.Join(root, "checkpoints")); err != nil {
+		if err := j.srv.downloadPrefix(ctx, cc.S3Uri, container.Path(root, container.CheckpointDir)); err != nil {
 			return fmt.Errorf("checkpoints: %w", err)
 		}
 	}
@@ -397,7 +398,7 @@ func (j *job) train(ctx context.Context, hosts, roots []string, intr chan struct
 		args := append(append([]string{}, j.srv.opt.Trainer[1:]...), "--ml-root", roots[i])
 		cmd := exec.Command(j.srv.opt.Trainer[0], args...)
 		cmd.Dir = roots[i]
-		cmd.Env = append(j.srv.env(), "SAGETRAIN_HOST_ADDRESSES="+strings.Join(addrs, ","), "SM_CURRENT_HOST="+hosts[i], "TRAINING_JOB_NAME="+j.name)
+		cmd.Env = append(j.srv.env(), container.EnvHostAddresses+"="+strings.Join(addrs, ","), container.EnvCurrentHost+"="+hosts[i], container.EnvTrainingJobName+"="+j.name)
 		for k, v := range j.req.Environment {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
@@ -493,14 +494,14 @@ func (j *job) matchMetrics(line string, res []*regexp.Regexp, names []string) {
 // last so it wins a clash) and puts them where SageMaker does.
 func (j *job) upload(ctx context.Context, work string, roots []string, withModel bool) error {
 	base := strings.TrimSuffix(j.req.OutputDataConfig.S3OutputPath, "/") + "/" + j.name + "/output/"
-	kinds := []struct{ sub, file string }{{"output/data", "output.tar.gz"}}
+	kinds := []struct{ sub, file string }{{container.OutputDataDir, container.OutputArchive}}
 	if withModel {
-		kinds = append(kinds, struct{ sub, file string }{"model", "model.tar.gz"})
+		kinds = append(kinds, struct{ sub, file string }{container.ModelDir, container.ModelArchive})
 	}
 	for _, k := range kinds {
 		merged := filepath.Join(work, "merged-"+k.file)
 		for i := len(roots) - 1; i >= 0; i-- {
-			if err := mergeInto(filepath.Join(roots[i], k.sub), merged); err != nil {
+			if err := mergeInto(container.Path(roots[i], k.sub), merged); err != nil {
 				return err
 			}
 		}
@@ -514,14 +515,14 @@ func (j *job) upload(ctx context.Context, work string, roots []string, withModel
 		if err := j.srv.putFile(ctx, base+k.file, arch); err != nil {
 			return err
 		}
-		if k.file == "model.tar.gz" {
+		if k.file == container.ModelArchive {
 			j.mu.Lock()
 			j.modelURI = base + k.file
 			j.mu.Unlock()
 		}
 	}
 	if cc := j.req.CheckpointConfig; cc != nil && cc.S3Uri != "" {
-		if err := j.srv.uploadDir(ctx, filepath.Join(roots[0], "checkpoints"), cc.S3Uri); err != nil {
+		if err := j.srv.uploadDir(ctx, container.Path(roots[0], container.CheckpointDir), cc.S3Uri); err != nil {
 			return fmt.Errorf("checkpoints: %w", err)
 		}
 	}
