@@ -21,6 +21,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
@@ -78,9 +79,7 @@ func (r *runner) transition(status store.Status, secondary, message string) erro
 }
 
 func (r *runner) finish(status store.Status, secondary, message, reason string) error {
-	if len(reason) > maxFailureReason {
-		reason = reason[:maxFailureReason]
-	}
+	reason = excerpt.Clean(reason, maxFailureReason)
 	r.mu.Lock()
 	r.st.finish(status, secondary, message, reason, time.Now().UTC())
 	r.mu.Unlock()
@@ -98,7 +97,7 @@ func (r *runner) logf(format string, args ...any) {
 		return
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "[sagetrain local] "+format+"\n", args...)
+	fmt.Fprintf(f, "%s\n", excerpt.Line(fmt.Sprintf("[sagetrain local] "+format, args...)))
 }
 
 func (r *runner) hosts() []string {
@@ -315,7 +314,8 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
 				logMu.Lock()
-				fmt.Fprintf(logf, "%s%s\n", prefix, sc.Text())
+				// The trainer's lines carry user data: no terminal escapes.
+				fmt.Fprintf(logf, "%s%s\n", prefix, excerpt.Line(sc.Text()))
 				logMu.Unlock()
 			}
 			_, _ = io.Copy(io.Discard, pr)
