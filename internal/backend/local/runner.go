@@ -21,8 +21,8 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
-	"github.com/sagetrain/sagetrain/internal/excerpt"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
