@@ -80,6 +80,9 @@ type Options struct {
 	// DataRoots are the server folders requests may name (serve
 	// --data-root, see ResolveDataRoots); none: no server path at all.
 	DataRoots []string
+	// MaxJobMemory caps a job's estimated training memory in bytes (0:
+	// spec.DefaultMaxJobMemory).
+	MaxJobMemory int64
 }
 
 // Server is the HTTP handler of the service.

@@ -134,6 +134,10 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		writePathError(w, e)
 		return
 	}
+	if code, msg := s.checkJobLimits(&sp); code != 0 {
+		writeError(w, code, "invalid_configuration", msg)
+		return
+	}
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 	if len(key) > 255 {
 		writeError(w, http.StatusBadRequest, "bad_request", "Idempotency-Key is longer than 255 characters; use a UUID or similar")

@@ -28,6 +28,8 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
+	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -44,8 +46,8 @@ type Options struct {
 	Executable string
 	// StopGrace is the time between SIGTERM and SIGKILL on stop (default 10 s).
 	StopGrace time.Duration
-	// Env is added to the runner's and trainers' environment (tests use it);
-	// the job's own Environment comes on top.
+	// Env is added to the runner's environment and is all a trainer gets of
+	// this process's (tests use it); the job's own Environment comes on top.
 	Env []string
 }
 
@@ -139,6 +141,11 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 			return "", err
 		}
 	}
+	for k := range in.Environment {
+		if why := spec.RefusedLocalEnv(k); why != "" {
+			return "", errs.Configuration("environment variable "+excerpt.Clean(k, 64)+" "+why, "remove it from the job's environment_variables", nil)
+		}
+	}
 	if err := os.MkdirAll(b.root, 0o755); err != nil {
 		return "", errs.Configuration("cannot create the local jobs folder "+b.root, "check its permissions or pick another root", err)
 	}
@@ -158,7 +165,7 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 	var jf jobFile
 	if err := readJSON(filepath.Join(dir, fileJob), &jf); err != nil {
 		now := time.Now().UTC()
-		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in}
+		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in, TrainerEnv: b.env}
 		if err := writeJSONAtomic(filepath.Join(dir, fileJob), jf); err != nil {
 			return "", errs.Job("cannot write "+fileJob+" in "+dir, "check the folder's permissions", err)
 		}

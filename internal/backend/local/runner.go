@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/excerpt"
+	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -225,13 +227,29 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 	return nil
 }
 
-// environment is the trainers' environment: ours, the job's, and for
-// several hosts the addresses they use to find each other.
+// trainerPath is the PATH a trainer gets, as in a container image.
+const trainerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// environment is the trainers' environment, built from scratch: nothing of
+// the server's own (its AWS credentials, API tokens, store DSN, loader
+// settings) reaches a job. It holds what the container contract needs, the
+// backend's test variables, the job's own variables (minus refused ones,
+// which Create turned away already) and, for several hosts, the addresses
+// they find each other at. Each host adds its own name and HOME.
 func (r *runner) environment(hosts []string) ([]string, error) {
-	env := os.Environ()
-	env = append(env, "TRAINING_JOB_NAME="+r.job.Name, "TRAINING_JOB_ARN="+r.job.ARN)
-	for k, v := range r.job.Request.Environment {
-		env = append(env, k+"="+v)
+	env := []string{"PATH=" + trainerPath, "LANG=C.UTF-8", "TRAINING_JOB_NAME=" + r.job.Name, "TRAINING_JOB_ARN=" + r.job.ARN}
+	env = append(env, r.job.TrainerEnv...)
+	keys := make([]string, 0, len(r.job.Request.Environment))
+	for k := range r.job.Request.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if why := spec.RefusedLocalEnv(k); why != "" {
+			r.logf("environment variable %s %s", k, why)
+			continue
+		}
+		env = append(env, k+"="+r.job.Request.Environment[k])
 	}
 	if len(hosts) > 1 {
 		addrs := make([]string, len(hosts))
@@ -290,7 +308,7 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 	for _, h := range hosts {
 		cmd := exec.Command(exe, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
 		cmd.Dir = filepath.Join(r.dir, "hosts", h)
-		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h)
+		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h, "HOME="+cmd.Dir)
 		// Trainers die with the runner, so an interrupted job leaves nothing behind.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		prefix := ""
