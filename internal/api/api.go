@@ -77,6 +77,12 @@ type Options struct {
 	// ListCacheTTL is how long GET /jobs pages are served from memory:
 	// 0 means DefaultListCacheTTL, a negative value turns the cache off.
 	ListCacheTTL time.Duration
+	// DataRoots are the server folders requests may name (serve
+	// --data-root, see ResolveDataRoots); none: no server path at all.
+	DataRoots []string
+	// MaxJobMemory caps a job's estimated training memory in bytes (0:
+	// spec.DefaultMaxJobMemory).
+	MaxJobMemory int64
 }
 
 // Server is the HTTP handler of the service.
@@ -88,6 +94,8 @@ type Server struct {
 	routes []Route
 	ready  *readyCache
 	lists  *listCache // nil when off
+	// dataRoots are Options.DataRoots, absolute and symlink-free.
+	dataRoots []string
 }
 
 // Route is one registered route; the OpenAPI test walks them.
@@ -109,6 +117,7 @@ func New(opt Options) *Server {
 	s := &Server{opt: opt, auth: newAuthenticator(opt.Tokens, opt.Insecure), mux: http.NewServeMux(), log: opt.Logger,
 		lists: newListCache(opt.ListCacheTTL)}
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
+	s.dataRoots = cleanRoots(opt.DataRoots)
 	s.registerAPI()
 	s.registerDashboard()
 	return s

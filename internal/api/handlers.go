@@ -130,6 +130,14 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_configuration", msg)
 		return
 	}
+	if e := s.checkSpecPaths(&sp); e != nil {
+		writePathError(w, e)
+		return
+	}
+	if code, msg := s.checkJobLimits(&sp); code != 0 {
+		writeError(w, code, "invalid_configuration", msg)
+		return
+	}
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 	if len(key) > 255 {
 		writeError(w, http.StatusBadRequest, "bad_request", "Idempotency-Key is longer than 255 characters; use a UUID or similar")

@@ -118,7 +118,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 		svc := jobs.New(st, jobs.Options{Backends: map[string]backend.Backend{"local": cb}, Owner: owner,
 			LeaseTTL: 10 * time.Second, PollInterval: 200 * time.Millisecond, ArtifactRoot: filepath.Join(dir, "artifacts")})
 		m := NewMetrics(st)
-		srv := New(Options{Jobs: FromJobs(svc), Store: st, Metrics: m, Tokens: []string{testToken}})
+		srv := New(Options{Jobs: FromJobs(svc), Store: st, Metrics: m, Tokens: []string{testToken}, DataRoots: []string{sampleDir}})
 		ts := httptest.NewServer(srv)
 		t.Cleanup(ts.Close)
 		reps = append(reps, &replica{h: &harness{t: t, srv: srv, ts: ts}, svc: svc, metrics: m})

@@ -22,6 +22,7 @@ import (
 	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
@@ -42,6 +43,8 @@ type serveFlags struct {
 	role          string
 	prefix        string
 	listCache     time.Duration
+	dataRoots     []string
+	maxJobMemory  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -75,6 +78,8 @@ different hosts.`,
 	fl.StringVar(&f.localRoot, "local-root", "", "folder of local jobs (default $SAGETRAIN_LOCAL_ROOT, else the user's data dir)")
 	fl.StringVar(&f.artifactRoot, "artifact-root", "", "where completed jobs' artifacts are unpacked (default: next to the SQLite file, or the user's data dir)")
 	fl.DurationVar(&f.listCache, "list-cache", api.DefaultListCacheTTL, "serve GET /jobs pages from memory for this long (0: off); this process's own writes clear it, Cache-Control: no-cache bypasses it")
+	fl.StringArrayVar(&f.dataRoots, "data-root", nil, "server folder API jobs may read data from (repeatable; also "+api.DataRootsEnv+", colon-separated); without one, API requests cannot name server paths")
+	fl.StringVar(&f.maxJobMemory, "max-job-memory", "4GiB", "refuse API jobs whose network is estimated to need more memory than this to train")
 	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when serving behind TLS)")
 	fl.StringVar(&f.bucket, "bucket", "", "S3 bucket checked by /environments/status and used by /sagemaker/setup by default")
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
@@ -101,6 +106,16 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	case len(tokens) == 0:
 		return errs.Configuration("no API tokens configured",
 			"give tokens with --token-file FILE or "+api.TokenEnv+"=tok1,tok2 (e.g. from `openssl rand -hex 32`), or --insecure-no-auth on a loopback --addr for a local try-out", nil)
+	}
+
+	dataRoots, err := api.ResolveDataRoots(f.dataRoots, os.Getenv(api.DataRootsEnv))
+	if err != nil {
+		return err
+	}
+
+	maxMem, err := spec.ParseBytes(f.maxJobMemory)
+	if err != nil {
+		return errs.Configuration("bad --max-job-memory", "give a size such as 4GiB or 512MiB", err)
 	}
 
 	dsn, err := storeopen.Resolve(globals.DB)
@@ -152,7 +167,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
-		ListCacheTTL: listCacheTTL(f.listCache),
+		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem,
 	})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

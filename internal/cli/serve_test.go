@@ -77,7 +77,7 @@ func TestServeRunsJobsEndToEnd(t *testing.T) {
 		t.Fatalf("sample-data: %v\n%s", err, out)
 	}
 	addr := serveFreeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--poll", "300ms", "-o", "json")
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--poll", "300ms", "-o", "json", "--data-root", data)
 	cmd.Env = serveEnv(home, "SAGETRAIN_API_TOKENS="+serveTestToken)
 	stdout, _ := cmd.StdoutPipe()
 	stderr := &testpeer.SyncBuffer{}

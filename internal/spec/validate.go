@@ -195,6 +195,9 @@ func (v *validator) check(s *Spec) {
 			v.add(f, "value is %d characters; at most 2500", len(s.Hyperparameters[k]))
 		}
 	}
+	if _, vs := Resources(s.Hyperparameters); len(vs) > 0 {
+		v.out = append(v.out, vs...)
+	}
 	if len(s.EnvironmentVariables) > MaxEnvironment {
 		v.add("environment_variables", "has %d entries; at most %d", len(s.EnvironmentVariables), MaxEnvironment)
 	}
@@ -205,6 +208,11 @@ func (v *validator) check(s *Spec) {
 		}
 		if len(s.EnvironmentVariables[k]) > 512 {
 			v.add(f, "value is %d characters; at most 512", len(s.EnvironmentVariables[k]))
+		}
+		if s.Backend == BackendLocal {
+			if why := RefusedLocalEnv(k); why != "" {
+				v.add(f, "%s", why)
+			}
 		}
 	}
 

@@ -44,7 +44,8 @@ type jobFile struct {
 	CreatedAt  time.Time                         `json:"created_at"`
 	Executable string                            `json:"executable"` // the binary whose `train` runs on each host
 	StopGrace  time.Duration                     `json:"stop_grace_ns"`
-	OutputBase string                            `json:"output_base"` // <output>; artifacts go to <output>/<name>/output/
+	OutputBase string                            `json:"output_base"`           // <output>; artifacts go to <output>/<name>/output/
+	TrainerEnv []string                          `json:"trainer_env,omitempty"` // Options.Env: the only variables of the creating process a trainer gets
 	Request    *sagemaker.CreateTrainingJobInput `json:"request"`
 }
 

@@ -29,7 +29,9 @@ import (
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 	"github.com/sagetrain/sagetrain/internal/jobtype"
+	"github.com/sagetrain/sagetrain/internal/spec"
 )
 
 // DefaultStopGrace is how long a trainer has between SIGTERM and SIGKILL.
@@ -45,8 +47,8 @@ type Options struct {
 	Executable string
 	// StopGrace is the time between SIGTERM and SIGKILL on stop (default 10 s).
 	StopGrace time.Duration
-	// Env is added to the runner's and trainers' environment (tests use it);
-	// the job's own Environment comes on top.
+	// Env is added to the runner's environment and is all a trainer gets of
+	// this process's (tests use it); the job's own Environment comes on top.
 	Env []string
 }
 
@@ -140,6 +142,11 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 			return "", err
 		}
 	}
+	for k := range in.Environment {
+		if why := spec.RefusedLocalEnv(k); why != "" {
+			return "", errs.Configuration("environment variable "+excerpt.Clean(k, 64)+" "+why, "remove it from the job's environment_variables", nil)
+		}
+	}
 	if err := os.MkdirAll(b.root, 0o755); err != nil {
 		return "", errs.Configuration("cannot create the local jobs folder "+b.root, "check its permissions or pick another root", err)
 	}
@@ -159,7 +166,7 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 	var jf jobFile
 	if err := readJSON(filepath.Join(dir, fileJob), &jf); err != nil {
 		now := time.Now().UTC()
-		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in}
+		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in, TrainerEnv: b.env}
 		if err := writeJSONAtomic(filepath.Join(dir, fileJob), jf); err != nil {
 			return "", errs.Job("cannot write "+fileJob+" in "+dir, "check the folder's permissions", err)
 		}

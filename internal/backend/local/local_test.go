@@ -53,6 +53,12 @@ func scriptedTrainer(root string) int {
 	_ = json.Unmarshal(b, &hp)
 	rc, _ := os.ReadFile(filepath.Join(root, "input/config/resourceconfig.json"))
 	switch hp["mode"] {
+	case "env":
+		// Prints its environment, as a job that wants to see it would.
+		for _, kv := range os.Environ() {
+			fmt.Println("env: " + kv)
+		}
+		return 0
 	case "fail":
 		fmt.Println("loading data")
 		_ = os.WriteFile(filepath.Join(root, "output/failure"), []byte("ValueError: no drawings in channel training\n"), 0o644)

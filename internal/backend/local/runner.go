@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +24,9 @@ import (
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/container"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 	"github.com/sagetrain/sagetrain/internal/jobtype"
+	"github.com/sagetrain/sagetrain/internal/spec"
 )
 
 type sagemakerChannel = types.Channel
@@ -79,9 +82,7 @@ func (r *runner) transition(status jobtype.Status, secondary, message string) er
 }
 
 func (r *runner) finish(status jobtype.Status, secondary, message, reason string) error {
-	if len(reason) > maxFailureReason {
-		reason = reason[:maxFailureReason]
-	}
+	reason = excerpt.Clean(reason, maxFailureReason)
 	r.mu.Lock()
 	r.st.finish(status, secondary, message, reason, time.Now().UTC())
 	r.mu.Unlock()
@@ -99,7 +100,7 @@ func (r *runner) logf(format string, args ...any) {
 		return
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "[sagetrain local] "+format+"\n", args...)
+	fmt.Fprintf(f, "%s\n", excerpt.Line(fmt.Sprintf("[sagetrain local] "+format, args...)))
 }
 
 func (r *runner) hosts() []string {
@@ -227,13 +228,29 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 	return nil
 }
 
-// environment is the trainers' environment: ours, the job's, and for
-// several hosts the addresses they use to find each other.
+// trainerPath is the PATH a trainer gets, as in a container image.
+const trainerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// environment is the trainers' environment, built from scratch: nothing of
+// the server's own (its AWS credentials, API tokens, store DSN, loader
+// settings) reaches a job. It holds what the container contract needs, the
+// backend's test variables, the job's own variables (minus refused ones,
+// which Create turned away already) and, for several hosts, the addresses
+// they find each other at. Each host adds its own name and HOME.
 func (r *runner) environment(hosts []string) ([]string, error) {
-	env := os.Environ()
-	env = append(env, container.EnvTrainingJobName+"="+r.job.Name, container.EnvTrainingJobARN+"="+r.job.ARN)
-	for k, v := range r.job.Request.Environment {
-		env = append(env, k+"="+v)
+	env := []string{"PATH=" + trainerPath, "LANG=C.UTF-8", container.EnvTrainingJobName + "=" + r.job.Name, container.EnvTrainingJobARN + "=" + r.job.ARN}
+	env = append(env, r.job.TrainerEnv...)
+	keys := make([]string, 0, len(r.job.Request.Environment))
+	for k := range r.job.Request.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if why := spec.RefusedLocalEnv(k); why != "" {
+			r.logf("environment variable %s %s", k, why)
+			continue
+		}
+		env = append(env, k+"="+r.job.Request.Environment[k])
 	}
 	if len(hosts) > 1 {
 		addrs := make([]string, len(hosts))
@@ -292,7 +309,7 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 	for _, h := range hosts {
 		cmd := exec.Command(exe, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
 		cmd.Dir = filepath.Join(r.dir, "hosts", h)
-		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h)
+		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h, "HOME="+cmd.Dir)
 		// Trainers die with the runner, so an interrupted job leaves nothing behind.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		prefix := ""
@@ -316,7 +333,8 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
 				logMu.Lock()
-				fmt.Fprintf(logf, "%s%s\n", prefix, sc.Text())
+				// The trainer's lines carry user data: no terminal escapes.
+				fmt.Fprintf(logf, "%s%s\n", prefix, excerpt.Line(sc.Text()))
 				logMu.Unlock()
 			}
 			_, _ = io.Copy(io.Discard, pr)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 )
 
 // Age limits: floor(age_years) must be 2..18, so MinAge <= age < MaxAgeExclusive.
@@ -103,7 +104,7 @@ type rawRow struct {
 // validate turns a raw record into a Row, or counts why it cannot be used.
 func validate(rr rawRow, requireFilename bool, rep *Report) (Row, bool) {
 	name := strings.TrimSpace(rr.filename)
-	shown := name
+	shown := excerpt.Clean(name, excerpt.Max)
 	if shown == "" {
 		shown = fmt.Sprintf("line %d", rr.line)
 	}
@@ -117,7 +118,7 @@ func validate(rr rawRow, requireFilename bool, rep *Report) (Row, bool) {
 	}
 	age, err := strconv.ParseFloat(ageText, 64)
 	if !rr.hasAge || err != nil || math.IsNaN(age) || math.IsInf(age, 0) {
-		rep.Add(KindBadAge, fmt.Sprintf("%s (age %q)", shown, strings.TrimSpace(rr.age)))
+		rep.Add(KindBadAge, fmt.Sprintf("%s (age %s)", shown, excerpt.QuoteN(strings.TrimSpace(rr.age), 24)))
 		return Row{}, false
 	}
 	if age < MinAge || age >= MaxAgeExclusive {
@@ -130,12 +131,12 @@ func validate(rr rawRow, requireFilename bool, rep *Report) (Row, bool) {
 		label = LabelNormal
 	case LabelNormal, LabelConcern, LabelSevere:
 	default:
-		rep.Add(KindBadLabel, fmt.Sprintf("%s (label %q)", shown, strings.TrimSpace(rr.label)))
+		rep.Add(KindBadLabel, fmt.Sprintf("%s (label %s)", shown, excerpt.QuoteN(strings.TrimSpace(rr.label), 24)))
 		return Row{}, false
 	}
 	subject := strings.TrimSpace(rr.subject)
 	if !KnownSubject(subject) {
-		rep.Add(KindUnknownSubject, fmt.Sprintf("%s (subject %q)", shown, subject))
+		rep.Add(KindUnknownSubject, fmt.Sprintf("%s (subject %s)", shown, excerpt.QuoteN(subject, 32)))
 	}
 	return Row{Pos: rr.pos, Line: rr.line, Filename: name, AgeYears: age, Subject: subject, Label: label}, true
 }
@@ -259,14 +260,29 @@ func parseCSV(b []byte, requireFilename bool, rep *Report) (*Metadata, error) {
 
 func checkColumns(col map[string]int, requireFilename bool, cols []string) error {
 	if _, ok := col["age_years"]; !ok {
-		return errs.Configuration(fmt.Sprintf("metadata has no age_years column (columns: %s)", strings.Join(cols, ", ")),
+		return errs.Configuration(fmt.Sprintf("metadata has no age_years column (columns: %s)", columnList(cols)),
 			"add an age_years column with each child's age in years (2 to 18)", nil)
 	}
 	if _, ok := col["filename"]; requireFilename && !ok {
-		return errs.Configuration(fmt.Sprintf("metadata has no filename column (columns: %s)", strings.Join(cols, ", ")),
+		return errs.Configuration(fmt.Sprintf("metadata has no filename column (columns: %s)", columnList(cols)),
 			"add a filename column naming each row's image (relative path or base name), or provide embeddings.npy", nil)
 	}
 	return nil
+}
+
+// columnList names a header's columns for a message: at most 8, each a
+// short escaped excerpt, so a file that is not metadata at all (a server's
+// /proc/self/environ, a key file) cannot come back in the error.
+func columnList(cols []string) string {
+	var out []string
+	for i, c := range cols {
+		if i == 8 {
+			out = append(out, fmt.Sprintf("and %d more", len(cols)-8))
+			break
+		}
+		out = append(out, excerpt.QuoteN(c, 24))
+	}
+	return strings.Join(out, ", ")
 }
 
 // parseJSON accepts an array of objects, or an object holding such an array

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 )
 
 // Problem kinds. Each is one rule of the data contract; the Report counts
@@ -110,7 +112,8 @@ func (r *Report) AddN(kind string, n int, name string) {
 		r.Skipped += n
 	}
 	if name != "" && len(p.Examples) < MaxExamples {
-		p.Examples = append(p.Examples, name)
+		// Examples come from user data: short and escaped (see excerpt).
+		p.Examples = append(p.Examples, excerpt.Clean(name, 2*excerpt.Max))
 	}
 }
 

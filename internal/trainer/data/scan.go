@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/excerpt"
 )
 
 // Sources of a channel's features.
@@ -229,8 +230,12 @@ func findMetadata(dir, metadataFile string) (string, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		if st, err := os.Stat(p); err != nil || st.IsDir() {
-			return "", errs.Configuration("metadata file "+p+" does not exist", "give the path of metadata.csv or metadata.json", err)
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", errs.Configuration("metadata file "+excerpt.Clean(p, 256)+" does not exist", "give the path of metadata.csv or metadata.json", err)
+		}
+		if !st.Mode().IsRegular() {
+			return "", errs.Configuration("metadata file "+excerpt.Clean(p, 256)+" is not a regular file", "give the path of a metadata.csv or metadata.json file (not a folder, device or pipe)", nil)
 		}
 		return p, nil
 	}
@@ -241,7 +246,11 @@ func findMetadata(dir, metadataFile string) (string, error) {
 	for _, want := range []string{"metadata.csv", "metadata.json"} {
 		for _, e := range entries {
 			if !e.IsDir() && strings.EqualFold(e.Name(), want) {
-				return filepath.Join(dir, e.Name()), nil
+				p := filepath.Join(dir, e.Name())
+				if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+					return "", errs.Configuration(e.Name()+" in "+excerpt.Clean(dir, 256)+" is not a regular file", "make it a plain CSV or JSON file", err)
+				}
+				return p, nil
 			}
 		}
 	}
