@@ -223,7 +223,7 @@ returns the first job instead of submitting another.`,
 			// Every violation of the spec comes first, before any question
 			// of whether AWS is configured.
 			sp.ApplyDefaults()
-			if err := sp.Validate(); err != nil {
+			if err := jobs.ValidateSpec(sp); err != nil {
 				return err
 			}
 			e, err := jobsOpen(cmd.Context())
