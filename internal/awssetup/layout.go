@@ -42,7 +42,9 @@ func (l Layout) OutputPrefix() string { return l.join("output") }
 func (l Layout) CheckpointPrefix() string { return l.join("checkpoints") }
 
 // URI is s3://bucket/prefix/.
-func (l Layout) URI(prefix string) string { return "s3://" + l.Bucket + "/" + strings.Trim(prefix, "/") + "/" }
+func (l Layout) URI(prefix string) string {
+	return "s3://" + l.Bucket + "/" + strings.Trim(prefix, "/") + "/"
+}
 
 // RoleOptions are the role options of the layout: read the root, write
 // output and checkpoints.
