@@ -33,7 +33,7 @@ type Options struct {
 // LoadConfig wraps config.LoadDefaultConfig. It keeps the SDK's buildable
 // HTTP client (AWS_CA_BUNDLE needs it), only widening its connection pool.
 func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
-	var fns []func(*config.LoadOptions) error
+	fns := loggerOptions()
 	if opts.Profile != "" {
 		fns = append(fns, config.WithSharedConfigProfile(opts.Profile))
 	}

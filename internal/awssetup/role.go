@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -68,8 +69,24 @@ func (o *RoleOptions) check() error {
 	if len(missing) > 0 {
 		return errs.Configuration("the role needs "+strings.Join(missing, ", "), "pass them; see 'sagetrain role create --help'", nil)
 	}
+	if !reRoleName.MatchString(o.Name) {
+		return errs.Configuration(fmt.Sprintf("%q is not a valid IAM role name", o.Name),
+			"use 1 to 64 letters, digits and +=,.@_- (e.g. "+DefaultRoleName+")", nil)
+	}
+	if strings.Contains(o.Bucket, "/") || strings.Contains(o.Bucket, ":") {
+		return errs.Configuration(fmt.Sprintf("--bucket %q is not a bucket name", o.Bucket), "pass the bare name, e.g. --bucket my-bucket (prefixes go in the prefix flags)", nil)
+	}
+	for flag, p := range map[string]string{"--input-prefix": o.InputPrefix, "--output-prefix": o.OutputPrefix, "--checkpoint-prefix": o.CheckpointPrefix} {
+		if strings.Contains(p, "://") {
+			return errs.Configuration(fmt.Sprintf("%s %q is a URI, not a key prefix", flag, p),
+				"pass the key prefix inside --bucket, e.g. "+flag+" sagetrain/data for s3://BUCKET/sagetrain/data", nil)
+		}
+	}
 	return nil
 }
+
+// reRoleName is IAM's rule for role names.
+var reRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
 // EnsureRole creates the execution role, or brings an existing one up to
 // date: it is safe to run again. It returns once IAM shows the role.

@@ -29,6 +29,10 @@ type ValidateOptions struct {
 	Repository   string // ECR repository name
 	Role         string // execution role name or ARN
 	ReadOnly     bool   // no probe object: only read checks
+	// Reads are the exact s3:// prefixes a job will read (from a spec);
+	// empty: Bucket/Prefix. Checkpoint is read and written when set.
+	Reads      []string
+	Checkpoint string
 }
 
 // Check statuses.
@@ -282,25 +286,54 @@ func orPlaceholder(s, p string) string {
 	return s
 }
 
+// need is one thing a training job does with its role.
+type need struct {
+	action, resource string
+	listPrefix       string // the s3:prefix of a ListBucket
+}
+
+// splitS3 reads s3://bucket/prefix.
+func splitS3(uri string) (bucket, prefix string) {
+	bucket, prefix, _ = strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+	return bucket, strings.Trim(prefix, "/")
+}
+
 // needed lists what a training job does with this role: action and resource.
-func needed(cfg aws.Config, o ValidateOptions, account string) [][2]string {
+func needed(cfg aws.Config, o ValidateOptions, account string) []need {
 	part := Partition(cfg.Region)
-	var out [][2]string
-	if o.Bucket != "" {
+	var out []need
+	reads := o.Reads
+	if len(reads) == 0 && o.Bucket != "" {
+		reads = []string{"s3://" + o.Bucket + "/" + o.Prefix}
+	}
+	for _, r := range reads {
+		b, p := splitS3(r)
+		lp := ""
+		if p != "" {
+			lp = p + "/"
+		}
 		out = append(out,
-			[2]string{"s3:GetObject", objectARN(part, o.Bucket, o.Prefix, "metadata.csv")},
-			[2]string{"s3:ListBucket", "arn:" + part + ":s3:::" + o.Bucket},
-			[2]string{"s3:PutObject", objectARN(part, o.Bucket, o.OutputPrefix, "job/output/model.tar.gz")})
+			need{action: "s3:GetObject", resource: objectARN(part, b, p, "metadata.csv")},
+			need{action: "s3:ListBucket", resource: "arn:" + part + ":s3:::" + b, listPrefix: lp})
+	}
+	if o.Bucket != "" {
+		out = append(out, need{action: "s3:PutObject", resource: objectARN(part, o.Bucket, o.OutputPrefix, "job/output/model.tar.gz")})
+	}
+	if o.Checkpoint != "" {
+		b, p := splitS3(o.Checkpoint)
+		out = append(out,
+			need{action: "s3:GetObject", resource: objectARN(part, b, p, "checkpoint.json")},
+			need{action: "s3:PutObject", resource: objectARN(part, b, p, "checkpoint.json")})
 	}
 	if o.Repository != "" {
 		repo := "arn:" + part + ":ecr:" + cfg.Region + ":" + account + ":repository/" + o.Repository
-		out = append(out, [2]string{"ecr:BatchGetImage", repo}, [2]string{"ecr:GetDownloadUrlForLayer", repo})
+		out = append(out, need{action: "ecr:BatchGetImage", resource: repo}, need{action: "ecr:GetDownloadUrlForLayer", resource: repo})
 	}
 	logs := "arn:" + part + ":logs:" + cfg.Region + ":" + account + ":log-group:" + TrainingLogGroup + ":log-stream:job/algo-1"
 	out = append(out,
-		[2]string{"ecr:GetAuthorizationToken", "*"},
-		[2]string{"logs:CreateLogStream", logs},
-		[2]string{"logs:PutLogEvents", logs})
+		need{action: "ecr:GetAuthorizationToken", resource: "*"},
+		need{action: "logs:CreateLogStream", resource: logs},
+		need{action: "logs:PutLogEvents", resource: logs})
 	return out
 }
 
@@ -309,10 +342,10 @@ func validateRolePermissions(ctx context.Context, cfg aws.Config, client *iam.Cl
 	var denied []string
 	simulated := true
 	for _, n := range need {
-		in := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &roleARN, ActionNames: []string{n[0]}, ResourceArns: []string{n[1]}}
-		if n[0] == "s3:ListBucket" {
+		in := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: &roleARN, ActionNames: []string{n.action}, ResourceArns: []string{n.resource}}
+		if n.action == "s3:ListBucket" {
 			in.ContextEntries = []iamtypes.ContextEntry{{ContextKeyName: aws.String("s3:prefix"), ContextKeyType: iamtypes.ContextKeyTypeEnumString,
-				ContextKeyValues: []string{strings.Trim(o.Prefix, "/") + "/"}}}
+				ContextKeyValues: []string{n.listPrefix}}}
 		}
 		// A simulator that is missing (500/501 from some endpoints) is not worth retrying.
 		out, err := client.SimulatePrincipalPolicy(ctx, in, func(o *iam.Options) { o.RetryMaxAttempts = 1 })
@@ -322,7 +355,7 @@ func validateRolePermissions(ctx context.Context, cfg aws.Config, client *iam.Cl
 		}
 		for _, e := range out.EvaluationResults {
 			if e.EvalDecision != iamtypes.PolicyEvaluationDecisionTypeAllowed {
-				denied = append(denied, n[0]+" on "+n[1])
+				denied = append(denied, n.action+" on "+n.resource)
 			}
 		}
 	}
@@ -338,8 +371,8 @@ func validateRolePermissions(ctx context.Context, cfg aws.Config, client *iam.Cl
 		}
 		denied = nil
 		for _, n := range need {
-			if !allowedBy(docs, n[0], n[1]) {
-				denied = append(denied, n[0]+" on "+n[1])
+			if !allowedBy(docs, n.action, n.resource) {
+				denied = append(denied, n.action+" on "+n.resource)
 			}
 		}
 		how = "evaluated from the role's policies (IAM simulation unavailable; conditions, boundaries and SCPs not evaluated)"

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/image"
 )
@@ -103,7 +106,7 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 				updates, stopBar = pushProgress(cmd)
 				defer stopBar()
 				if image.IsECRReference(tag) {
-					pubs = append(pubs, image.ECRPublisher{URI: tag, Options: image.ECROptions{Progress: updates}})
+					pubs = append(pubs, image.ECRPublisher{URI: tag, Options: image.ECROptions{Progress: updates, LoadAWSConfig: imageAWSConfig}})
 				} else {
 					pubs = append(pubs, image.RegistryPublisher{Ref: tag, Insecure: insecure, Progress: updates})
 				}
@@ -196,6 +199,7 @@ AWS configuration or --registry-id), e.g. for a registry fronting ECR.`,
 			}
 			var stopBar func()
 			o.Progress, stopBar = pushProgress(cmd)
+			o.LoadAWSConfig = imageAWSConfig
 			res, err := image.PushECR(ctx, img, args[1], o)
 			stopBar()
 			if err != nil {
@@ -245,4 +249,10 @@ func imageTarballTag(tag string) string {
 		return "sagetrain:latest"
 	}
 	return tag
+}
+
+// imageAWSConfig loads the AWS configuration of an ECR push the way every
+// other command does (the SDK's log lines silenced unless --debug).
+func imageAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+	return awssetup.LoadConfig(ctx, awssetup.Options{Region: region})
 }

@@ -62,8 +62,10 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 	}
 	backends := map[string]backend.Backend{"local": lb}
 	var uploader func(ctx context.Context, dir, metadata, prefix string) (string, error)
+	var precheck jobs.Prechecker
 	cfg, awsErr := awssetup.LoadConfig(ctx, awssetup.Options{})
 	if awsErr == nil {
+		precheck = awssetup.SubmitChecks(cfg)
 		// The refresh cache file lets each one-shot command list the live
 		// SageMaker jobs instead of describing every one of them again.
 		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{CachePath: filepath.Join(local.DataDir(), "sagemaker-refresh-cache.json")})
@@ -84,7 +86,7 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
 		}
 	}
-	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader})
+	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader, Precheck: precheck})
 	return &jobsEnv{svc: svc, st: st, local: lb, awsErr: awsErr}, nil
 }
 
@@ -223,7 +225,7 @@ returns the first job instead of submitting another.`,
 			// Every violation of the spec comes first, before any question
 			// of whether AWS is configured.
 			sp.ApplyDefaults()
-			if err := sp.Validate(); err != nil {
+			if err := jobs.ValidateSpec(sp); err != nil {
 				return err
 			}
 			e, err := jobsOpen(cmd.Context())
@@ -234,12 +236,15 @@ returns the first job instead of submitting another.`,
 			if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
 				return e.awsErr
 			}
-			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key})
+			warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
+			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key, Warn: warn})
 			if err != nil && j == nil {
 				return err
 			}
 			if err != nil {
-				return fmt.Errorf("job %s recorded, but: %w", j.ID, err)
+				if err = submitLaunchOutcome(cmd, j, err); err != nil {
+					return err
+				}
 			}
 			if wait {
 				if j, err = jobsWatch(cmd, e, j.ID, false); err != nil {

@@ -11,13 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
@@ -104,46 +101,9 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 	out := cmd.ErrOrStderr()
 	tty := jobsIsTerminal(out) && !jsonOutput()
 
-	var (
-		mu    sync.Mutex
-		stage = "waiting"
-		prog  = jobsProgress{done: map[string]int{}}
-	)
-	var (
-		p   *mpb.Progress
-		bar *mpb.Bar
-	)
+	var bar *jobsBar
 	if tty && !quiet {
-		p = mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
-		bar = p.AddBar(1,
-			mpb.PrependDecorators(
-				decor.Any(func(decor.Statistics) string { mu.Lock(); defer mu.Unlock(); return fmt.Sprintf("%-22s", stage) }),
-				decor.Any(func(s decor.Statistics) string {
-					mu.Lock()
-					defer mu.Unlock()
-					if len(prog.groups) == 0 {
-						return "groups ?/?"
-					}
-					return fmt.Sprintf("groups %d/%d", len(prog.done), len(prog.groups))
-				}, decor.WCSyncSpaceR),
-			),
-			mpb.AppendDecorators(
-				decor.Elapsed(decor.ET_STYLE_MMSS, decor.WCSyncSpace),
-				decor.Any(func(decor.Statistics) string {
-					mu.Lock()
-					defer mu.Unlock()
-					if prog.group == "" {
-						// Before the first epoch: what the trainer is doing (loading, splitting).
-						line := strings.TrimPrefix(prog.lastLine, "[trainer] ")
-						if len(line) > 70 {
-							line = line[:70] + "…"
-						}
-						return " " + line
-					}
-					return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s", prog.group, prog.epoch, prog.trainLoss, prog.valLoss)
-				}),
-			),
-		)
+		bar = newJobsBar(ctx, out, 32)
 	}
 	lastLine := ""
 	say := func(format string, args ...any) {
@@ -156,10 +116,9 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			lastLine = line
 		}
 	}
-	finish := func() {
+	finish := func(j *store.Job) {
 		if bar != nil {
-			bar.SetTotal(-1, true)
-			p.Wait()
+			bar.finish(j)
 		}
 	}
 	for {
@@ -168,7 +127,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 		}
 		j, err := e.svc.Get(ctx, id)
 		if err != nil {
-			finish()
+			finish(nil)
 			return nil, err
 		}
 		var log bytes.Buffer
@@ -178,18 +137,9 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			_ = e.svc.Logs(ctx, j.ID, false, &log)
 		}
 		pr := jobsParseProgress(log.Bytes())
-		mu.Lock()
-		stage = string(j.Status)
-		if j.SecondaryStatus != "" {
-			stage += " (" + j.SecondaryStatus + ")"
-		}
-		prog = pr
-		mu.Unlock()
+		stage := jobsStage(j)
 		if bar != nil {
-			if n := int64(len(pr.groups)); n > 0 {
-				bar.SetTotal(n, false)
-				bar.SetCurrent(int64(len(pr.done)))
-			}
+			bar.update(stage, pr)
 		}
 		if len(pr.groups) > 0 && pr.group != "" {
 			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss)
@@ -197,12 +147,12 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			say("%s", stage)
 		}
 		if j.Status.Terminal() {
-			finish()
+			finish(j)
 			return j, nil
 		}
 		select {
 		case <-ctx.Done():
-			finish()
+			finish(nil)
 			// Not a job error (exit code 1): the job itself is fine.
 			return j, &errs.Error{Msg: "stopped following job " + j.ID + "; it keeps running",
 				Fix: "follow it again with 'sagetrain status --watch " + j.ID + "', or stop it with 'sagetrain cancel " + j.ID + "'", Err: ctx.Err()}

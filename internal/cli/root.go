@@ -22,6 +22,7 @@ import (
 type globalFlags struct {
 	Output string // "table" (default) or "json"
 	DB     string // store DSN: a SQLite path or postgres://...; default from SAGETRAIN_DB or the default path
+	Debug  bool   // the AWS SDK's own log lines on stderr
 }
 
 var (
@@ -41,6 +42,8 @@ func NewRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&globals.Output, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().BoolVar(&globals.Debug, "debug", false, "let the AWS SDK's own log lines (retries, requests, checksum and IMDS notices) through to stderr")
+	root.PersistentPreRunE = rootPreRun
 	root.PersistentFlags().StringVar(&globals.DB, "db", "", "job store: a SQLite file path or a postgres:// URL (default $SAGETRAIN_DB, else the SQLite file in the user's data dir)")
 	cmds := make([]*cobra.Command, 0, len(factories))
 	for _, f := range factories {

@@ -83,8 +83,8 @@ different hosts.`,
 	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when serving behind TLS)")
 	fl.StringVar(&f.bucket, "bucket", "", "S3 bucket checked by /environments/status and used by /sagemaker/setup by default")
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
-	fl.StringVar(&f.role, "role", "SageTrainExecutionRole", "execution role name checked by /environments/status and created by /sagemaker/setup")
-	fl.StringVar(&f.prefix, "prefix", "sagetrain", "S3 key prefix of training data and output, for the role's policy")
+	fl.StringVar(&f.role, "role", awssetup.DefaultRoleName, "execution role name checked by /environments/status and created by /sagemaker/setup")
+	fl.StringVar(&f.prefix, "prefix", awssetup.DefaultPrefix, "the root prefix in the bucket, as in setup (data/, output/, checkpoints/ under it)")
 	return cmd
 }
 
@@ -142,8 +142,8 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	// AWS is optional: without it local jobs work and the SageMaker routes
 	// answer 503 with what to do.
 	envs := &api.AWSEnvironments{
-		Validate: awssetup.ValidateOptions{Bucket: f.bucket, Prefix: f.prefix, Repository: f.repository, Role: f.role},
-		Role:     awssetup.RoleOptions{Name: f.role, Bucket: f.bucket, InputPrefix: f.prefix, OutputPrefix: f.prefix, Repository: f.repository},
+		Validate: awssetup.Layout{Bucket: f.bucket, Root: f.prefix}.ValidateOptions(f.repository, f.role),
+		Role:     awssetup.Layout{Bucket: f.bucket, Root: f.prefix}.RoleOptions(f.role, f.repository),
 	}
 	ready := map[string]func(context.Context) error{}
 	if cfg, err := serveAWSConfig(ctx); err != nil {

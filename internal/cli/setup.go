@@ -47,8 +47,9 @@ func newSetupCmd() *cobra.Command {
 		Use:   "setup --bucket B --repository R",
 		Short: "Get an AWS account ready for training jobs: validate, execution role, image build and push",
 		Long: `Setup runs, in order: validate (identity, region, SageMaker, the bucket and
-its prefix), role create (least-privilege execution role for the bucket's
-<prefix>/data, <prefix>/output and <prefix>/checkpoints and the repository),
+its prefix), role create (least-privilege execution role that reads everything
+under <prefix>/ and writes <prefix>/output and <prefix>/checkpoints, and pulls
+from the repository),
 image build (the trainer, without a daemon) and push to ECR (creating the
 repository if needed, pinned by digest). It stops at the first step that fails,
 saying what to fix, and prints the values to put in a job spec.
@@ -66,17 +67,11 @@ saying what to fix, and prints the values to put in a job spec.
 			if err != nil {
 				return err
 			}
-			p := strings.Trim(prefix, "/")
-			join := func(s string) string {
-				if p == "" {
-					return s
-				}
-				return p + "/" + s
-			}
+			lay := awssetup.Layout{Bucket: bucket, Root: prefix}
 			res := &setupResult{Spec: setupSpecValues{
-				InputDataS3URI:  "s3://" + bucket + "/" + join("data") + "/",
-				OutputS3URI:     "s3://" + bucket + "/" + join("output") + "/",
-				CheckpointS3URI: "s3://" + bucket + "/" + join("checkpoints") + "/",
+				InputDataS3URI:  lay.URI(lay.DataPrefix() + "/training"),
+				OutputS3URI:     lay.URI(lay.OutputPrefix()),
+				CheckpointS3URI: lay.URI(lay.CheckpointPrefix()),
 			}}
 			progress := func(format string, a ...any) {
 				if !jsonOutput() {
@@ -84,8 +79,10 @@ saying what to fix, and prints the values to put in a job spec.
 				}
 			}
 
-			progress("1/4 validating the account, region, SageMaker and s3://%s/%s ...", bucket, join("data"))
-			res.Validation = awssetup.Validate(ctx, cfg, awssetup.ValidateOptions{Bucket: bucket, Prefix: join("data"), ReadOnly: noProbe})
+			progress("1/4 validating the account, region, SageMaker and %s ...", lay.URI(lay.DataPrefix()))
+			vo := lay.ValidateOptions("", "")
+			vo.ReadOnly = noProbe
+			res.Validation = awssetup.Validate(ctx, cfg, vo)
 			if !res.Validation.IsValid {
 				if jsonOutput() {
 					_ = printJSON(cmd.OutOrStdout(), res)
@@ -100,9 +97,9 @@ saying what to fix, and prints the values to put in a job spec.
 			if g == 0 {
 				g = -1
 			}
-			res.Role, err = awssetup.EnsureRole(ctx, cfg, awssetup.RoleOptions{Name: roleName, Bucket: bucket,
-				InputPrefix: join("data"), OutputPrefix: join("output"), CheckpointPrefix: join("checkpoints"),
-				Repository: repository, ManagedPolicy: managed, RepairTrust: repair, Grace: g})
+			ro := lay.RoleOptions(roleName, repository)
+			ro.ManagedPolicy, ro.RepairTrust, ro.Grace = managed, repair, g
+			res.Role, err = awssetup.EnsureRole(ctx, cfg, ro)
 			if err != nil {
 				return err
 			}
@@ -129,8 +126,8 @@ saying what to fix, and prints the values to put in a job spec.
 	f := cmd.Flags()
 	f.StringVar(&bucket, "bucket", "", "the S3 bucket for data and models (required; must exist, in the same region)")
 	f.StringVar(&repository, "repository", "", "the ECR repository of the training image (required; created if missing)")
-	f.StringVar(&prefix, "prefix", "sagetrain", "key prefix in the bucket: data/, output/ and checkpoints/ go under it")
-	f.StringVar(&roleName, "role", "sagetrain-training", "the execution role's name")
+	f.StringVar(&prefix, "prefix", awssetup.DefaultPrefix, "the root prefix in the bucket: data/, output/ and checkpoints/ go under it")
+	f.StringVar(&roleName, "role", awssetup.DefaultRoleName, "the execution role's name")
 	f.StringVar(&tag, "tag", "latest", "the image tag to push (the spec gets the digest)")
 	f.StringVar(&imageURI, "image-uri", "", "use this already-pushed image instead of building and pushing")
 	f.StringVar(&registry, "registry", "", "push to this registry host with ECR credentials instead of <account>.dkr.ecr.<region>.amazonaws.com (a registry fronting ECR)")
@@ -203,5 +200,5 @@ func setupPrintSpec(w io.Writer, r *setupResult) {
 	fmt.Fprintf(w, "backend: sagemaker\nrole_arn: %s\nimage_uri: %s\ninput_data_s3_uri: %s\noutput_s3_uri: %s\ncheckpoint_s3_uri: %s\n",
 		r.Spec.RoleARN, r.Spec.ImageURI, r.Spec.InputDataS3URI, r.Spec.OutputS3URI, r.Spec.CheckpointS3URI)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "upload the drawings with: sagetrain upload DATASET_DIR --to %s\n", strings.TrimSuffix(r.Spec.InputDataS3URI, "/"))
+	fmt.Fprintf(w, "upload the drawings with: sagetrain upload DATASET_DIR --to %s\n", r.Spec.InputDataS3URI)
 }

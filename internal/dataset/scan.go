@@ -85,7 +85,16 @@ func metadataKeyFor(path string) string {
 // Scan lists the data set. With check nil, every regular, non-hidden file
 // under dir is part of the set (plain-folder mode); otherwise check decides.
 // The metadata file is uploaded as metadata.csv (metadata.json for JSON).
+// A relative metadata path is relative to the working directory, as every
+// path on a command line is (not to dir: "upload ./d --metadata ./d/m.csv").
 func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
+	if metadata != "" && !filepath.IsAbs(metadata) {
+		abs, err := filepath.Abs(metadata)
+		if err != nil {
+			return nil, errs.Configuration(fmt.Sprintf("metadata file %q has no absolute path", metadata), "give an absolute path", err)
+		}
+		metadata = abs
+	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
 		return nil, errs.Configuration(fmt.Sprintf("data set folder %q is not a readable folder", dir),

@@ -52,6 +52,9 @@ type Options struct {
 	// Uploader uploads a local data set for a SageMaker job and returns its
 	// s3:// URI; nil means such jobs are refused with advice to upload first.
 	Uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
+	// Precheck checks a SageMaker job's S3 input, role and image before it
+	// is recorded; nil checks nothing.
+	Precheck Prechecker
 }
 
 // Service runs jobs on its backends and keeps their records in a store. It
@@ -64,6 +67,7 @@ type Service struct {
 	poll     time.Duration
 	artRoot  string
 	uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
+	precheck Prechecker
 
 	// launching holds the ids this process is creating on a backend right
 	// now, so its own reconciler (which may hold the same lease) leaves them be.
@@ -93,7 +97,7 @@ func New(st store.Store, opts Options) *Service {
 		bs[k] = v
 	}
 	return &Service{st: st, backends: bs, owner: opts.Owner, ttl: opts.LeaseTTL, poll: opts.PollInterval,
-		artRoot: opts.ArtifactRoot, uploader: opts.Uploader}
+		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, precheck: opts.Precheck}
 }
 
 // Owner is this service's reconciler identity.
@@ -116,6 +120,8 @@ type SubmitOptions struct {
 	// IdempotencyKey makes Submit return the job first submitted with the
 	// same key instead of starting another one.
 	IdempotencyKey string
+	// Warn receives the checks that could not be made (they do not block).
+	Warn func(msg string)
 }
 
 // Submit validates sp (after defaults), records the job as pending, then
@@ -128,7 +134,7 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 		return nil, false, errs.Configuration("no job spec", "pass a spec file to submit", nil)
 	}
 	sp.ApplyDefaults()
-	if err := sp.Validate(); err != nil {
+	if err := ValidateSpec(sp); err != nil {
 		return nil, false, err
 	}
 	if _, ok := s.backends[sp.Backend]; !ok {
@@ -137,6 +143,17 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 	}
 	if err := checkLocalData(sp); err != nil {
 		return nil, false, err
+	}
+	if s.precheck != nil && sp.Backend == spec.BackendSageMaker {
+		problems, warnings := s.precheck(ctx, sp)
+		for _, w := range warnings {
+			if o.Warn != nil {
+				o.Warn(w)
+			}
+		}
+		if len(problems) > 0 {
+			return nil, false, &spec.ValidationError{Violations: problems}
+		}
 	}
 	if sp.Backend != spec.BackendLocal && s.uploader == nil && (sp.DatasetFolder != "" || hasLocalChannel(sp)) {
 		return nil, false, errs.Configuration("a "+sp.Backend+" job needs its data in S3, and this process cannot upload local folders",

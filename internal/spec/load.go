@@ -27,7 +27,13 @@ func Load(path string) (*Spec, error) {
 	if err != nil {
 		return nil, errs.Configuration("job spec "+path+" is not valid", "fix the field named in the message (see the spec reference in the README)", err)
 	}
-	s.resolvePaths(filepath.Dir(path))
+	// Absolute, so the stored spec means the same folders to a later
+	// command (or the reconciler of serve) run from another directory.
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, errs.Configuration("cannot resolve the folder of job spec "+path, "give an absolute spec path", err)
+	}
+	s.resolvePaths(base)
 	return s, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -296,6 +297,11 @@ func observe(d *sm.DescribeTrainingJobOutput) backend.Observation {
 func apiErr(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return errs.Job(what+": interrupted", "run the command again", err)
+	}
+	var se *v4.SigningError
+	if errors.As(err, &se) {
+		// No credentials to sign with: no retry can fix that, only the user.
+		return errs.Configuration(what+": no usable AWS credentials", "configure credentials (aws configure, AWS_PROFILE or --profile, SSO login) and submit again", err)
 	}
 	code, _ := errCode(err)
 	switch code {
