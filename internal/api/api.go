@@ -77,6 +77,9 @@ type Options struct {
 	// ListCacheTTL is how long GET /jobs pages are served from memory:
 	// 0 means DefaultListCacheTTL, a negative value turns the cache off.
 	ListCacheTTL time.Duration
+	// DataRoots are the folders server paths in requests must lie in
+	// (serve --data-root).
+	DataRoots []string
 }
 
 // Server is the HTTP handler of the service.

@@ -42,6 +42,7 @@ type serveFlags struct {
 	role          string
 	prefix        string
 	listCache     time.Duration
+	dataRoots     []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -75,6 +76,7 @@ different hosts.`,
 	fl.StringVar(&f.localRoot, "local-root", "", "folder of local jobs (default $SAGETRAIN_LOCAL_ROOT, else the user's data dir)")
 	fl.StringVar(&f.artifactRoot, "artifact-root", "", "where completed jobs' artifacts are unpacked (default: next to the SQLite file, or the user's data dir)")
 	fl.DurationVar(&f.listCache, "list-cache", api.DefaultListCacheTTL, "serve GET /jobs pages from memory for this long (0: off); this process's own writes clear it, Cache-Control: no-cache bypasses it")
+	fl.StringArrayVar(&f.dataRoots, "data-root", nil, "folder that server paths named in API requests must lie in (repeatable)")
 	fl.BoolVar(&f.secureCookies, "secure-cookies", false, "mark dashboard cookies Secure (set when serving behind TLS)")
 	fl.StringVar(&f.bucket, "bucket", "", "S3 bucket checked by /environments/status and used by /sagemaker/setup by default")
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
@@ -152,7 +154,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
-		ListCacheTTL: listCacheTTL(f.listCache),
+		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: f.dataRoots,
 	})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
