@@ -50,4 +50,3 @@ func WriteSubset(src, dst string, keep func(ModelGroup) bool) (*Manifest, error)
 	}
 	return &out.Manifest, nil
 }
-
