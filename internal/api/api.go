@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
@@ -80,6 +81,8 @@ type Options struct {
 	// DataRoots are the folders server paths in requests must lie in
 	// (serve --data-root).
 	DataRoots []string
+	// Models exports, deploys and scores; nil answers 503 on those routes.
+	Models *models.Service
 }
 
 // Server is the HTTP handler of the service.
@@ -113,6 +116,7 @@ func New(opt Options) *Server {
 		lists: newListCache(opt.ListCacheTTL)}
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.registerAPI()
+	s.registerModels()
 	s.registerDashboard()
 	return s
 }
@@ -155,7 +159,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opt.Metrics.observeRequest(route, rec.code, time.Since(start))
 	}()
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+		limit := int64(MaxBodyBytes)
+		if r.URL.Path == ScorePath {
+			limit = MaxScoreBodyBytes // images of drawings
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	}
 	h := rec.Header()
 	h.Set("X-Content-Type-Options", "nosniff")

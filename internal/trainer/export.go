@@ -1,6 +1,10 @@
 package trainer
 
 import (
+	"fmt"
+
+	"github.com/sagetrain/sagetrain/internal/trainer/data"
+	"github.com/sagetrain/sagetrain/internal/trainer/features"
 	"os"
 	"path/filepath"
 
@@ -50,3 +54,26 @@ func WriteSubset(src, dst string, keep func(ModelGroup) bool) (*Manifest, error)
 	}
 	return &out.Manifest, nil
 }
+
+// ScoreImageBytes is ScoreImage for an image held in memory (an upload):
+// the same decoding limits and descriptor.
+func (m *Model) ScoreImageBytes(img []byte, subject string, ageYears float64) (Score, error) {
+	if m.Manifest.Features.Kind != features.KindDescriptor {
+		return Score{}, errs.Configuration("this model was trained on precomputed embeddings, not images",
+			"send the drawing's embedding as features instead of an image", nil)
+	}
+	if err := features.CurrentSettings().Compatible(m.Manifest.Features); err != nil {
+		return Score{}, err
+	}
+	if len(img) > MaxScoreImageBytes {
+		return Score{}, errs.Configuration(fmt.Sprintf("image of %d bytes is larger than %d MiB", len(img), MaxScoreImageBytes>>20), "send a smaller scan or photo of the drawing", nil)
+	}
+	decoded, err := data.DecodeImageBytes(img)
+	if err != nil {
+		return Score{}, errs.Configuration("cannot read the image: "+err.Error(), "send a png, jpeg or bmp file that opens in an image viewer", nil)
+	}
+	return m.ScoreVector(features.Vector(decoded, subject), ageYears)
+}
+
+// MaxScoreImageBytes bounds one image sent to be scored.
+const MaxScoreImageBytes = 32 << 20
