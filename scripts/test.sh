@@ -11,6 +11,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 need_apt=()
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+/usr/bin/python3 -c 'import onnx' 2>/dev/null || need_apt+=(python3-onnx) # ONNX's checker, for the ONNX export test
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -24,6 +25,17 @@ if ! command -v versitygw >/dev/null 2>&1; then
   log "installing versitygw"
   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
+
+# 2b. ONNX Runtime for node (npm), the runtime the ONNX export test runs.
+#     --ignore-scripts: the CPU runtime ships in the package; the install
+#     script only fetches GPU extras.
+ort_dir="${SAGETRAIN_ORT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sagetrain/onnxruntime-node}"
+if ! NODE_PATH="$ort_dir/node_modules" node -e 'require("onnxruntime-node")' 2>/dev/null; then
+  log "installing onnxruntime-node into $ort_dir"
+  mkdir -p "$ort_dir"
+  npm install --silent --no-audit --no-fund --ignore-scripts --prefix "$ort_dir" onnxruntime-node@1.30.0 >/dev/null
+fi
+export NODE_PATH="$ort_dir/node_modules${NODE_PATH:+:$NODE_PATH}"
 
 # 3. moto (IAM, STS, ECR, CloudWatch Logs, SageMaker shape) ships with the
 #    machine image's Python 3.11; tests start it themselves.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/jobs"
+	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
@@ -83,6 +84,8 @@ type Options struct {
 	// MaxJobMemory caps a job's estimated training memory in bytes (0:
 	// spec.DefaultMaxJobMemory).
 	MaxJobMemory int64
+	// Models exports, deploys and scores; nil answers 503 on those routes.
+	Models *models.Service
 }
 
 // Server is the HTTP handler of the service.
@@ -119,6 +122,7 @@ func New(opt Options) *Server {
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.dataRoots = cleanRoots(opt.DataRoots)
 	s.registerAPI()
+	s.registerModels()
 	s.registerDashboard()
 	return s
 }
@@ -161,7 +165,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opt.Metrics.observeRequest(route, rec.code, time.Since(start))
 	}()
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+		limit := int64(MaxBodyBytes)
+		if r.URL.Path == ScorePath {
+			limit = MaxScoreBodyBytes // images of drawings
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	}
 	h := rec.Header()
 	h.Set("X-Content-Type-Options", "nosniff")

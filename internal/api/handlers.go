@@ -109,6 +109,7 @@ func eventViews(evs []store.Event) []EventView {
 // application's name for "backend".
 type submitRequest struct {
 	spec.Spec
+	originalTraining
 	Environment string `json:"environment,omitempty"`
 }
 
@@ -125,6 +126,10 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sp.Backend = req.Environment
+	}
+	if msg := req.originalTraining.apply(&sp); msg != "" {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_configuration", msg)
+		return
 	}
 	if msg := checkSubmit(&sp); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_configuration", msg)

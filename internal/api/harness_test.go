@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
@@ -107,7 +108,8 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 	svc := &storeService{st: st, logs: dir}
 	// No list cache unless a test asks: most tests change the store
 	// directly and list at once (listcache_test.go covers the cache).
-	opt := Options{Jobs: svc, Store: st, Tokens: []string{testToken}, ListCacheTTL: -1}
+	opt := Options{Jobs: svc, Store: st, Tokens: []string{testToken}, ListCacheTTL: -1,
+		Models: models.New(st, st, filepath.Join(dir, "models"))}
 	if mod != nil {
 		mod(&opt)
 	}

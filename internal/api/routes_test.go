@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sagetrain/sagetrain/internal/store"
 )
 
 // routeCase says how to call a route and what it answers when authorized.
@@ -23,6 +26,15 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 	done := h.completedJob("route-check")
 	var live JobView
 	h.json("POST", Prefix+"/jobs", `{"job_name":"route-live"}`, 201, &live)
+	// An export record with no files (it fails validation) and a deployment of it.
+	exp := &store.Export{JobID: done, Format: "sagetrain", AgeMin: 3, AgeMax: 9, SHA256: "00", Location: "/nowhere"}
+	if err := h.st.CreateExport(context.Background(), exp); err != nil {
+		h.t.Fatal(err)
+	}
+	dep := &store.Deployment{ModelID: exp.ID, AgeMin: 3, AgeMax: 9}
+	if _, err := h.st.Deploy(context.Background(), dep, false, false); err != nil {
+		h.t.Fatal(err)
+	}
 	cases := map[string]routeCase{
 		"POST " + Prefix + "/jobs":                  {`{"job_name":"route-new"}`, 201},
 		"GET " + Prefix + "/jobs":                   {"", 200},
@@ -47,12 +59,24 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		"POST /jobs/{id}/cancel":                    {"", 303},
 		"GET /jobs/{id}/logs":                       {"", 200},
 		"GET /jobs/{id}/plots/{name}":               {"", 200},
+		// The test job has no model folder: export answers 422.
+		"POST " + Prefix + "/models/export":        {`{"training_job_id":"` + done + `"}`, 422},
+		"GET " + Prefix + "/models/exports":        {"", 200},
+		"POST " + Prefix + "/models/validate":      {`{"model_id":"` + exp.ID + `"}`, 200},
+		"POST " + Prefix + "/models/deploy":        {`{"model_id":"` + exp.ID + `"}`, 409}, // the export fails validation
+		"GET " + Prefix + "/models/deployed":       {"", 200},
+		"POST " + Prefix + "/models/{id}/undeploy": {"", 200},
+		"POST " + Prefix + "/deploy":               {`{"training_job_id":"` + done + `"}`, 422},
+		"POST " + ScorePath:                        {`{"features":[1,2,3],"age_years":7}`, 409},
 	}
 	path := func(key string) string {
 		_, p, _ := strings.Cut(key, " ")
 		id := done
 		if strings.HasSuffix(p, "/cancel") {
 			id = live.ID
+		}
+		if strings.HasSuffix(p, "/undeploy") {
+			id = dep.ID
 		}
 		p = strings.ReplaceAll(p, "{id}", id)
 		p = strings.ReplaceAll(p, "{name}", "loss_5.png")

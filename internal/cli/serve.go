@@ -23,6 +23,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
+	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
@@ -164,7 +165,11 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	}
 	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
 
-	handler := api.New(api.Options{
+	modelSvc, err := models.Open(st, svc.ArtifactRoot())
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Options{Models: modelSvc,
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
 		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem,

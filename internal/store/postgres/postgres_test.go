@@ -28,6 +28,12 @@ func TestContract(t *testing.T) {
 	})
 }
 
+func TestModelsContract(t *testing.T) {
+	storetest.RunModels(t, func(t *testing.T) store.Store {
+		return open(t, testpeer.PostgresDSN(t))
+	})
+}
+
 // Two pools on one database stand for two processes sharing it.
 func TestTwoInstancesOneDatabase(t *testing.T) {
 	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {

@@ -31,6 +31,12 @@ func TestContract(t *testing.T) {
 	})
 }
 
+func TestModelsContract(t *testing.T) {
+	storetest.RunModels(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "jobs.db"))
+	})
+}
+
 // Two instances on one file stand for two processes (the CLI and `serve`):
 // each has its own connection pool and its own writer mutex.
 func TestTwoInstancesOneFile(t *testing.T) {
