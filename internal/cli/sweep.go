@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/sweep"
@@ -319,4 +321,25 @@ func sweepRow(v *sweep.View) string {
 	done := v.Counts.Completed + v.Counts.Failed + v.Counts.Stopped
 	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Name, v.Backend, v.Status,
 		fmt.Sprintf("sweep %d/%d", done, len(v.Trials)), v.CreatedAt.Local().Format(time.DateTime), "")
+}
+
+// sweepRound is one reconcile pass of serve: the jobs, then the sweeps
+// (which start trials as slots free up).
+type sweepRound struct {
+	jobs   *jobs.Service
+	sweeps *sweep.Service
+}
+
+func (r sweepRound) ReconcileOnce(ctx context.Context) error {
+	err := r.jobs.ReconcileOnce(ctx)
+	if r.sweeps != nil {
+		err = errors.Join(err, r.sweeps.Step(ctx))
+	}
+	return err
+}
+
+// sweepReconciler is svc's reconciler with the sweeps' scheduler after it.
+func sweepReconciler(svc *jobs.Service) sweepRound {
+	sw, _ := sweep.New(svc)
+	return sweepRound{jobs: svc, sweeps: sw}
 }
