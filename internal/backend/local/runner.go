@@ -223,7 +223,8 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 			}
 		}
 	}
-	return nil
+	// A resumed job starts from the checkpoints it names.
+	return r.restoreCheckpoints(hosts)
 }
 
 // environment is the trainers' environment: ours, the job's, and for
