@@ -97,6 +97,7 @@ func jobsSync(cmd *cobra.Command, e *jobsEnv) {
 	if err := e.svc.ReconcileOnce(cmd.Context()); err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning: bringing job records up to date:", err)
 	}
+	sweepsStep(cmd, e)
 }
 
 // jobView is a job as the CLI prints it in JSON.
@@ -305,6 +306,9 @@ func newStatusCmd() *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			if sw := sweepFind(cmd.Context(), e, args[0]); sw != nil {
+				return sweepStatusCmd(cmd, e, sw, args[0], watch)
+			}
 			var j *store.Job
 			if watch {
 				if j, err = jobsWatch(cmd, e, args[0], false); err != nil {
@@ -335,6 +339,7 @@ func newListCmd() *cobra.Command {
 	var (
 		statuses []string
 		f        store.ListFilter
+		trials   bool
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -357,20 +362,29 @@ func newListCmd() *cobra.Command {
 			}
 			defer e.Close()
 			jobsSync(cmd, e)
+			f.NoTrials = !trials && f.SweepID == ""
 			js, next, err := e.svc.List(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
+			sweeps := sweepListRows(cmd.Context(), e, f)
 			if jsonOutput() {
 				views := make([]jobView, len(js))
 				for i, j := range js {
 					views[i] = jobsView(j, nil)
 				}
-				return printJSON(cmd.OutOrStdout(), map[string]any{"jobs": views, "next_cursor": next})
+				out := map[string]any{"jobs": views, "next_cursor": next}
+				if sweeps != nil {
+					out["sweeps"] = sweeps
+				}
+				return printJSON(cmd.OutOrStdout(), out)
 			}
 			w := cmd.OutOrStdout()
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME")
+			for _, v := range sweeps {
+				fmt.Fprint(tw, sweepRow(v))
+			}
 			for _, j := range js {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
 					j.CreatedAt.Local().Format(time.DateTime), j.RemoteName)
@@ -388,6 +402,8 @@ func newListCmd() *cobra.Command {
 	fl.StringVar(&f.NameContains, "name", "", "only jobs whose name or remote name contains this")
 	fl.IntVar(&f.Limit, "limit", 50, "jobs per page (at most 1000)")
 	fl.StringVar(&f.Cursor, "cursor", "", "the next page's cursor, from a previous list")
+	fl.BoolVar(&trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
+	fl.StringVar(&f.SweepID, "sweep", "", "only the trials of this sweep")
 	return cmd
 }
 
@@ -407,6 +423,9 @@ trainer gets SIGTERM (it checkpoints), then SIGKILL after 10 seconds.`,
 				return err
 			}
 			defer e.Close()
+			if sw := sweepFind(cmd.Context(), e, args[0]); sw != nil {
+				return sweepCancelCmd(cmd, e, sw, args[0], wait)
+			}
 			jobsSync(cmd, e)
 			j, err := e.svc.Cancel(cmd.Context(), args[0])
 			if err != nil {

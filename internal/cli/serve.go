@@ -186,7 +186,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	if f.reconcile {
 		go func() {
 			defer close(recDone)
-			api.RunReconciler(runCtx, svc, f.poll, metrics, log)
+			api.RunReconciler(runCtx, sweepReconciler(svc), f.poll, metrics, log)
 		}()
 	} else {
 		close(recDone)

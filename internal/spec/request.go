@@ -104,6 +104,11 @@ func (s *Spec) CreateTrainingJobInput(remoteName string, channels map[string]str
 	if s.CheckpointS3URI != "" {
 		in.CheckpointConfig = &types.CheckpointConfig{S3Uri: aws.String(s.CheckpointS3URI), LocalPath: aws.String(CheckpointLocalPath)}
 	}
+	if s.ResumeFrom != "" && s.CheckpointS3URI == "" {
+		// SageMaker downloads the checkpoint URI into LocalPath at start;
+		// the local backend copies a file:// folder the same way.
+		in.CheckpointConfig = &types.CheckpointConfig{S3Uri: aws.String(s.ResumeFrom), LocalPath: aws.String(CheckpointLocalPath)}
+	}
 	if s.RetryMaxAttempts > 0 {
 		in.RetryStrategy = &types.RetryStrategy{MaximumRetryAttempts: aws.Int32(s.RetryMaxAttempts)}
 	}

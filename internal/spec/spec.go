@@ -43,6 +43,12 @@ type Spec struct {
 	MetricDefinitions      []MetricDefinition `json:"metric_definitions,omitempty" yaml:"metric_definitions,omitempty"`
 	RetryMaxAttempts       int32              `json:"retry_max_attempts,omitempty" yaml:"retry_max_attempts,omitempty"`
 	KeepAlivePeriodSeconds int32              `json:"keep_alive_period_seconds,omitempty" yaml:"keep_alive_period_seconds,omitempty"`
+
+	// Resume (set by `sagetrain resume`): the checkpoints the job starts
+	// from (a local job's file:// hosts folder, or on SageMaker the
+	// checkpoint S3 URI), and the job they came from.
+	ResumeFrom     string `json:"resume_from,omitempty" yaml:"resume_from,omitempty"`
+	ResumedFromJob string `json:"resumed_from_job,omitempty" yaml:"resumed_from_job,omitempty"`
 }
 
 // MetricDefinition is a SageMaker metric definition: a name and a regex whose

@@ -233,6 +233,16 @@ func (v *validator) check(s *Spec) {
 	if s.CheckpointS3URI != "" {
 		v.s3URI("checkpoint_s3_uri", s.CheckpointS3URI)
 	}
+	if s.ResumeFrom != "" {
+		switch {
+		case sm && s.CheckpointS3URI != "" && s.ResumeFrom != s.CheckpointS3URI:
+			v.add("resume_from", "must equal checkpoint_s3_uri on SageMaker (it resumes from, and keeps writing to, that one URI)")
+		case sm:
+			v.s3URI("resume_from", s.ResumeFrom)
+		case !strings.HasPrefix(s.ResumeFrom, "file:///"):
+			v.add("resume_from", "is %q; a local job resumes from a file:// folder (sagetrain resume sets it)", s.ResumeFrom)
+		}
+	}
 
 	// Tags.
 	if len(s.Tags) > MaxTags {

@@ -54,6 +54,9 @@ type ListFilter struct {
 	// Summary leaves Spec and Report empty: list pages show neither, and
 	// they are most of a row's bytes and of the time spent reading it.
 	Summary bool
+
+	SweepID  string // only the trials of this sweep
+	NoTrials bool   // leave sweeps' trials out (a sweep is listed as one row of its own)
 }
 
 // Store is where jobs are kept. Implementations are safe for concurrent use

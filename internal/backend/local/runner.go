@@ -225,7 +225,8 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 			}
 		}
 	}
-	return nil
+	// A resumed job starts from the checkpoints it names.
+	return r.restoreCheckpoints(hosts)
 }
 
 // trainerPath is the PATH a trainer gets, as in a container image.

@@ -280,6 +280,12 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 	if f.Backend != "" {
 		conds = append(conds, "backend = "+arg(f.Backend))
 	}
+	if f.SweepID != "" {
+		conds = append(conds, "sweep_id = "+arg(f.SweepID))
+	}
+	if f.NoTrials {
+		conds = append(conds, "sweep_id = ''")
+	}
 	term := store.SearchTerm(f.NameContains)
 	if term != "" {
 		conds = append(conds, "search LIKE "+arg("%"+escapeLike(term)+"%"))

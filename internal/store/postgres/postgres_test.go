@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
 	"sync"
 	"testing"
 
@@ -83,9 +84,16 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if err != nil || v != latest {
 		t.Fatalf("goose version %d (err %v), want %d", v, err, latest)
 	}
+	// Branches number their migrations apart, so versions may have gaps:
+	// count the files shipped, not the latest number.
+	files, err := fs.Glob(mustFS(t, migrations.Postgres), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := int64(len(files))
 	var applied int64
-	if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || applied != latest {
-		t.Fatalf("goose recorded %d migrations (err %v), want %d: an open re-applied them", applied, err, latest)
+	if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || applied != shipped {
+		t.Fatalf("goose recorded %d migrations (err %v), want %d: an open re-applied them", applied, err, shipped)
 	}
 }
 
@@ -97,4 +105,13 @@ func TestBadDSN(t *testing.T) {
 
 func TestCreateMany(t *testing.T) {
 	storetest.RunSeed(t, open(t, testpeer.PostgresDSN(t)), 1000)
+}
+
+func mustFS(t *testing.T, d migrations.Dialect) fs.FS {
+	t.Helper()
+	f, err := migrations.FS(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -341,6 +341,13 @@ func (s *Store) List(ctx context.Context, f store.ListFilter) ([]*store.Job, str
 		conds = append(conds, "(j.created_at, j.id) < (?, ?)")
 		args = append(args, micro(c.CreatedAt), c.ID)
 	}
+	if f.SweepID != "" {
+		conds = append(conds, "j.sweep_id = ?")
+		args = append(args, f.SweepID)
+	}
+	if f.NoTrials {
+		conds = append(conds, "j.sweep_id = ''")
+	}
 	term := store.SearchTerm(f.NameContains)
 	if term != "" {
 		conds = append(conds, "instr(j.search, ?) > 0")

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -67,9 +68,16 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if err != nil || v != latest {
 		t.Fatalf("goose version %d (err %v), want %d", v, err, latest)
 	}
+	// Branches number their migrations apart, so versions may have gaps:
+	// count the files shipped, not the latest number.
+	files, err := fs.Glob(mustFS(t, migrations.SQLite), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := int64(len(files))
 	var applied int
-	if err := b.DB().QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || int64(applied) != latest {
-		t.Fatalf("goose recorded %d migrations (err %v), want %d: reopening re-applied them", applied, err, latest)
+	if err := b.DB().QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || int64(applied) != shipped {
+		t.Fatalf("goose recorded %d migrations (err %v), want %d: reopening re-applied them", applied, err, shipped)
 	}
 	var mode string
 	if err := b.DB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
@@ -145,4 +153,13 @@ func TestMigrationBackfillsSearch(t *testing.T) {
 			t.Fatalf("List name~%s on a migrated store: %d jobs, err %v", q, len(got), err)
 		}
 	}
+}
+
+func mustFS(t *testing.T, d migrations.Dialect) fs.FS {
+	t.Helper()
+	f, err := migrations.FS(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
