@@ -42,6 +42,9 @@ type serveFlags struct {
 	role          string
 	prefix        string
 	listCache     time.Duration
+	webhooks      webhookFlags
+	// dataRoots is accepted here; issue 11's branch confines API paths to them.
+	dataRoots []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -80,6 +83,8 @@ different hosts.`,
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
 	fl.StringVar(&f.role, "role", "SageTrainExecutionRole", "execution role name checked by /environments/status and created by /sagemaker/setup")
 	fl.StringVar(&f.prefix, "prefix", "sagetrain", "S3 key prefix of training data and output, for the role's policy")
+	fl.StringArrayVar(&f.dataRoots, "data-root", nil, "folder API requests may name server paths in (repeatable)")
+	addWebhookFlags(fl, &f.webhooks)
 	return cmd
 }
 
@@ -113,6 +118,13 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	}
 	defer st.Close()
 	metrics := api.NewMetrics(st)
+	sender, senderMetrics, err := newEventSender(st, f.webhooks, log)
+	if err != nil {
+		return err
+	}
+	if err := senderMetrics.Register(metrics.Registry()); err != nil {
+		return err
+	}
 
 	localRoot := f.localRoot
 	if localRoot == "" {
@@ -171,6 +183,8 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	} else {
 		close(recDone)
 	}
+	sendDone := make(chan struct{})
+	go runEventSender(runCtx, sender, sendDone)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
@@ -197,6 +211,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
 	<-recDone
+	<-sendDone
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return errs.Configuration("the server stopped", "see the error and restart", serveErr)
 	}

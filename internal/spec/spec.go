@@ -43,6 +43,9 @@ type Spec struct {
 	MetricDefinitions      []MetricDefinition `json:"metric_definitions,omitempty" yaml:"metric_definitions,omitempty"`
 	RetryMaxAttempts       int32              `json:"retry_max_attempts,omitempty" yaml:"retry_max_attempts,omitempty"`
 	KeepAlivePeriodSeconds int32              `json:"keep_alive_period_seconds,omitempty" yaml:"keep_alive_period_seconds,omitempty"`
+
+	// NotifyURLs get this job's events as well as serve's --webhook-url ones.
+	NotifyURLs []string `json:"notify_urls,omitempty" yaml:"notify_urls,omitempty"`
 }
 
 // MetricDefinition is a SageMaker metric definition: a name and a regex whose
