@@ -61,7 +61,7 @@ type Options struct {
 	Owner       string
 	Poll        time.Duration // time between claims when idle
 	Timeout     time.Duration // per delivery attempt
-	LeaseTTL    time.Duration
+	LeaseTTL    time.Duration // default: 60 s, or longer than one pass over every destination
 	MaxAttempts int
 	BaseBackoff time.Duration // the first retry's delay; doubled each attempt
 	MaxBackoff  time.Duration
@@ -104,10 +104,9 @@ func New(o Options) (*Sender, error) {
 		o.Timeout = DefaultTimeout
 	}
 	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = DefaultLeaseTTL
+		// A lease must outlast one pass over every destination.
+		o.LeaseTTL = max(DefaultLeaseTTL, o.Timeout*time.Duration(len(o.Destinations)+maxNotifyURLs+1))
 	}
-	// A lease must outlast one pass over every destination.
-	o.LeaseTTL = max(o.LeaseTTL, 2*o.Timeout*time.Duration(len(o.Destinations)+maxNotifyURLs))
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
 	}
