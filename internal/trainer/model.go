@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
 )
@@ -53,6 +54,10 @@ type Manifest struct {
 	WeightsSHA256   string `json:"weights_sha256"`
 	ErrorMetric     string `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
 	ScoreDefinition string `json:"score_definition"`
+
+	// Provenance: the trainer's build, the data's digest, the image digest,
+	// the hyperparameters as parsed and the seed.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
 }
 
 // Normalization is the standardisation fitted on the training split:
