@@ -28,6 +28,7 @@ func (s *Server) registerAPI() {
 	s.handle("GET", p+"/jobs/{id}/plots/{name}", "bearer", true, s.getPlot)
 	s.handle("GET", p+"/environments/status", "bearer", true, s.envStatus)
 	s.handle("POST", p+"/sagemaker/setup", "bearer", true, s.sagemakerSetup)
+	s.registerEvents()
 	s.handle("GET", "/api/v1/openapi.json", "none", true, serveOpenAPI)
 	s.handle("GET", "/healthz", "none", true, s.healthz)
 	s.handle("GET", "/readyz", "none", true, s.readyz)

@@ -45,6 +45,7 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		"GET " + Prefix + "/jobs/{id}/plots/{name}": {"", 200},
 		"GET " + Prefix + "/environments/status":    {"", 200},
 		"POST " + Prefix + "/sagemaker/setup":       {`{}`, 503},
+		"GET " + Prefix + "/events":                 {"", 200},
 		"GET /api/v1/openapi.json":                  {"", 200},
 		"GET /healthz":                              {"", 200},
 		"GET /readyz":                               {"", 200},

@@ -46,6 +46,7 @@ type serveFlags struct {
 	listCache     time.Duration
 	dataRoots     []string
 	maxJobMemory  string
+	webhooks      webhookFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -86,6 +87,7 @@ different hosts.`,
 	fl.StringVar(&f.repository, "repository", "sagetrain", "ECR repository checked by /environments/status and used by /sagemaker/setup")
 	fl.StringVar(&f.role, "role", awssetup.DefaultRoleName, "execution role name checked by /environments/status and created by /sagemaker/setup")
 	fl.StringVar(&f.prefix, "prefix", awssetup.DefaultPrefix, "the root prefix in the bucket, as in setup (data/, output/, checkpoints/ under it)")
+	addWebhookFlags(fl, &f.webhooks)
 	return cmd
 }
 
@@ -129,6 +131,13 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	}
 	defer st.Close()
 	metrics := api.NewMetrics(st)
+	sender, senderMetrics, err := newEventSender(st, f.webhooks, log)
+	if err != nil {
+		return err
+	}
+	if err := senderMetrics.Register(metrics.Registry()); err != nil {
+		return err
+	}
 
 	localRoot := f.localRoot
 	if localRoot == "" {
@@ -191,6 +200,8 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	} else {
 		close(recDone)
 	}
+	sendDone := make(chan struct{})
+	go runEventSender(runCtx, sender, sendDone)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
@@ -217,6 +228,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	defer cancel()
 	_ = srv.Shutdown(shCtx)
 	<-recDone
+	<-sendDone
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return errs.Configuration("the server stopped", "see the error and restart", serveErr)
 	}

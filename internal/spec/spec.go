@@ -49,6 +49,8 @@ type Spec struct {
 	// checkpoint S3 URI), and the job they came from.
 	ResumeFrom     string `json:"resume_from,omitempty" yaml:"resume_from,omitempty"`
 	ResumedFromJob string `json:"resumed_from_job,omitempty" yaml:"resumed_from_job,omitempty"`
+	// NotifyURLs get this job's events as well as serve's --webhook-url ones.
+	NotifyURLs []string `json:"notify_urls,omitempty" yaml:"notify_urls,omitempty"`
 }
 
 // MetricDefinition is a SageMaker metric definition: a name and a regex whose

@@ -317,6 +317,7 @@ func (v *validator) check(s *Spec) {
 	if s.KeepAlivePeriodSeconds > 0 && s.UseSpotInstances {
 		v.add("keep_alive_period_seconds", "warm pools cannot be used with spot training")
 	}
+	v.checkNotify(s)
 }
 
 func (v *validator) s3URI(field, uri string) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
 )
@@ -56,6 +57,9 @@ type Manifest struct {
 	ScoreDefinition string `json:"score_definition"`
 
 	Trainer buildinfo.Info `json:"trainer"` // the sagetrain that trained it
+	// Provenance: the trainer's build, the data's digest, the image digest,
+	// the hyperparameters as parsed and the seed.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
 }
 
 // Normalization is the standardisation fitted on the training split:

@@ -74,6 +74,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	if man.SkippedGroups == nil {
 		man.SkippedGroups = []AgeGroup{}
 	}
+	man.Provenance = r.provenance()
 	params := make([][]float32, len(groups))
 	nets := make([]*autoencoder.Net, len(groups))
 	for i, g := range groups {

@@ -216,9 +216,11 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 			existing, err = scanJob(tx.QueryRow(ctx, "SELECT "+columns+" FROM jobs WHERE idempotency_key = $1", job.IdempotencyKey))
 			return err
 		}
-		return insertEvents(ctx, tx, job.ID, []store.Event{{
-			At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage,
-		}})
+		first := []store.Event{{At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
+		if err := insertEvents(ctx, tx, job.ID, first); err != nil {
+			return err
+		}
+		return insertOutbox(ctx, tx, job, first)
 	})
 	if err != nil {
 		return nil, false, wrap("create job", err)
@@ -406,7 +408,11 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 		if err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, job.ID, store.UpdateEvents(job, events, store.Status(oldStatus), oldSecondary, now))
+		evs := store.UpdateEvents(job, events, store.Status(oldStatus), oldSecondary, now)
+		if err := insertEvents(ctx, tx, job.ID, evs); err != nil {
+			return err
+		}
+		return insertOutbox(ctx, tx, job, evs)
 	})
 	if err != nil {
 		return wrap("update job "+job.ID, err)

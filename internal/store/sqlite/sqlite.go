@@ -248,9 +248,11 @@ func (s *Store) Create(ctx context.Context, job *store.Job) (*store.Job, bool, e
 			}
 			return err
 		}
-		return s.insertEvents(ctx, tx, job.ID, []store.Event{{
-			At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage,
-		}})
+		first := []store.Event{{At: job.CreatedAt, Status: job.Status, SecondaryStatus: job.SecondaryStatus, Message: job.StatusMessage}}
+		if err := s.insertEvents(ctx, tx, job.ID, first); err != nil {
+			return err
+		}
+		return s.insertOutbox(ctx, tx, job, first)
 	})
 	if err != nil {
 		return nil, false, wrap("create job", err)
@@ -473,7 +475,10 @@ func (s *Store) Update(ctx context.Context, job *store.Job, events ...store.Even
 			return store.Conflict(fmt.Sprintf("job %s was updated by someone else", job.ID))
 		}
 		evs := store.UpdateEvents(job, events, store.Status(status), secondary, now)
-		return s.insertEvents(ctx, tx, job.ID, evs)
+		if err := s.insertEvents(ctx, tx, job.ID, evs); err != nil {
+			return err
+		}
+		return s.insertOutbox(ctx, tx, job, evs)
 	})
 	if err != nil {
 		return wrap("update job "+job.ID, err)

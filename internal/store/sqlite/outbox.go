@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/store"
+)
+
+var _ store.Outbox = (*Store)(nil)
+
+const outboxColumns = `seq, id, job_id, type, payload, notify_urls, occurred_at, created_at,
+	state, attempts, next_attempt_at, lease_owner, lease_expires, done_urls, last_error, delivered_at`
+
+// insertOutbox writes the outbox rows of events inside the transaction
+// that records them.
+func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, job *store.Job, events []store.Event) error {
+	rows, err := store.NewOutboxEvents(job, events)
+	if err != nil {
+		return err
+	}
+	for _, o := range rows {
+		_, err := s.txExec(ctx, tx, `INSERT INTO event_outbox (id, job_id, type, payload, notify_urls, occurred_at, created_at, state, next_attempt_at)
+			VALUES (?,?,?,?,?,?,?,?,?)`,
+			o.ID, o.JobID, o.Type, string(o.Payload), store.EncodeURLs(o.NotifyURLs), micro(o.OccurredAt), micro(o.CreatedAt), o.State, micro(o.NextAttemptAt))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanOutbox(r scanner) (*store.OutboxEvent, error) {
+	var (
+		o                       store.OutboxEvent
+		payload, notify, done   string
+		occurred, created, next int64
+		leaseExp, delivered     sql.NullInt64
+	)
+	if err := r.Scan(&o.Seq, &o.ID, &o.JobID, &o.Type, &payload, &notify, &occurred, &created,
+		&o.State, &o.Attempts, &next, &o.LeaseOwner, &leaseExp, &done, &o.LastError, &delivered); err != nil {
+		return nil, err
+	}
+	o.Payload = []byte(payload)
+	o.NotifyURLs = store.DecodeURLs(notify)
+	o.DoneURLs = store.DecodeURLs(done)
+	o.OccurredAt, o.CreatedAt, o.NextAttemptAt = fromMicro(occurred), fromMicro(created), fromMicro(next)
+	if leaseExp.Valid {
+		o.LeaseExpires = fromMicro(leaseExp.Int64)
+	}
+	o.DeliveredAt = fromNullMicro(delivered)
+	return &o, nil
+}
+
+func collectOutbox(rows *sql.Rows) ([]*store.OutboxEvent, error) {
+	defer rows.Close()
+	var out []*store.OutboxEvent
+	for rows.Next() {
+		o, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// ClaimOutbox leases the due heads of the pending queues. Writers of this
+// file are serialised (BEGIN IMMEDIATE), so two senders never claim the
+// same row.
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.OutboxEvent, error) {
+	if owner == "" {
+		return nil, errs.Configuration("claiming events needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	now := store.Now()
+	var out []*store.OutboxEvent
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE event_outbox SET lease_owner = ?, lease_expires = ?
+			WHERE seq IN (SELECT o.seq FROM event_outbox o
+				WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+				AND (o.lease_owner = '' OR o.lease_owner = ? OR o.lease_expires IS NULL OR o.lease_expires <= ?)
+				AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE p.job_id = o.job_id AND p.state = 'pending' AND p.seq < o.seq)
+				ORDER BY o.seq LIMIT ?)
+			RETURNING `+outboxColumns,
+			owner, micro(now.Add(ttl)), micro(now), owner, micro(now), limit)
+		if err != nil {
+			return err
+		}
+		out, err = collectOutbox(rows)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim events", err)
+	}
+	sortBySeq(out)
+	return out, nil
+}
+
+func sortBySeq(evs []*store.OutboxEvent) {
+	for i := 1; i < len(evs); i++ {
+		for k := i; k > 0 && evs[k].Seq < evs[k-1].Seq; k-- {
+			evs[k], evs[k-1] = evs[k-1], evs[k]
+		}
+	}
+}
+
+// FinishOutbox records a sender's result and drops its lease.
+func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r store.OutboxResult) (bool, error) {
+	now := store.Now()
+	var delivered any
+	if r.State == store.OutboxDelivered {
+		delivered = micro(now)
+	}
+	attempted := 0
+	if r.Attempted {
+		attempted = 1
+	}
+	next := r.NextAttemptAt
+	if next.IsZero() {
+		next = now
+	}
+	var ok bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE event_outbox SET state = ?, done_urls = ?, attempts = attempts + ?,
+			next_attempt_at = ?, last_error = ?, delivered_at = ?, lease_owner = '', lease_expires = NULL
+			WHERE seq = ? AND lease_owner = ? AND state = 'pending'`,
+			r.State, store.EncodeURLs(r.DoneURLs), attempted, micro(next), store.BoundError(r.LastError), delivered, seq, owner)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		ok = n == 1
+		return nil
+	})
+	return ok, wrap("finish event", err)
+}
+
+// ListOutbox returns events oldest first.
+func (s *Store) ListOutbox(ctx context.Context, f store.OutboxFilter) ([]*store.OutboxEvent, error) {
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	conds := []string{"seq > ?"}
+	args := []any{f.AfterSeq}
+	if f.JobID != "" {
+		conds = append(conds, "job_id = ?")
+		args = append(args, f.JobID)
+	}
+	if f.State != "" {
+		conds = append(conds, "state = ?")
+		args = append(args, f.State)
+	}
+	args = append(args, store.OutboxLimit(f.Limit))
+	rows, err := s.query(ctx, "SELECT "+outboxColumns+" FROM event_outbox WHERE "+strings.Join(conds, " AND ")+" ORDER BY seq LIMIT ?", args...)
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	out, err := collectOutbox(rows)
+	return out, wrap("list events", err)
+}
+
+// CountOutbox returns the number of pending and failed events (delivered
+// ones are most rows and are counted by the sender's metrics instead).
+func (s *Store) CountOutbox(ctx context.Context) (map[string]int64, error) {
+	done, err := s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.query(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
+	if err != nil {
+		return nil, wrap("count events", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{store.OutboxPending: 0, store.OutboxFailed: 0}
+	for rows.Next() {
+		var (
+			st string
+			n  int64
+		)
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap("count events", err)
+		}
+		out[st] = n
+	}
+	return out, wrap("count events", rows.Err())
+}
