@@ -22,8 +22,8 @@ import (
 	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
-	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/models"
+	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
