@@ -33,7 +33,7 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	w := newWorkspace(net, 4)
 	copy(w.x, x.Data)
 	grads := make([]float32, len(net.Params))
-	w.step(net, 4, rand.New(rand.NewPCG(1, 1)), grads)
+	w.step(net, 4, rand.NewPCG(1, 1), grads)
 	loss := func() float64 { return meanOf(net.Errors(x.Data, 4)) }
 	for _, i := range []int{0, 7, 29, 31, len(net.Params) / 2, len(net.Params) - 1} {
 		orig := net.Params[i]

@@ -138,8 +138,8 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	snap := st.Clone()
 	for st.Epoch < cfg.Epochs {
 		epoch := st.Epoch + 1
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
-		perm := rng.Perm(train.Rows)
+		src := rand.NewPCG(cfg.Seed, uint64(epoch))
+		perm := rand.New(src).Perm(train.Rows)
 		var lossSum float64
 		for b0 := 0; b0 < train.Rows; b0 += cfg.BatchSize {
 			if ctx.Err() != nil {
@@ -149,7 +149,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			for r := 0; r < rows; r++ {
 				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
 			}
-			loss := w.step(net, rows, rng, grads)
+			loss := w.step(net, rows, src, grads)
 			lossSum += loss * float64(rows)
 			st.Step++
 			adam(st, grads, clipFactor(grads, cfg.GradClip))
@@ -212,16 +212,12 @@ func meanOf(v []float64) float64 {
 }
 
 // clipFactor returns the factor that brings g's L2 norm down to c (PyTorch's
-// clip_grad_norm_), or 1. The sum is sequential so that it is reproducible.
+// clip_grad_norm_), or 1. The sum runs in one fixed order, so it is reproducible.
 func clipFactor(g []float32, c float64) float32 {
 	if c <= 0 {
 		return 1
 	}
-	var s float64
-	for _, v := range g {
-		s += float64(v) * float64(v)
-	}
-	norm := math.Sqrt(s)
+	norm := math.Sqrt(sumSquares(g))
 	if norm <= c {
 		return 1
 	}
@@ -236,28 +232,20 @@ func adam(st *State, g []float32, f float32) {
 	bc2 := 1 - math.Pow(beta2, float64(st.Step))
 	stepSize := float32(st.LR / bc1)
 	sqrtBC2 := float32(math.Sqrt(bc2))
+	k := [8]float32{f, beta1, 1 - beta1, beta2, 1 - beta2, sqrtBC2, adamE, stepSize}
 	n := len(st.Params)
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/65536))
-	var wg sync.WaitGroup
-	for k := 0; k < parts; k++ {
-		lo, hi := n*k/parts, n*(k+1)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p, m, v, g := st.Params[lo:hi], st.M[lo:hi], st.V[lo:hi], g[lo:hi]
-			for i := range p {
-				gi := g[i]
-				if f != 1 {
-					gi *= f
-				}
-				mi := beta1*m[i] + (1-beta1)*gi
-				vi := beta2*v[i] + (1-beta2)*gi*gi
-				m[i], v[i] = mi, vi
-				denom := float32(math.Sqrt(float64(vi)))/sqrtBC2 + adamE
-				p[i] -= stepSize * mi / denom
-			}
-		}()
+	if n < 65536 || runtime.GOMAXPROCS(0) < 2 {
+		adamUpdate(st.Params, st.M, st.V, g, &k)
+		return
 	}
+	mid := n / 2 / 8 * 8
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], g[mid:], &k)
+	}()
+	adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], g[:mid], &k)
 	wg.Wait()
 }
 
@@ -286,13 +274,16 @@ func newWorkspace(n *Net, batch int) *workspace {
 // step runs forward and backward on the first rows of w.x, writes the
 // gradient of the mean squared error into grads (the Params layout) and
 // returns the loss.
-func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) float64 {
+func (w *workspace) step(n *Net, rows int, src *rand.PCG, grads []float32) float64 {
 	last := len(n.Layers) - 1
 	keep := 1 - n.Dropout
 	scale := float32(1)
 	if keep > 0 {
 		scale = 1 / keep
 	}
+	// A unit is dropped when a 32-bit draw is below thr: two draws per
+	// Uint64, so the generator costs half a call per unit.
+	thr := uint64(float64(n.Dropout) * (1 << 32))
 	in := w.x[:rows*n.Input]
 	for li := range n.Layers {
 		l := &n.Layers[li]
@@ -303,16 +294,9 @@ func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) floa
 			break
 		}
 		a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
+		dropoutMask(mk, src, thr, scale)
 		for i, v := range z {
-			s := scale
-			if n.Dropout > 0 && rng.Float32() < n.Dropout {
-				s = 0
-			}
-			mk[i] = s
-			if v < 0 {
-				v = 0
-			}
-			a[i] = v * s
+			a[i] = max(v, 0) * mk[i]
 		}
 		in = a
 	}
@@ -348,12 +332,12 @@ func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) floa
 		} else {
 			prev = w.x[:rows*l.In]
 		}
-		gemm(true, false, l.Out, l.In, rows, dz, l.Out, prev, l.In, 0, gw, l.In)
+		matMulBcast(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false) // dW = dZᵀ·X
 		if li == 0 {
 			break
 		}
 		dp := w.dprev[:rows*l.In]
-		gemm(false, false, rows, l.In, l.Out, dz, l.Out, l.W, l.In, 0, dp, l.In)
+		matMulBcast(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false) // dX = dZ·W
 		// Through dropout and ReLU into the previous layer's pre-activation.
 		pz, mk := w.z[li-1][:rows*l.In], w.mask[li-1][:rows*l.In]
 		for i, v := range pz {
@@ -365,4 +349,28 @@ func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) floa
 		}
 	}
 	return loss
+}
+
+// dropoutMask fills mk with 0 (dropped, with probability thr/2³²) or scale.
+func dropoutMask(mk []float32, src *rand.PCG, thr uint64, scale float32) {
+	if thr == 0 {
+		for i := range mk {
+			mk[i] = scale
+		}
+		return
+	}
+	pick := func(u uint64) float32 {
+		if u < thr {
+			return 0
+		}
+		return scale
+	}
+	i := 0
+	for ; i+2 <= len(mk); i += 2 {
+		u := src.Uint64()
+		mk[i], mk[i+1] = pick(u&0xffffffff), pick(u>>32)
+	}
+	if i < len(mk) {
+		mk[i] = pick(src.Uint64() & 0xffffffff)
+	}
 }
