@@ -44,15 +44,35 @@ func checkLen(what string, have, need int) {
 }
 
 // matMulNT adds A·Bᵀ to C: C[i][j] += Σ_p A[i][p]·B[j][p] for C m×n, A m×k,
-// B n×k, all row-major with the given strides (the forward pass, Z += X·Wᵀ).
-func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m == 0 || n == 0 || k == 0 {
+// B n×k, all row-major with the given strides (the forward pass, Z = b + X·Wᵀ).
+// When bias is not nil every row of C is first set to it. epi (may be nil)
+// runs after the product on each block of columns [j0,j1), on the same core:
+// the passes that follow a product (activation, dropout, loss) split with it.
+func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, epi func(j0, j1 int)) {
+	if m == 0 || n == 0 {
 		return
 	}
-	checkLen("A", len(a), (m-1)*lda+k)
-	checkLen("B", len(b), (n-1)*ldb+k)
 	checkLen("C", len(c), (m-1)*ldc+n)
-	splitCols(m*n*k, n, 3, func(j0, j1 int) { ntBlock(m, j0, j1, k, a, lda, b, ldb, c, ldc) })
+	if k > 0 {
+		checkLen("A", len(a), (m-1)*lda+k)
+		checkLen("B", len(b), (n-1)*ldb+k)
+	}
+	if bias != nil {
+		checkLen("bias", len(bias), n)
+	}
+	splitCols(m*n*k, n, 3, func(j0, j1 int) {
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*ldc+j0:i*ldc+j1], bias[j0:j1])
+			}
+		}
+		if k > 0 {
+			ntBlock(m, j0, j1, k, a, lda, b, ldb, c, ldc)
+		}
+		if epi != nil {
+			epi(j0, j1)
+		}
+	})
 }
 
 func ntBlock(m, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -100,7 +120,8 @@ func ntBlock(m, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []f
 // for C m×n and B k×n row-major, where A(i,p) = a[i*sai+p*sap]: A row-major
 // is sai=k, sap=1; Aᵀ of a row-major k×m matrix is sai=1, sap=m (the backward
 // pass: dX = dZ·W and dW = dZᵀ·X).
-func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+// epi is as matMulNT's.
+func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool, epi func(j0, j1 int)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -115,7 +136,12 @@ func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c
 	}
 	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
 	checkLen("B", len(b), (k-1)*ldb+n)
-	splitCols(m*n*k, n, 16, func(j0, j1 int) { bcastBlock(m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc) })
+	splitCols(m*n*k, n, 16, func(j0, j1 int) {
+		bcastBlock(m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
+		if epi != nil {
+			epi(j0, j1)
+		}
+	})
 }
 
 func bcastBlock(m, j0, j1, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {
@@ -148,8 +174,30 @@ func adamUpdate(p, m, v, g []float32, k *[8]float32) {
 	adamGeneric(p[done:], m[done:], v[done:], g[done:n], k)
 }
 
-// sumSquares returns Σ g[i]² in float64, always in the same order.
+// sumSquares returns Σ g[i]² in float64, always in the same order: the
+// halves are summed apart (on two cores when there are) and then added.
 func sumSquares(g []float32) float64 {
+	if len(g) < 65536 {
+		return sumSquaresPart(g)
+	}
+	mid := len(g) / 2
+	var hi float64
+	if runtime.GOMAXPROCS(0) < 2 {
+		hi = sumSquaresPart(g[mid:])
+		return sumSquaresPart(g[:mid]) + hi
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hi = sumSquaresPart(g[mid:])
+	}()
+	lo := sumSquaresPart(g[:mid])
+	wg.Wait()
+	return lo + hi
+}
+
+func sumSquaresPart(g []float32) float64 {
 	n := len(g) / 16 * 16
 	var s float64
 	if useAsm && n > 0 {

@@ -61,7 +61,7 @@ func TestKernelsAgreeWithReferenceAndEachOther(t *testing.T) {
 				}
 			}
 			got := slices.Clone(c0)
-			withKernels(t, asm, func() { matMulNT(m, n, k, a, lda, b, ldb, got, ldc) })
+			withKernels(t, asm, func() { matMulNT(m, n, k, a, lda, b, ldb, got, ldc, nil, nil) })
 			near(t, "matMulNT", got, want, 1e-4*math.Sqrt(float64(k)))
 
 			// matMulBcast as dW = Aᵀ·B with A k×m (sai=1, sap=m) and as A·B with A m×k.
@@ -87,7 +87,7 @@ func TestKernelsAgreeWithReferenceAndEachOther(t *testing.T) {
 						}
 					}
 					got := slices.Clone(c0)
-					withKernels(t, asm, func() { matMulBcast(m, n, k, aa, sai, sap, bb, n+1, got, ldc, acc) })
+					withKernels(t, asm, func() { matMulBcast(m, n, k, aa, sai, sap, bb, n+1, got, ldc, acc, nil) })
 					near(t, "matMulBcast", got, ref, 1e-4*math.Sqrt(float64(k)))
 				}
 			}
@@ -103,9 +103,9 @@ func TestProductsDoNotDependOnCores(t *testing.T) {
 	run := func(procs int) ([]float32, []float32) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		c := make([]float32, m*n)
-		matMulNT(m, n, k, a, k, b, k, c, n)
+		matMulNT(m, n, k, a, k, b, k, c, n, nil, nil)
 		d := make([]float32, m*n)
-		matMulBcast(m, n, k, a, k, 1, b, n, d, n, false)
+		matMulBcast(m, n, k, a, k, 1, b, n, d, n, false, nil)
 		return c, d
 	}
 	c1, d1 := run(1)
@@ -163,7 +163,7 @@ func BenchmarkMatMulNT832x256(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	x, w, z := randSlice(32*832, r), randSlice(256*832, r), make([]float32, 32*256)
 	for b.Loop() {
-		matMulNT(32, 256, 832, x, 832, w, 832, z, 256)
+		matMulNT(32, 256, 832, x, 832, w, 832, z, 256, nil, nil)
 	}
 	b.ReportMetric(2*32*256*832*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -172,7 +172,7 @@ func BenchmarkMatMulBcastTN256x832(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	dz, x, gw := randSlice(32*256, r), randSlice(32*832, r), make([]float32, 256*832)
 	for b.Loop() {
-		matMulBcast(256, 832, 32, dz, 1, 256, x, 832, gw, 832, false)
+		matMulBcast(256, 832, 32, dz, 1, 256, x, 832, gw, 832, false, nil)
 	}
 	b.ReportMetric(2*32*256*832*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

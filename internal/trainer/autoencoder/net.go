@@ -102,10 +102,7 @@ func FromParams(input int, hidden []int, dropout float32, params []float32) (*Ne
 
 // forward computes one layer's pre-activation Z = X·Wᵀ + b for rows rows.
 func (l *Layer) forward(x []float32, rows int, z []float32) {
-	for r := 0; r < rows; r++ {
-		copy(z[r*l.Out:(r+1)*l.Out], l.B)
-	}
-	matMulNT(rows, l.Out, l.In, x, l.In, l.W, l.In, z, l.Out)
+	matMulNT(rows, l.Out, l.In, x, l.In, l.W, l.In, z, l.Out, l.B, nil)
 }
 
 // Errors returns each row's reconstruction error (mean squared error over

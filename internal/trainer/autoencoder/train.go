@@ -138,8 +138,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	snap := st.Clone()
 	for st.Epoch < cfg.Epochs {
 		epoch := st.Epoch + 1
-		src := rand.NewPCG(cfg.Seed, uint64(epoch))
-		perm := rand.New(src).Perm(train.Rows)
+		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(train.Rows)
 		var lossSum float64
 		for b0 := 0; b0 < train.Rows; b0 += cfg.BatchSize {
 			if ctx.Err() != nil {
@@ -149,7 +148,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			for r := 0; r < rows; r++ {
 				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
 			}
-			loss := w.step(net, rows, src, grads)
+			loss := w.step(net, rows, stepKey(cfg.Seed, epoch, b0/cfg.BatchSize), grads)
 			lossSum += loss * float64(rows)
 			st.Step++
 			adam(st, grads, clipFactor(grads, cfg.GradClip))
@@ -251,126 +250,143 @@ func adam(st *State, g []float32, f float32) {
 
 // workspace holds the per-batch activations.
 type workspace struct {
-	x     []float32   // batch input
-	z     [][]float32 // per layer: pre-activation (later overwritten by the gradient)
-	a     [][]float32 // per hidden layer: activation after ReLU and dropout
-	mask  [][]float32 // per hidden layer: dropout scale (0 or 1/(1-p))
-	dprev []float32
+	x       []float32   // batch input
+	z       [][]float32 // per layer: pre-activation (later overwritten by the gradient)
+	a       [][]float32 // per hidden layer: activation after ReLU and dropout
+	mask    [][]float32 // per hidden layer: dropout scale (0 or 1/(1-p))
+	dprev   []float32
+	colLoss []float64 // per output column: the batch's squared error
+	wOff    []int     // per layer: offset of W in the Params layout (B follows)
 }
 
 func newWorkspace(n *Net, batch int) *workspace {
-	w := &workspace{x: make([]float32, batch*n.Input)}
-	maxW := 0
+	w := &workspace{x: make([]float32, batch*n.Input), colLoss: make([]float64, n.Input)}
+	maxW, off := 0, 0
 	for _, l := range n.Layers {
 		w.z = append(w.z, make([]float32, batch*l.Out))
 		w.a = append(w.a, make([]float32, batch*l.Out))
 		w.mask = append(w.mask, make([]float32, batch*l.Out))
 		maxW = max(maxW, l.In)
+		w.wOff = append(w.wOff, off)
+		off += l.In*l.Out + l.Out
 	}
 	w.dprev = make([]float32, batch*maxW)
 	return w
 }
 
+// stepKey is the dropout key of one batch: a function of the seed, the epoch
+// and the batch only, so resuming mid-training draws the same masks.
+func stepKey(seed uint64, epoch, batch int) uint64 {
+	return mix64(mix64(seed^0xd1b54a32d192ed03) + uint64(epoch)<<32 + uint64(batch))
+}
+
+// mix64 is SplitMix64's finaliser: a bijection that scatters every input bit.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
 // step runs forward and backward on the first rows of w.x, writes the
 // gradient of the mean squared error into grads (the Params layout) and
-// returns the loss.
-func (w *workspace) step(n *Net, rows int, src *rand.PCG, grads []float32) float64 {
+// returns the loss. Dropout unit i of layer li is dropped when a hash of
+// (key, li, i) falls below the dropout rate: the mask of each unit is known
+// on its own, so the pass over a block of columns that follows a product
+// runs on the core that computed the block, whatever the split.
+func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 {
 	last := len(n.Layers) - 1
 	keep := 1 - n.Dropout
 	scale := float32(1)
 	if keep > 0 {
 		scale = 1 / keep
 	}
-	// A unit is dropped when a 32-bit draw is below thr: two draws per
-	// Uint64, so the generator costs half a call per unit.
-	thr := uint64(float64(n.Dropout) * (1 << 32))
+	thr := uint64(float64(n.Dropout) * (1 << 32)) // dropped when the top 32 bits of the hash are below
 	in := w.x[:rows*n.Input]
+	x := in
+	g := float32(2 / float64(rows*n.Input))
 	for li := range n.Layers {
 		l := &n.Layers[li]
 		z := w.z[li][:rows*l.Out]
-		l.forward(in, rows, z)
-		if li == last {
-			in = z
-			break
+		var epi func(j0, j1 int)
+		if li < last {
+			a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
+			lkey := mix64(key + uint64(li+1)*0x9e3779b97f4a7c15)
+			out := l.Out
+			epi = func(j0, j1 int) {
+				for r := 0; r < rows; r++ {
+					for i := r*out + j0; i < r*out+j1; i++ {
+						m := scale
+						if thr > 0 && mix64(lkey+uint64(i))>>32 < thr {
+							m = 0
+						}
+						mk[i] = m
+						a[i] = max(z[i], 0) * m
+					}
+				}
+			}
+			matMulNT(rows, l.Out, l.In, in, l.In, l.W, l.In, z, l.Out, l.B, epi)
+			in = a
+			continue
 		}
-		a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
-		dropoutMask(mk, src, thr, scale)
-		for i, v := range z {
-			a[i] = max(v, 0) * mk[i]
+		// The output layer: the loss per column, its gradient written over z and the bias gradient.
+		gb := grads[w.wOff[li]+l.In*l.Out : w.wOff[li]+l.In*l.Out+l.Out]
+		out := l.Out
+		epi = func(j0, j1 int) {
+			for j := j0; j < j1; j++ {
+				var s float64
+				var b float32
+				for r := 0; r < rows; r++ {
+					i := r*out + j
+					d := z[i] - x[i]
+					s += float64(d) * float64(d)
+					z[i] = g * d
+					b += z[i]
+				}
+				w.colLoss[j] = s
+				gb[j] = b
+			}
 		}
-		in = a
+		matMulNT(rows, l.Out, l.In, in, l.In, l.W, l.In, z, l.Out, l.B, epi)
 	}
-	// Loss and its gradient, written over the output's z.
-	out := w.z[last][:rows*n.Input]
-	x := w.x[:rows*n.Input]
 	var loss float64
-	g := float32(2 / float64(rows*n.Input))
-	for i := range out {
-		d := out[i] - x[i]
-		loss += float64(d) * float64(d)
-		out[i] = g * d
+	for _, s := range w.colLoss[:n.Input] {
+		loss += s
 	}
 	loss /= float64(rows * n.Input)
-	// Backward. off walks the Params layout from the end.
-	off := len(grads)
+	// Backward: the bias gradient of a layer is summed in the pass that makes its dz.
 	for li := last; li >= 0; li-- {
 		l := &n.Layers[li]
 		dz := w.z[li][:rows*l.Out]
-		off -= l.Out
-		gb := grads[off : off+l.Out]
-		clear(gb)
-		for r := 0; r < rows; r++ {
-			for j, v := range dz[r*l.Out : (r+1)*l.Out] {
-				gb[j] += v
-			}
-		}
-		off -= l.In * l.Out
-		gw := grads[off : off+l.In*l.Out]
+		gw := grads[w.wOff[li] : w.wOff[li]+l.In*l.Out]
 		var prev []float32
 		if li > 0 {
 			prev = w.a[li-1][:rows*l.In]
 		} else {
 			prev = w.x[:rows*l.In]
 		}
-		matMulBcast(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false) // dW = dZᵀ·X
+		matMulBcast(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false, nil) // dW = dZᵀ·X
 		if li == 0 {
 			break
 		}
+		// dX = dZ·W, then through dropout and ReLU into the previous layer's pre-activation.
 		dp := w.dprev[:rows*l.In]
-		matMulBcast(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false) // dX = dZ·W
-		// Through dropout and ReLU into the previous layer's pre-activation.
 		pz, mk := w.z[li-1][:rows*l.In], w.mask[li-1][:rows*l.In]
-		for i, v := range pz {
-			if v <= 0 {
-				pz[i] = 0
-			} else {
-				pz[i] = dp[i] * mk[i]
+		pl := &n.Layers[li-1]
+		pgb := grads[w.wOff[li-1]+pl.In*pl.Out : w.wOff[li-1]+pl.In*pl.Out+pl.Out]
+		width := l.In
+		matMulBcast(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false, func(j0, j1 int) {
+			clear(pgb[j0:j1])
+			for r := 0; r < rows; r++ {
+				for i := r*width + j0; i < r*width+j1; i++ {
+					v := float32(0)
+					if pz[i] > 0 {
+						v = dp[i] * mk[i]
+					}
+					pz[i] = v
+					pgb[i-r*width] += v
+				}
 			}
-		}
+		})
 	}
 	return loss
-}
-
-// dropoutMask fills mk with 0 (dropped, with probability thr/2³²) or scale.
-func dropoutMask(mk []float32, src *rand.PCG, thr uint64, scale float32) {
-	if thr == 0 {
-		for i := range mk {
-			mk[i] = scale
-		}
-		return
-	}
-	pick := func(u uint64) float32 {
-		if u < thr {
-			return 0
-		}
-		return scale
-	}
-	i := 0
-	for ; i+2 <= len(mk); i += 2 {
-		u := src.Uint64()
-		mk[i], mk[i+1] = pick(u&0xffffffff), pick(u>>32)
-	}
-	if i < len(mk) {
-		mk[i] = pick(src.Uint64() & 0xffffffff)
-	}
 }
