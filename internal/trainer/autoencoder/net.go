@@ -115,8 +115,8 @@ func (n *Net) Errors(x []float32, rows int) []float64 {
 	for _, l := range n.Layers {
 		maxW = max(maxW, l.Out)
 	}
-	bufs[0] = make([]float32, chunk*maxW)
-	bufs[1] = make([]float32, chunk*maxW)
+	bufs[0] = make([]float32, min(chunk, rows)*maxW)
+	bufs[1] = make([]float32, min(chunk, rows)*maxW)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
 		xin := x[r0*n.Input : (r0+m)*n.Input]

@@ -223,3 +223,17 @@ func TestDropoutRate(t *testing.T) {
 		}
 	}
 }
+
+// A small age group, as the 2,000-image task has seventeen of: 100 rows, 60 epochs.
+func BenchmarkTrainSmallGroup(b *testing.B) {
+	x, val := randMatrix(100, 832, 1), randMatrix(17, 832, 2)
+	cfg := Config{Hidden: []int{256, 128, 64, 32}, Dropout: 0.1, LR: 1e-3, BatchSize: 32, Epochs: 60, GradClip: 1, Seed: 1,
+		LRFactor: 0.5, LRPatience: 5}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Train(context.Background(), cfg, x, val, nil, func(*State) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(x.Rows*cfg.Epochs*b.N)/b.Elapsed().Seconds(), "samples/s")
+}

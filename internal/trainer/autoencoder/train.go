@@ -88,6 +88,18 @@ func (s *State) Clone() *State {
 	return &c
 }
 
+// copyTo makes dst a deep copy of s, reusing dst's slices: the snapshot
+// that Train keeps of every epoch costs no allocation.
+func (s *State) copyTo(dst *State) {
+	p, m, v, b, h := dst.Params, dst.M, dst.V, dst.BestParams, dst.History
+	*dst = *s
+	dst.Params = append(p[:0], s.Params...)
+	dst.M = append(m[:0], s.M...)
+	dst.V = append(v[:0], s.V...)
+	dst.BestParams = append(b[:0], s.BestParams...)
+	dst.History = append(h[:0], s.History...)
+}
+
 // Init returns the state before the first epoch.
 func Init(cfg Config, input int) (*State, error) {
 	n, err := New(input, cfg.Hidden, cfg.Dropout, cfg.Seed)
@@ -193,7 +205,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 		if st.Done {
 			break
 		}
-		snap = st.Clone()
+		st.copyTo(snap)
 	}
 	if !st.Done { // resumed with Epoch already at the limit
 		st.Done = true
