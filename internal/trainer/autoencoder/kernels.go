@@ -160,18 +160,19 @@ func bcastBlock(m, j0, j1, k int, a []float32, sai, sap int, b []float32, ldb in
 	bcastGeneric(0, m, j16, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
 }
 
-// adamUpdate applies adam's step to every parameter; k is as adam8's.
-func adamUpdate(p, m, v, g []float32, k *[8]float32) {
+// adamUpdate applies adam's step to every parameter: it reads p0, m0, v0
+// and writes p, m, v (the same slices for a step in place); k is as adam8's.
+func adamUpdate(p, m, v, p0, m0, v0, g []float32, k *[8]float32) {
 	n := len(p)
-	checkLen("m", len(m), n)
-	checkLen("v", len(v), n)
-	checkLen("g", len(g), n)
+	for _, s := range [][]float32{m, v, p0, m0, v0, g} {
+		checkLen("an Adam array", len(s), n)
+	}
 	done := 0
 	if useAsm && n >= 8 {
-		adam8(&p[0], &m[0], &v[0], &g[0], n/8, k)
+		adam8(&p[0], &m[0], &v[0], &p0[0], &m0[0], &v0[0], &g[0], n/8, k)
 		done = n / 8 * 8
 	}
-	adamGeneric(p[done:], m[done:], v[done:], g[done:n], k)
+	adamGeneric(p[done:], m[done:], v[done:], p0[done:], m0[done:], v0[done:], g[done:n], k)
 }
 
 // sumSquares returns Σ g[i]² in float64, always in the same order: the

@@ -18,7 +18,7 @@ func dot1(a, b *float32, k8 int) float32
 func bcast4x16(a *float32, sai, sap int, b *float32, ldb int, k int, c *float32, ldc int, acc bool)
 
 //go:noescape
-func adam8(p, m, v, grad *float32, n8 int, k *[8]float32)
+func adam8(p, m, v, p0, m0, v0, grad *float32, n8 int, k *[8]float32)
 
 //go:noescape
 func sumSquares16(grad *float32, n16 int) float64

@@ -207,16 +207,20 @@ bcaststore:
 	VZEROUPPER
 	RET
 
-// func adam8(p, m, v, grad *float32, n8 int, k *[8]float32)
+// func adam8(p, m, v, p0, m0, v0, grad *float32, n8 int, k *[8]float32)
 // One Adam step over 8*n8 parameters, exactly as adamGeneric computes it
-// (no fused operations). k = f, beta1, 1-beta1, beta2, 1-beta2, sqrt(bc2), eps, step.
-TEXT ·adam8(SB), NOSPLIT, $0-48
+// (no fused operations): reads p0, m0, v0, writes p, m, v (which may be the
+// same arrays). k = f, beta1, 1-beta1, beta2, 1-beta2, sqrt(bc2), eps, step.
+TEXT ·adam8(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ m+8(FP), SI
 	MOVQ v+16(FP), DX
-	MOVQ grad+24(FP), BX
-	MOVQ n8+32(FP), CX
-	MOVQ k+40(FP), AX
+	MOVQ p0+24(FP), R8
+	MOVQ m0+32(FP), R9
+	MOVQ v0+40(FP), R10
+	MOVQ grad+48(FP), BX
+	MOVQ n8+56(FP), CX
+	MOVQ k+64(FP), AX
 	VBROADCASTSS 0(AX), Y8
 	VBROADCASTSS 4(AX), Y9
 	VBROADCASTSS 8(AX), Y10
@@ -230,11 +234,11 @@ TEXT ·adam8(SB), NOSPLIT, $0-48
 
 adamloop:
 	VMULPS  (BX), Y8, Y0
-	VMULPS  (SI), Y9, Y1
+	VMULPS  (R9), Y9, Y1
 	VMULPS  Y0, Y10, Y2
 	VADDPS  Y2, Y1, Y1
 	VMOVUPS Y1, (SI)
-	VMULPS  (DX), Y11, Y3
+	VMULPS  (R10), Y11, Y3
 	VMULPS  Y0, Y12, Y4
 	VMULPS  Y0, Y4, Y4
 	VADDPS  Y4, Y3, Y3
@@ -244,12 +248,15 @@ adamloop:
 	VADDPS  Y14, Y5, Y5
 	VMULPS  Y1, Y15, Y6
 	VDIVPS  Y5, Y6, Y6
-	VMOVUPS (DI), Y7
+	VMOVUPS (R8), Y7
 	VSUBPS  Y6, Y7, Y7
 	VMOVUPS Y7, (DI)
 	ADDQ    $32, DI
 	ADDQ    $32, SI
 	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	ADDQ    $32, R10
 	ADDQ    $32, BX
 	DECQ    CX
 	JNZ     adamloop

@@ -41,15 +41,15 @@ func bcastGeneric(i0, i1, j0, j1, k int, a []float32, sai, sap int, b []float32,
 
 // adamGeneric is adam8. The explicit conversions keep the compiler from
 // fusing a multiply and an add, so that it gives adam8's bytes exactly.
-func adamGeneric(p, m, v, g []float32, k *[8]float32) {
+func adamGeneric(p, m, v, p0, m0, v0, g []float32, k *[8]float32) {
 	f, b1, c1, b2, c2, sq, eps, step := k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]
 	for i := range p {
 		gi := g[i] * f
-		mi := float32(b1*m[i]) + float32(c1*gi)
-		vi := float32(b2*v[i]) + float32(float32(c2*gi)*gi)
+		mi := float32(b1*m0[i]) + float32(c1*gi)
+		vi := float32(b2*v0[i]) + float32(float32(c2*gi)*gi)
 		m[i], v[i] = mi, vi
 		denom := float32(math.Sqrt(float64(vi)))/sq + eps
-		p[i] -= float32(step*mi) / denom
+		p[i] = p0[i] - float32(step*mi)/denom
 	}
 }
 

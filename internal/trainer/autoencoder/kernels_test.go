@@ -133,7 +133,7 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 		for ai, asm := range []bool{false, true} {
 			pp, mm, vv := slices.Clone(p), slices.Clone(m), slices.Clone(v)
 			withKernels(t, asm, func() {
-				adamUpdate(pp, mm, vv, g, k)
+				adamUpdate(pp, mm, vv, pp, mm, vv, g, k)
 				sums[ai] = sumSquares(g)
 			})
 			out[ai] = [3][]float32{pp, mm, vv}
@@ -142,6 +142,12 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 			if !slices.Equal(out[0][i], out[1][i]) {
 				t.Fatalf("n=%d: Adam's kernels disagree on array %d", n, i)
 			}
+		}
+		// Out of place (the first step of an epoch) gives the bytes of in place.
+		po, mo, vo := make([]float32, n), make([]float32, n), make([]float32, n)
+		adamUpdate(po, mo, vo, p, m, v, g, k)
+		if !slices.Equal(po, out[1][0]) || !slices.Equal(mo, out[1][1]) || !slices.Equal(vo, out[1][2]) {
+			t.Fatalf("n=%d: Adam out of place differs from in place", n)
 		}
 		if sums[0] != sums[1] {
 			t.Fatalf("n=%d: sum of squares %v (Go) vs %v (assembly)", n, sums[0], sums[1])

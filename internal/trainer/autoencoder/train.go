@@ -88,18 +88,6 @@ func (s *State) Clone() *State {
 	return &c
 }
 
-// copyTo makes dst a deep copy of s, reusing dst's slices: the snapshot
-// that Train keeps of every epoch costs no allocation.
-func (s *State) copyTo(dst *State) {
-	p, m, v, b, h := dst.Params, dst.M, dst.V, dst.BestParams, dst.History
-	*dst = *s
-	dst.Params = append(p[:0], s.Params...)
-	dst.M = append(m[:0], s.M...)
-	dst.V = append(v[:0], s.V...)
-	dst.BestParams = append(b[:0], s.BestParams...)
-	dst.History = append(h[:0], s.History...)
-}
-
 // Init returns the state before the first epoch.
 func Init(cfg Config, input int) (*State, error) {
 	n, err := New(input, cfg.Hidden, cfg.Dropout, cfg.Seed)
@@ -150,6 +138,19 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	snap := st.Clone()
 	for st.Epoch < cfg.Epochs {
 		epoch := st.Epoch + 1
+		// The snapshot returned on a cancel costs no copy: snap takes the
+		// arrays as they are and st gets spare ones, which the epoch's first
+		// Adam step fills from snap's (BestParams and History only change
+		// at the end of an epoch, after which snap is taken anew).
+		n := len(st.Params)
+		sp, sm, sv := snap.Params, snap.M, snap.V
+		*snap = *st
+		snap.History = st.History[:len(st.History):len(st.History)]
+		st.Params, st.M, st.V = spare(sp, n), spare(sm, n), spare(sv, n)
+		net0, _ := FromParams(train.Cols, cfg.Hidden, cfg.Dropout, snap.Params)
+		if net, err = FromParams(train.Cols, cfg.Hidden, cfg.Dropout, st.Params); err != nil {
+			return nil, err
+		}
 		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(train.Rows)
 		var lossSum float64
 		for b0 := 0; b0 < train.Rows; b0 += cfg.BatchSize {
@@ -160,10 +161,14 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			for r := 0; r < rows; r++ {
 				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
 			}
-			loss := w.step(net, rows, stepKey(cfg.Seed, epoch, b0/cfg.BatchSize), grads)
+			from, fromNet := st, net
+			if b0 == 0 {
+				from, fromNet = snap, net0
+			}
+			loss := w.step(fromNet, rows, stepKey(cfg.Seed, epoch, b0/cfg.BatchSize), grads)
 			lossSum += loss * float64(rows)
 			st.Step++
-			adam(st, grads, clipFactor(grads, cfg.GradClip))
+			adam(st, from, grads, clipFactor(grads, cfg.GradClip))
 		}
 		trainLoss := lossSum / float64(train.Rows)
 		valLoss := trainLoss
@@ -205,7 +210,6 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 		if st.Done {
 			break
 		}
-		st.copyTo(snap)
 	}
 	if !st.Done { // resumed with Epoch already at the limit
 		st.Done = true
@@ -235,10 +239,19 @@ func clipFactor(g []float32, c float64) float32 {
 	return float32(c / (norm + 1e-6))
 }
 
+// spare returns s when it holds n values, else a new slice.
+func spare(s []float32, n int) []float32 {
+	if len(s) == n {
+		return s
+	}
+	return make([]float32, n)
+}
+
 // adam applies one Adam step (PyTorch's formulation, no weight decay) with
-// the gradient scaled by f. Every parameter is updated on its own, so the
-// work is split over the cores without changing any result.
-func adam(st *State, g []float32, f float32) {
+// the gradient scaled by f, to from's parameters and moments, into st's
+// (from may be st). Every parameter is updated on its own, so the work is
+// split over the cores without changing any result.
+func adam(st, from *State, g []float32, f float32) {
 	bc1 := 1 - math.Pow(beta1, float64(st.Step))
 	bc2 := 1 - math.Pow(beta2, float64(st.Step))
 	stepSize := float32(st.LR / bc1)
@@ -246,7 +259,7 @@ func adam(st *State, g []float32, f float32) {
 	k := [8]float32{f, beta1, 1 - beta1, beta2, 1 - beta2, sqrtBC2, adamE, stepSize}
 	n := len(st.Params)
 	if n < 65536 || runtime.GOMAXPROCS(0) < 2 {
-		adamUpdate(st.Params, st.M, st.V, g, &k)
+		adamUpdate(st.Params, st.M, st.V, from.Params, from.M, from.V, g, &k)
 		return
 	}
 	mid := n / 2 / 8 * 8
@@ -254,9 +267,9 @@ func adam(st *State, g []float32, f float32) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], g[mid:], &k)
+		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], from.Params[mid:], from.M[mid:], from.V[mid:], g[mid:], &k)
 	}()
-	adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], g[:mid], &k)
+	adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], from.Params[:mid], from.M[:mid], from.V[:mid], g[:mid], &k)
 	wg.Wait()
 }
 
