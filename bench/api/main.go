@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sagetrain/sagetrain/bench/internal/machine"
 	"github.com/sagetrain/sagetrain/bench/internal/pgscratch"
 	"github.com/sagetrain/sagetrain/internal/api"
 	"github.com/sagetrain/sagetrain/internal/jobs"
@@ -59,6 +60,8 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 
+	fmt.Println(machine.Line("before"))
+	defer func() { fmt.Println(machine.Line("after")) }()
 	fmt.Printf("api bench: %d jobs, %d clients, %s per store, list cache %s, GOMAXPROCS=%d, %s\n\n", *n, *clients, *dur, listCache, runtime.GOMAXPROCS(0), runtime.Version())
 	var rows []string
 	for _, d := range strings.Split(*drivers, ",") {

@@ -13,6 +13,7 @@ RUNS=${RUNS:-5}
 KO=${KO:-$(command -v ko || echo "$HOME/go/bin/ko")}
 REGISTRY_BIN=${REGISTRY_BIN:-$(command -v docker-registry || echo /usr/bin/docker-registry)}
 top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before $(cut -d' ' -f1-3 /proc/loadavg)"
 work=$(mktemp -d)
 regpid=""
 cleanup() {
@@ -94,4 +95,4 @@ printf '| ko build, same flags, --sbom=none | %s | %s | %.1f |\n' "$mk" "${T_KO[
 printf '| ko build, defaults (SBOM on, no -s -w) | %s | %s | %.1f |\n' "$mkd" "${T_KOD[*]}" "$(echo "$kod_size/1000000" | bc -l)"
 echo
 printf 'ratio ours/ko (same flags): %.2f; ours/ko (defaults): %.2f\n' "$(echo "$mo/$mk" | bc -l)" "$(echo "$mo/$mkd" | bc -l)"
-echo "source: HEAD $rev; $(go version | cut -d' ' -f3); ko $("$KO" version 2>/dev/null); load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
+echo "source: HEAD $rev; $(go version | cut -d' ' -f3); ko $("$KO" version 2>/dev/null); load average after $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"

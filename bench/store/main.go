@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sagetrain/sagetrain/bench/internal/machine"
 	"github.com/sagetrain/sagetrain/bench/internal/pgscratch"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/postgres"
@@ -73,6 +74,8 @@ func main() {
 		check(err)
 		clients = append(clients, k)
 	}
+	fmt.Println(machine.Line("before"))
+	defer func() { fmt.Println(machine.Line("after")) }()
 	fmt.Printf("jobs %d, requests per kind %d (a tenth for the two slow kinds)\n\n", *n, *requests)
 	fmt.Printf("%-9s %7s %-34s %9s %9s %9s %9s %10s\n", "driver", "clients", "query", "p50", "p95", "p99", "max", "req/s")
 	for _, st := range stores {

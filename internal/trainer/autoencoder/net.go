@@ -1,19 +1,18 @@
 // Package autoencoder is the network of the drawing anomaly detector: a
 // fully connected autoencoder (Linear, ReLU, Dropout per hidden size; the
 // decoder mirrors the encoder and ends in a plain Linear), trained with MSE
-// and Adam. It is float32 throughout, uses gonum's BLAS for the matrix
-// products and is deterministic: the same data, config and seed give the same
-// weights bit for bit, whatever the number of cores (gonum splits a product
-// over output blocks only, never over the summed dimension).
+// and Adam. It is float32 throughout, runs its matrix products and Adam on
+// the AVX2/FMA kernels of kernels_amd64.s (pure Go elsewhere, in
+// kernels_generic.go) and is deterministic: the same data, config and seed
+// give the same weights bit for bit, whatever the number of cores (a product
+// is split over output blocks only, never over the summed dimension; see
+// kernels.go).
 package autoencoder
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Layer is one Linear layer: W is Out×In row-major (PyTorch's layout), B has Out values.
@@ -101,29 +100,9 @@ func FromParams(input int, hidden []int, dropout float32, params []float32) (*Ne
 	return n, nil
 }
 
-// gemm computes C = A·op(B) (+ C when accumulate), all row-major.
-func gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	ar, ac, br, bc := m, k, k, n
-	if tA {
-		ta, ar, ac = blas.Trans, k, m
-	}
-	if tB {
-		tb, br, bc = blas.Trans, n, k
-	}
-	blas32.Gemm(ta, tb, 1,
-		blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
-		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b},
-		beta,
-		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
-}
-
 // forward computes one layer's pre-activation Z = X·Wᵀ + b for rows rows.
 func (l *Layer) forward(x []float32, rows int, z []float32) {
-	for r := 0; r < rows; r++ {
-		copy(z[r*l.Out:(r+1)*l.Out], l.B)
-	}
-	gemm(false, true, rows, l.Out, l.In, x, l.In, l.W, l.In, 1, z, l.Out)
+	matMulNT(rows, l.Out, l.In, x, l.In, l.W, l.In, z, l.Out, l.B, nil)
 }
 
 // Errors returns each row's reconstruction error (mean squared error over
@@ -136,8 +115,8 @@ func (n *Net) Errors(x []float32, rows int) []float64 {
 	for _, l := range n.Layers {
 		maxW = max(maxW, l.Out)
 	}
-	bufs[0] = make([]float32, chunk*maxW)
-	bufs[1] = make([]float32, chunk*maxW)
+	bufs[0] = make([]float32, min(chunk, rows)*maxW)
+	bufs[1] = make([]float32, min(chunk, rows)*maxW)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
 		xin := x[r0*n.Input : (r0+m)*n.Input]

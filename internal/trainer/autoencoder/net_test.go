@@ -33,7 +33,7 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	w := newWorkspace(net, 4)
 	copy(w.x, x.Data)
 	grads := make([]float32, len(net.Params))
-	w.step(net, 4, rand.New(rand.NewPCG(1, 1)), grads)
+	w.step(net, 4, 1, grads)
 	loss := func() float64 { return meanOf(net.Errors(x.Data, 4)) }
 	for _, i := range []int{0, 7, 29, 31, len(net.Params) / 2, len(net.Params) - 1} {
 		orig := net.Params[i]
@@ -184,4 +184,56 @@ func TestSameWeightsOnOneOrTwoCores(t *testing.T) {
 	if !slices.Equal(run(1), run(2)) {
 		t.Fatal("weights differ between GOMAXPROCS=1 and 2")
 	}
+}
+
+// Dropout drops its rate of the hidden units, with masks that differ from
+// batch to batch and scale the kept units by 1/(1-p).
+func TestDropoutRate(t *testing.T) {
+	net, err := New(64, []int{128, 32}, 0.25, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randMatrix(32, 64, 2)
+	w := newWorkspace(net, 32)
+	copy(w.x, x.Data)
+	grads := make([]float32, len(net.Params))
+	var first []float32
+	for key := uint64(1); key <= 2; key++ {
+		w.step(net, 32, key, grads)
+		dropped := 0
+		for _, mk := range w.mask[:3] {
+			for _, m := range mk {
+				switch m {
+				case 0:
+					dropped++
+				case 1 / 0.75:
+				default:
+					t.Fatalf("mask value %g, want 0 or %g", m, 1/0.75)
+				}
+			}
+		}
+		total := 32 * (128 + 32 + 128)
+		if f := float64(dropped) / float64(total); math.Abs(f-0.25) > 0.02 {
+			t.Fatalf("dropped %.3f of the units, want 0.25", f)
+		}
+		if key == 1 {
+			first = slices.Clone(w.mask[0])
+		} else if slices.Equal(first, w.mask[0]) {
+			t.Fatal("two batches got the same dropout mask")
+		}
+	}
+}
+
+// A small age group, as the 2,000-image task has seventeen of: 100 rows, 60 epochs.
+func BenchmarkTrainSmallGroup(b *testing.B) {
+	x, val := randMatrix(100, 832, 1), randMatrix(17, 832, 2)
+	cfg := Config{Hidden: []int{256, 128, 64, 32}, Dropout: 0.1, LR: 1e-3, BatchSize: 32, Epochs: 60, GradClip: 1, Seed: 1,
+		LRFactor: 0.5, LRPatience: 5}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Train(context.Background(), cfg, x, val, nil, func(*State) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(x.Rows*cfg.Epochs*b.N)/b.Elapsed().Seconds(), "samples/s")
 }

@@ -138,8 +138,20 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	snap := st.Clone()
 	for st.Epoch < cfg.Epochs {
 		epoch := st.Epoch + 1
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
-		perm := rng.Perm(train.Rows)
+		// The snapshot returned on a cancel costs no copy: snap takes the
+		// arrays as they are and st gets spare ones, which the epoch's first
+		// Adam step fills from snap's (BestParams and History only change
+		// at the end of an epoch, after which snap is taken anew).
+		n := len(st.Params)
+		sp, sm, sv := snap.Params, snap.M, snap.V
+		*snap = *st
+		snap.History = st.History[:len(st.History):len(st.History)]
+		st.Params, st.M, st.V = spare(sp, n), spare(sm, n), spare(sv, n)
+		net0, _ := FromParams(train.Cols, cfg.Hidden, cfg.Dropout, snap.Params)
+		if net, err = FromParams(train.Cols, cfg.Hidden, cfg.Dropout, st.Params); err != nil {
+			return nil, err
+		}
+		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(train.Rows)
 		var lossSum float64
 		for b0 := 0; b0 < train.Rows; b0 += cfg.BatchSize {
 			if ctx.Err() != nil {
@@ -149,10 +161,14 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			for r := 0; r < rows; r++ {
 				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
 			}
-			loss := w.step(net, rows, rng, grads)
+			from, fromNet := st, net
+			if b0 == 0 {
+				from, fromNet = snap, net0
+			}
+			loss := w.step(fromNet, rows, stepKey(cfg.Seed, epoch, b0/cfg.BatchSize), grads)
 			lossSum += loss * float64(rows)
 			st.Step++
-			adam(st, grads, clipFactor(grads, cfg.GradClip))
+			adam(st, from, grads, clipFactor(grads, cfg.GradClip))
 		}
 		trainLoss := lossSum / float64(train.Rows)
 		valLoss := trainLoss
@@ -194,7 +210,6 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 		if st.Done {
 			break
 		}
-		snap = st.Clone()
 	}
 	if !st.Done { // resumed with Epoch already at the limit
 		st.Done = true
@@ -212,157 +227,191 @@ func meanOf(v []float64) float64 {
 }
 
 // clipFactor returns the factor that brings g's L2 norm down to c (PyTorch's
-// clip_grad_norm_), or 1. The sum is sequential so that it is reproducible.
+// clip_grad_norm_), or 1. The sum runs in one fixed order, so it is reproducible.
 func clipFactor(g []float32, c float64) float32 {
 	if c <= 0 {
 		return 1
 	}
-	var s float64
-	for _, v := range g {
-		s += float64(v) * float64(v)
-	}
-	norm := math.Sqrt(s)
+	norm := math.Sqrt(sumSquares(g))
 	if norm <= c {
 		return 1
 	}
 	return float32(c / (norm + 1e-6))
 }
 
+// spare returns s when it holds n values, else a new slice.
+func spare(s []float32, n int) []float32 {
+	if len(s) == n {
+		return s
+	}
+	return make([]float32, n)
+}
+
 // adam applies one Adam step (PyTorch's formulation, no weight decay) with
-// the gradient scaled by f. Every parameter is updated on its own, so the
-// work is split over the cores without changing any result.
-func adam(st *State, g []float32, f float32) {
+// the gradient scaled by f, to from's parameters and moments, into st's
+// (from may be st). Every parameter is updated on its own, so the work is
+// split over the cores without changing any result.
+func adam(st, from *State, g []float32, f float32) {
 	bc1 := 1 - math.Pow(beta1, float64(st.Step))
 	bc2 := 1 - math.Pow(beta2, float64(st.Step))
 	stepSize := float32(st.LR / bc1)
 	sqrtBC2 := float32(math.Sqrt(bc2))
+	k := [8]float32{f, beta1, 1 - beta1, beta2, 1 - beta2, sqrtBC2, adamE, stepSize}
 	n := len(st.Params)
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/65536))
-	var wg sync.WaitGroup
-	for k := 0; k < parts; k++ {
-		lo, hi := n*k/parts, n*(k+1)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p, m, v, g := st.Params[lo:hi], st.M[lo:hi], st.V[lo:hi], g[lo:hi]
-			for i := range p {
-				gi := g[i]
-				if f != 1 {
-					gi *= f
-				}
-				mi := beta1*m[i] + (1-beta1)*gi
-				vi := beta2*v[i] + (1-beta2)*gi*gi
-				m[i], v[i] = mi, vi
-				denom := float32(math.Sqrt(float64(vi)))/sqrtBC2 + adamE
-				p[i] -= stepSize * mi / denom
-			}
-		}()
+	if n < 65536 || runtime.GOMAXPROCS(0) < 2 {
+		adamUpdate(st.Params, st.M, st.V, from.Params, from.M, from.V, g, &k)
+		return
 	}
+	mid := n / 2 / 8 * 8
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], from.Params[mid:], from.M[mid:], from.V[mid:], g[mid:], &k)
+	}()
+	adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], from.Params[:mid], from.M[:mid], from.V[:mid], g[:mid], &k)
 	wg.Wait()
 }
 
 // workspace holds the per-batch activations.
 type workspace struct {
-	x     []float32   // batch input
-	z     [][]float32 // per layer: pre-activation (later overwritten by the gradient)
-	a     [][]float32 // per hidden layer: activation after ReLU and dropout
-	mask  [][]float32 // per hidden layer: dropout scale (0 or 1/(1-p))
-	dprev []float32
+	x       []float32   // batch input
+	z       [][]float32 // per layer: pre-activation (later overwritten by the gradient)
+	a       [][]float32 // per hidden layer: activation after ReLU and dropout
+	mask    [][]float32 // per hidden layer: dropout scale (0 or 1/(1-p))
+	dprev   []float32
+	colLoss []float64 // per output column: the batch's squared error
+	wOff    []int     // per layer: offset of W in the Params layout (B follows)
 }
 
 func newWorkspace(n *Net, batch int) *workspace {
-	w := &workspace{x: make([]float32, batch*n.Input)}
-	maxW := 0
+	w := &workspace{x: make([]float32, batch*n.Input), colLoss: make([]float64, n.Input)}
+	maxW, off := 0, 0
 	for _, l := range n.Layers {
 		w.z = append(w.z, make([]float32, batch*l.Out))
 		w.a = append(w.a, make([]float32, batch*l.Out))
 		w.mask = append(w.mask, make([]float32, batch*l.Out))
 		maxW = max(maxW, l.In)
+		w.wOff = append(w.wOff, off)
+		off += l.In*l.Out + l.Out
 	}
 	w.dprev = make([]float32, batch*maxW)
 	return w
 }
 
+// stepKey is the dropout key of one batch: a function of the seed, the epoch
+// and the batch only, so resuming mid-training draws the same masks.
+func stepKey(seed uint64, epoch, batch int) uint64 {
+	return mix64(mix64(seed^0xd1b54a32d192ed03) + uint64(epoch)<<32 + uint64(batch))
+}
+
+// mix64 is SplitMix64's finaliser: a bijection that scatters every input bit.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
 // step runs forward and backward on the first rows of w.x, writes the
 // gradient of the mean squared error into grads (the Params layout) and
-// returns the loss.
-func (w *workspace) step(n *Net, rows int, rng *rand.Rand, grads []float32) float64 {
+// returns the loss. Dropout unit i of layer li is dropped when a hash of
+// (key, li, i) falls below the dropout rate: the mask of each unit is known
+// on its own, so the pass over a block of columns that follows a product
+// runs on the core that computed the block, whatever the split.
+func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 {
 	last := len(n.Layers) - 1
 	keep := 1 - n.Dropout
 	scale := float32(1)
 	if keep > 0 {
 		scale = 1 / keep
 	}
+	thr := uint64(float64(n.Dropout) * (1 << 32)) // dropped when the top 32 bits of the hash are below
 	in := w.x[:rows*n.Input]
+	x := in
+	g := float32(2 / float64(rows*n.Input))
 	for li := range n.Layers {
 		l := &n.Layers[li]
 		z := w.z[li][:rows*l.Out]
-		l.forward(in, rows, z)
-		if li == last {
-			in = z
-			break
-		}
-		a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
-		for i, v := range z {
-			s := scale
-			if n.Dropout > 0 && rng.Float32() < n.Dropout {
-				s = 0
+		var epi func(j0, j1 int)
+		if li < last {
+			a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
+			lkey := mix64(key + uint64(li+1)*0x9e3779b97f4a7c15)
+			out := l.Out
+			epi = func(j0, j1 int) {
+				for r := 0; r < rows; r++ {
+					for i := r*out + j0; i < r*out+j1; i++ {
+						m := scale
+						if thr > 0 && mix64(lkey+uint64(i))>>32 < thr {
+							m = 0
+						}
+						mk[i] = m
+						a[i] = max(z[i], 0) * m
+					}
+				}
 			}
-			mk[i] = s
-			if v < 0 {
-				v = 0
-			}
-			a[i] = v * s
+			matMulNT(rows, l.Out, l.In, in, l.In, l.W, l.In, z, l.Out, l.B, epi)
+			in = a
+			continue
 		}
-		in = a
+		// The output layer: the loss per column, its gradient written over z and the bias gradient.
+		gb := grads[w.wOff[li]+l.In*l.Out : w.wOff[li]+l.In*l.Out+l.Out]
+		out := l.Out
+		epi = func(j0, j1 int) {
+			for j := j0; j < j1; j++ {
+				var s float64
+				var b float32
+				for r := 0; r < rows; r++ {
+					i := r*out + j
+					d := z[i] - x[i]
+					s += float64(d) * float64(d)
+					z[i] = g * d
+					b += z[i]
+				}
+				w.colLoss[j] = s
+				gb[j] = b
+			}
+		}
+		matMulNT(rows, l.Out, l.In, in, l.In, l.W, l.In, z, l.Out, l.B, epi)
 	}
-	// Loss and its gradient, written over the output's z.
-	out := w.z[last][:rows*n.Input]
-	x := w.x[:rows*n.Input]
 	var loss float64
-	g := float32(2 / float64(rows*n.Input))
-	for i := range out {
-		d := out[i] - x[i]
-		loss += float64(d) * float64(d)
-		out[i] = g * d
+	for _, s := range w.colLoss[:n.Input] {
+		loss += s
 	}
 	loss /= float64(rows * n.Input)
-	// Backward. off walks the Params layout from the end.
-	off := len(grads)
+	// Backward: the bias gradient of a layer is summed in the pass that makes its dz.
 	for li := last; li >= 0; li-- {
 		l := &n.Layers[li]
 		dz := w.z[li][:rows*l.Out]
-		off -= l.Out
-		gb := grads[off : off+l.Out]
-		clear(gb)
-		for r := 0; r < rows; r++ {
-			for j, v := range dz[r*l.Out : (r+1)*l.Out] {
-				gb[j] += v
-			}
-		}
-		off -= l.In * l.Out
-		gw := grads[off : off+l.In*l.Out]
+		gw := grads[w.wOff[li] : w.wOff[li]+l.In*l.Out]
 		var prev []float32
 		if li > 0 {
 			prev = w.a[li-1][:rows*l.In]
 		} else {
 			prev = w.x[:rows*l.In]
 		}
-		gemm(true, false, l.Out, l.In, rows, dz, l.Out, prev, l.In, 0, gw, l.In)
+		matMulBcast(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false, nil) // dW = dZᵀ·X
 		if li == 0 {
 			break
 		}
+		// dX = dZ·W, then through dropout and ReLU into the previous layer's pre-activation.
 		dp := w.dprev[:rows*l.In]
-		gemm(false, false, rows, l.In, l.Out, dz, l.Out, l.W, l.In, 0, dp, l.In)
-		// Through dropout and ReLU into the previous layer's pre-activation.
 		pz, mk := w.z[li-1][:rows*l.In], w.mask[li-1][:rows*l.In]
-		for i, v := range pz {
-			if v <= 0 {
-				pz[i] = 0
-			} else {
-				pz[i] = dp[i] * mk[i]
+		pl := &n.Layers[li-1]
+		pgb := grads[w.wOff[li-1]+pl.In*pl.Out : w.wOff[li-1]+pl.In*pl.Out+pl.Out]
+		width := l.In
+		matMulBcast(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false, func(j0, j1 int) {
+			clear(pgb[j0:j1])
+			for r := 0; r < rows; r++ {
+				for i := r*width + j0; i < r*width+j1; i++ {
+					v := float32(0)
+					if pz[i] > 0 {
+						v = dp[i] * mk[i]
+					}
+					pz[i] = v
+					pgb[i-r*width] += v
+				}
 			}
-		}
+		})
 	}
 	return loss
 }

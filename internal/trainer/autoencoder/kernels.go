@@ -1,0 +1,213 @@
+package autoencoder
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// The matrix products of a training step, on the AVX2/FMA kernels of
+// kernels_amd64.s where the CPU has them, else on kernels_generic.go.
+//
+// Determinism: every output element is computed by one fixed sequence of
+// operations that depends only on the shapes and on the element's position,
+// never on GOMAXPROCS or on how the work is split between goroutines (splits
+// fall on kernel tile boundaries, and a product is never split over its summed
+// dimension). So the same data and seed give the same bytes on one or many cores.
+
+// parallelWork is the number of multiply-adds from which a product is split
+// in two: below it, handing half to another core costs more than it saves.
+const parallelWork = 400_000
+
+// splitCols runs f over [0,n) as one or two column ranges; a cut falls on a
+// multiple of align.
+func splitCols(work, n, align int, f func(lo, hi int)) {
+	if work < parallelWork || n < 2*align || runtime.GOMAXPROCS(0) < 2 {
+		f(0, n)
+		return
+	}
+	mid := (n/2 + align - 1) / align * align
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f(mid, n)
+	}()
+	f(0, mid)
+	wg.Wait()
+}
+
+func checkLen(what string, have, need int) {
+	if have < need {
+		panic(fmt.Sprintf("autoencoder: %s has %d values, the product needs %d", what, have, need))
+	}
+}
+
+// matMulNT adds A·Bᵀ to C: C[i][j] += Σ_p A[i][p]·B[j][p] for C m×n, A m×k,
+// B n×k, all row-major with the given strides (the forward pass, Z = b + X·Wᵀ).
+// When bias is not nil every row of C is first set to it. epi (may be nil)
+// runs after the product on each block of columns [j0,j1), on the same core:
+// the passes that follow a product (activation, dropout, loss) split with it.
+func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, epi func(j0, j1 int)) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkLen("C", len(c), (m-1)*ldc+n)
+	if k > 0 {
+		checkLen("A", len(a), (m-1)*lda+k)
+		checkLen("B", len(b), (n-1)*ldb+k)
+	}
+	if bias != nil {
+		checkLen("bias", len(bias), n)
+	}
+	splitCols(m*n*k, n, 3, func(j0, j1 int) {
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*ldc+j0:i*ldc+j1], bias[j0:j1])
+			}
+		}
+		if k > 0 {
+			ntBlock(m, j0, j1, k, a, lda, b, ldb, c, ldc)
+		}
+		if epi != nil {
+			epi(j0, j1)
+		}
+	})
+}
+
+func ntBlock(m, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	k8 := k / 8
+	if useAsm {
+		j := j0
+		for ; j+3 <= j1; j += 3 {
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				dot4x3(&a[i*lda], lda, &b[j*ldb], ldb, k8, &c[i*ldc+j], ldc)
+			}
+			for ; i < m; i++ {
+				for jj := j; jj < j+3; jj++ {
+					c[i*ldc+jj] += dot1(&a[i*lda], &b[jj*ldb], k8)
+				}
+			}
+		}
+		for ; j < j1; j++ {
+			for i := 0; i < m; i++ {
+				c[i*ldc+j] += dot1(&a[i*lda], &b[j*ldb], k8)
+			}
+		}
+	} else {
+		for i := 0; i < m; i++ {
+			for j := j0; j < j1; j++ {
+				c[i*ldc+j] += dotGeneric(a[i*lda:], b[j*ldb:], k8)
+			}
+		}
+	}
+	if k8*8 < k { // the last k%8 terms, in order, after the kernel's sum
+		for i := 0; i < m; i++ {
+			for j := j0; j < j1; j++ {
+				s := c[i*ldc+j]
+				ar, br := a[i*lda:i*lda+k], b[j*ldb:j*ldb+k]
+				for p := k8 * 8; p < k; p++ {
+					s += ar[p] * br[p]
+				}
+				c[i*ldc+j] = s
+			}
+		}
+	}
+}
+
+// matMulBcast sets C to A·B (or adds it, when acc): C[i][j] (+)= Σ_p A(i,p)·B[p][j]
+// for C m×n and B k×n row-major, where A(i,p) = a[i*sai+p*sap]: A row-major
+// is sai=k, sap=1; Aᵀ of a row-major k×m matrix is sai=1, sap=m (the backward
+// pass: dX = dZ·W and dW = dZᵀ·X).
+// epi is as matMulNT's.
+func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool, epi func(j0, j1 int)) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkLen("C", len(c), (m-1)*ldc+n)
+	if k == 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
+	checkLen("B", len(b), (k-1)*ldb+n)
+	splitCols(m*n*k, n, 16, func(j0, j1 int) {
+		bcastBlock(m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
+		if epi != nil {
+			epi(j0, j1)
+		}
+	})
+}
+
+func bcastBlock(m, j0, j1, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if !useAsm {
+		bcastGeneric(0, m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
+		return
+	}
+	m4 := m / 4 * 4
+	j16 := j0 + (j1-j0)/16*16
+	for j := j0; j < j16; j += 16 {
+		for i := 0; i < m4; i += 4 {
+			bcast4x16(&a[i*sai], sai, sap, &b[j], ldb, k, &c[i*ldc+j], ldc, acc)
+		}
+	}
+	bcastGeneric(m4, m, j0, j16, k, a, sai, sap, b, ldb, c, ldc, acc)
+	bcastGeneric(0, m, j16, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
+}
+
+// adamUpdate applies adam's step to every parameter: it reads p0, m0, v0
+// and writes p, m, v (the same slices for a step in place); k is as adam8's.
+func adamUpdate(p, m, v, p0, m0, v0, g []float32, k *[8]float32) {
+	n := len(p)
+	for _, s := range [][]float32{m, v, p0, m0, v0, g} {
+		checkLen("an Adam array", len(s), n)
+	}
+	done := 0
+	if useAsm && n >= 8 {
+		adam8(&p[0], &m[0], &v[0], &p0[0], &m0[0], &v0[0], &g[0], n/8, k)
+		done = n / 8 * 8
+	}
+	adamGeneric(p[done:], m[done:], v[done:], p0[done:], m0[done:], v0[done:], g[done:n], k)
+}
+
+// sumSquares returns Σ g[i]² in float64, always in the same order: the
+// halves are summed apart (on two cores when there are) and then added.
+func sumSquares(g []float32) float64 {
+	if len(g) < 65536 {
+		return sumSquaresPart(g)
+	}
+	mid := len(g) / 2
+	var hi float64
+	if runtime.GOMAXPROCS(0) < 2 {
+		hi = sumSquaresPart(g[mid:])
+		return sumSquaresPart(g[:mid]) + hi
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hi = sumSquaresPart(g[mid:])
+	}()
+	lo := sumSquaresPart(g[:mid])
+	wg.Wait()
+	return lo + hi
+}
+
+func sumSquaresPart(g []float32) float64 {
+	n := len(g) / 16 * 16
+	var s float64
+	if useAsm && n > 0 {
+		s = sumSquares16(&g[0], n/16)
+	} else {
+		s = sumSquaresGeneric16(g[:n])
+	}
+	for _, v := range g[n:] {
+		s += float64(v) * float64(v)
+	}
+	return s
+}

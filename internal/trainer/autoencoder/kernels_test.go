@@ -1,0 +1,184 @@
+package autoencoder
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+func randSlice(n int, r *rand.Rand) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// withKernels runs f with the assembly kernels on or off.
+func withKernels(t *testing.T, asm bool, f func()) {
+	t.Helper()
+	if asm && !useAsm {
+		t.Skip("this CPU or build has no assembly kernels (AVX2 and FMA on amd64)")
+	}
+	defer func(old bool) { useAsm = old }(useAsm)
+	useAsm = asm
+	f()
+}
+
+func near(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) || math.IsNaN(float64(got[i])) {
+			t.Fatalf("%s: element %d is %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+// The shapes cover full tiles, every kind of edge (rows, columns, k%8) and
+// the default network's layers.
+var kernelShapes = [][3]int{{1, 1, 1}, {4, 3, 8}, {5, 4, 9}, {7, 17, 13}, {32, 256, 832}, {32, 832, 256},
+	{3, 33, 64}, {32, 64, 32}, {9, 50, 100}, {32, 16, 16}}
+
+// Both products agree with a float64 reference on the assembly and on the pure
+// Go kernels, and with each other up to float32 rounding.
+func TestKernelsAgreeWithReferenceAndEachOther(t *testing.T) {
+	for _, asm := range []bool{false, true} {
+		for _, sh := range kernelShapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			r := rand.New(rand.NewPCG(uint64(m*n), uint64(k)))
+			lda, ldb, ldc := k+1, k+3, n+2 // strides wider than the rows
+			a, b, c0 := randSlice(m*lda, r), randSlice(n*ldb, r), randSlice(m*ldc, r)
+			want := slices.Clone(c0)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					s := float64(c0[i*ldc+j])
+					for p := 0; p < k; p++ {
+						s += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+					}
+					want[i*ldc+j] = float32(s)
+				}
+			}
+			got := slices.Clone(c0)
+			withKernels(t, asm, func() { matMulNT(m, n, k, a, lda, b, ldb, got, ldc, nil, nil) })
+			near(t, "matMulNT", got, want, 1e-4*math.Sqrt(float64(k)))
+
+			// matMulBcast as dW = Aᵀ·B with A k×m (sai=1, sap=m) and as A·B with A m×k.
+			bb := randSlice(k*(n+1), r)
+			for _, tr := range []bool{false, true} {
+				sai, sap := k, 1
+				if tr {
+					sai, sap = 1, m
+				}
+				aa := randSlice(m*k, r)
+				for _, acc := range []bool{false, true} {
+					ref := slices.Clone(c0)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							s := 0.0
+							if acc {
+								s = float64(c0[i*ldc+j])
+							}
+							for p := 0; p < k; p++ {
+								s += float64(aa[i*sai+p*sap]) * float64(bb[p*(n+1)+j])
+							}
+							ref[i*ldc+j] = float32(s)
+						}
+					}
+					got := slices.Clone(c0)
+					withKernels(t, asm, func() { matMulBcast(m, n, k, aa, sai, sap, bb, n+1, got, ldc, acc, nil) })
+					near(t, "matMulBcast", got, ref, 1e-4*math.Sqrt(float64(k)))
+				}
+			}
+		}
+	}
+}
+
+// The split over two cores never changes a bit of a product.
+func TestProductsDoNotDependOnCores(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	m, n, k := 37, 835, 259
+	a, b := randSlice(m*k, r), randSlice(n*k, r)
+	run := func(procs int) ([]float32, []float32) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		c := make([]float32, m*n)
+		matMulNT(m, n, k, a, k, b, k, c, n, nil, nil)
+		d := make([]float32, m*n)
+		matMulBcast(m, n, k, a, k, 1, b, n, d, n, false, nil)
+		return c, d
+	}
+	c1, d1 := run(1)
+	c2, d2 := run(2)
+	if !slices.Equal(c1, c2) || !slices.Equal(d1, d2) {
+		t.Fatal("a product differs between GOMAXPROCS=1 and 2")
+	}
+}
+
+// Adam's step and the sum of squares are the same bytes on both kernels.
+func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
+	if !useAsm {
+		t.Skip("this CPU or build has no assembly kernels (AVX2 and FMA on amd64)")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 7, 8, 15, 16, 17, 1000, 4099} {
+		p, m, g := randSlice(n, r), randSlice(n, r), randSlice(n, r)
+		v := randSlice(n, r)
+		for i := range v {
+			v[i] *= v[i]
+		}
+		k := &[8]float32{0.7, beta1, 1 - beta1, beta2, 1 - beta2, 0.03, adamE, 1e-3}
+		var out [2][3][]float32
+		var sums [2]float64
+		for ai, asm := range []bool{false, true} {
+			pp, mm, vv := slices.Clone(p), slices.Clone(m), slices.Clone(v)
+			withKernels(t, asm, func() {
+				adamUpdate(pp, mm, vv, pp, mm, vv, g, k)
+				sums[ai] = sumSquares(g)
+			})
+			out[ai] = [3][]float32{pp, mm, vv}
+		}
+		for i := range 3 {
+			if !slices.Equal(out[0][i], out[1][i]) {
+				t.Fatalf("n=%d: Adam's kernels disagree on array %d", n, i)
+			}
+		}
+		// Out of place (the first step of an epoch) gives the bytes of in place.
+		po, mo, vo := make([]float32, n), make([]float32, n), make([]float32, n)
+		adamUpdate(po, mo, vo, p, m, v, g, k)
+		if !slices.Equal(po, out[1][0]) || !slices.Equal(mo, out[1][1]) || !slices.Equal(vo, out[1][2]) {
+			t.Fatalf("n=%d: Adam out of place differs from in place", n)
+		}
+		if sums[0] != sums[1] {
+			t.Fatalf("n=%d: sum of squares %v (Go) vs %v (assembly)", n, sums[0], sums[1])
+		}
+		var ref float64
+		for _, x := range g {
+			ref += float64(x) * float64(x)
+		}
+		if math.Abs(sums[0]-ref) > 1e-9*ref {
+			t.Fatalf("n=%d: sum of squares %v, want %v", n, sums[0], ref)
+		}
+		if slices.Equal(out[0][0], p) {
+			t.Fatalf("n=%d: Adam changed no parameter", n)
+		}
+	}
+}
+
+func BenchmarkMatMulNT832x256(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, w, z := randSlice(32*832, r), randSlice(256*832, r), make([]float32, 32*256)
+	for b.Loop() {
+		matMulNT(32, 256, 832, x, 832, w, 832, z, 256, nil, nil)
+	}
+	b.ReportMetric(2*32*256*832*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkMatMulBcastTN256x832(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	dz, x, gw := randSlice(32*256, r), randSlice(32*832, r), make([]float32, 256*832)
+	for b.Loop() {
+		matMulBcast(256, 832, 32, dz, 1, 256, x, 832, gw, 832, false, nil)
+	}
+	b.ReportMetric(2*32*256*832*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
