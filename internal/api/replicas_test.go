@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/backend/backendtest"
 	"github.com/sagetrain/sagetrain/internal/backend/local"

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/backend/backendtest"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
