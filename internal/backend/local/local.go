@@ -114,8 +114,8 @@ func ARN(name string) string { return "arn:sagetrain:local::training-job/" + nam
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 
 func conflict(name string) error {
-	return &errs.Error{Family: errs.ErrConflict, Msg: "local training job " + name + " already exists",
-		Fix: "use its ARN, or submit under another name"}
+	return errs.Conflict("local training job "+name+" already exists",
+		"use its ARN, or submit under another name", nil)
 }
 
 // Create starts the job named *in.TrainingJobName as a detached process
