@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -527,20 +528,10 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
-	if err != nil {
+	return atomicfile.Write(dst, 0o600, func(f *os.File) error {
+		_, err := io.Copy(f, in)
 		return err
-	}
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // lockFile takes an flock on path; with wait false it fails at once when
