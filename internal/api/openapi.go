@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The document is written in YAML (easier to read and review) and served

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-
 	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/backend/backendtest"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -50,34 +49,6 @@ func buildSagetrain(t *testing.T) {
 	}
 }
 
-// countingBackend counts Create and FetchArtifacts per job name across
-// the replicas that share it.
-type countingBackend struct {
-	backend.Backend
-	mu              *sync.Mutex
-	creates, fetchs map[string]int
-}
-
-// Create counts the calls that made a new backend job; a repeated Create
-// of the same name (a reconciler taking over a slow launch) is answered
-// with the existing job's ARN and a conflict, and is not counted.
-func (c countingBackend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInput) (string, error) {
-	arn, err := c.Backend.Create(ctx, in)
-	if err == nil {
-		c.mu.Lock()
-		c.creates[*in.TrainingJobName]++
-		c.mu.Unlock()
-	}
-	return arn, err
-}
-
-func (c countingBackend) FetchArtifacts(ctx context.Context, o backend.Observation, dir string) error {
-	c.mu.Lock()
-	c.fetchs[o.RemoteName]++
-	c.mu.Unlock()
-	return c.Backend.FetchArtifacts(ctx, o, dir)
-}
-
 // replica is one `serve` process: its own store connection pool, job
 // service, reconciler loop and API server.
 type replica struct {
@@ -97,8 +68,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	buildSagetrain(t)
 	dsn := testpeer.PostgresDSN(t)
 	dir := t.TempDir()
-	var mu sync.Mutex
-	creates, fetchs := map[string]int{}, map[string]int{}
+	counter := backendtest.NewCounter() // shared by the replicas' backends
 	ctx, stop := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
 	defer func() { stop(); loops.Wait() }()
@@ -114,7 +84,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cb := countingBackend{Backend: lb, mu: &mu, creates: creates, fetchs: fetchs}
+		cb := counter.Wrap(lb)
 		svc := jobs.New(st, jobs.Options{Backends: map[string]backend.Backend{"local": cb}, Owner: owner,
 			LeaseTTL: 10 * time.Second, PollInterval: 200 * time.Millisecond, ArtifactRoot: filepath.Join(dir, "artifacts")})
 		m := NewMetrics(st)
@@ -192,9 +162,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 		t.Fatalf("%d jobs in the store, want %d", list.Count, n)
 	}
 	for _, j := range list.Jobs {
-		mu.Lock()
-		c, f := creates[j.RemoteName], fetchs[j.RemoteName]
-		mu.Unlock()
+		c, f := counter.Made(j.RemoteName), counter.Fetches(j.RemoteName)
 		if c != 1 || f != 1 {
 			t.Errorf("job %s: backend jobs made %d, artifacts fetched %d times; want 1 and 1", j.ID, c, f)
 		}

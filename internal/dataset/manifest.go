@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
@@ -181,11 +182,7 @@ func (c *hashCache) save() error {
 		}
 		fmt.Fprintf(&b, "%s %d %d %s %s\n", sum, ce.Size, ce.ModTime, ok, k)
 	}
-	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, c.path); err != nil {
+	if err := atomicfile.WriteFile(c.path, []byte(b.String()), 0o600); err != nil {
 		return err
 	}
 	c.dirty = false

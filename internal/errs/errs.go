@@ -69,6 +69,12 @@ func Container(msg, fix string, cause error) error {
 	return &Error{Family: ErrContainer, Msg: msg, Fix: fix, Err: cause}
 }
 
+// Conflict builds a conflict error: the thing exists already, or is in a
+// state that forbids the change (errors.Is(err, ErrConflict)).
+func Conflict(msg, fix string, cause error) error {
+	return &Error{Family: ErrConflict, Msg: msg, Fix: fix, Err: cause}
+}
+
 // NotFound builds a not-found error (also a job error).
 func NotFound(what string) error {
 	return &Error{Family: ErrNotFound, Msg: what + " not found", Fix: "check the id with 'sagetrain list'"}

@@ -3,6 +3,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +31,16 @@ func TestFamilies(t *testing.T) {
 	}
 	if got := ExitCode(Configuration("bad", "", nil)); got != 2 {
 		t.Fatalf("config exit code %d", got)
+	}
+}
+
+func TestConflict(t *testing.T) {
+	cause := errors.New("row version 3, not 2")
+	err := Conflict("job x changed", "read it again", cause)
+	if !errors.Is(err, ErrConflict) || !errors.Is(err, ErrSagetrain) || !errors.Is(err, cause) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Conflict's families: %v", err)
+	}
+	if !strings.Contains(err.Error(), "read it again") {
+		t.Fatalf("Conflict hides its fix: %q", err)
 	}
 }

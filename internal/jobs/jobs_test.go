@@ -13,14 +13,12 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-
 	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/backend/backendtest"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/spec"
@@ -59,36 +57,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// counting wraps a backend and counts Create and FetchArtifacts per job.
-type counting struct {
-	backend.Backend
-	mu      sync.Mutex
-	creates map[string]int
-	fetches map[string]int
-}
+// counting wraps a backend and counts Create calls and FetchArtifacts per job.
+type counting struct{ *backendtest.Counting }
 
 func newCounting(b backend.Backend) *counting {
-	return &counting{Backend: b, creates: map[string]int{}, fetches: map[string]int{}}
-}
-
-func (c *counting) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInput) (string, error) {
-	c.mu.Lock()
-	c.creates[*in.TrainingJobName]++
-	c.mu.Unlock()
-	return c.Backend.Create(ctx, in)
-}
-
-func (c *counting) FetchArtifacts(ctx context.Context, obs backend.Observation, dir string) error {
-	c.mu.Lock()
-	c.fetches[obs.RemoteName]++
-	c.mu.Unlock()
-	return c.Backend.FetchArtifacts(ctx, obs, dir)
+	return &counting{backendtest.NewCounter().Wrap(b)}
 }
 
 func (c *counting) counts(name string) (creates, fetches int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.creates[name], c.fetches[name]
+	return c.Counter.Creates(name), c.Counter.Fetches(name)
 }
 
 // env is one "process": a store connection, a backend and a service.

@@ -60,7 +60,7 @@ func (s *Service) Report(ctx context.Context, id string) (*Report, error) {
 		if j.Status.Terminal() {
 			fix = "only completed jobs have a report; see 'sagetrain status " + j.ID + "' and its logs"
 		}
-		return nil, &errs.Error{Family: errs.ErrConflict, Msg: fmt.Sprintf("job %s has no report: it is %s", j.ID, j.Status), Fix: fix}
+		return nil, errs.Conflict(fmt.Sprintf("job %s has no report: it is %s", j.ID, j.Status), fix, nil)
 	}
 	var r Report
 	if err := json.Unmarshal(j.Report, &r); err != nil {

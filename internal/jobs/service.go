@@ -253,8 +253,8 @@ func (s *Service) Cancel(ctx context.Context, id string) (*store.Job, error) {
 	}
 	j, err = s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
 		if cur.Status.Terminal() {
-			return nil, &errs.Error{Family: errs.ErrConflict, Msg: fmt.Sprintf("job %s has already ended (%s)", cur.ID, cur.Status),
-				Fix: "only pending, preparing and running jobs can be cancelled"}
+			return nil, errs.Conflict(fmt.Sprintf("job %s has already ended (%s)", cur.ID, cur.Status),
+				"only pending, preparing and running jobs can be cancelled", nil)
 		}
 		if cur.CancelRequested {
 			return nil, errUnchanged

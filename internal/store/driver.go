@@ -92,8 +92,7 @@ func MicroPtr(t *time.Time) *time.Time {
 
 // Conflict is the errs.ErrConflict a driver returns when an update lost the race.
 func Conflict(msg string) error {
-	return &errs.Error{Family: errs.ErrConflict, Msg: msg,
-		Fix: "read the job again (Get) and retry the change on the fresh copy"}
+	return errs.Conflict(msg, "read the job again (Get) and retry the change on the fresh copy", nil)
 }
 
 // InvalidStatus is the error for a status that is not one of AllStatuses.

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -116,8 +117,8 @@ func ARN(name string) string { return "arn:sagetrain:local::training-job/" + nam
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 
 func conflict(name string) error {
-	return &errs.Error{Family: errs.ErrConflict, Msg: "local training job " + name + " already exists",
-		Fix: "use its ARN, or submit under another name"}
+	return errs.Conflict("local training job "+name+" already exists",
+		"use its ARN, or submit under another name", nil)
 }
 
 // Create starts the job named *in.TrainingJobName as a detached process
@@ -534,20 +535,10 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
-	if err != nil {
+	return atomicfile.Write(dst, 0o600, func(f *os.File) error {
+		_, err := io.Copy(f, in)
 		return err
-	}
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // lockFile takes an flock on path; with wait false it fails at once when

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/backend"
 )
 
@@ -71,12 +72,5 @@ func (b *Backend) saveCache() {
 	if os.MkdirAll(dir, 0o700) != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(dir, ".sagemaker-cache-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(raw)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), b.opt.CachePath) != nil {
-		os.Remove(tmp.Name())
-	}
+	_ = atomicfile.WriteFile(b.opt.CachePath, raw, 0o600) // a cache: losing a write costs one describe
 }

@@ -154,8 +154,8 @@ func (b *Backend) Create(ctx context.Context, in *sm.CreateTrainingJobInput) (st
 		if derr != nil {
 			return "", derr
 		}
-		return obs.ARN, &errs.Error{Family: errs.ErrConflict, Msg: "SageMaker training job " + name + " already exists",
-			Fix: "this is the job created earlier under this name; nothing new was started"}
+		return obs.ARN, errs.Conflict("SageMaker training job "+name+" already exists",
+			"this is the job created earlier under this name; nothing new was started", nil)
 	}
 	return "", apiErr("create SageMaker training job "+name, err)
 }
