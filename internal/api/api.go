@@ -83,6 +83,9 @@ type Options struct {
 	// MaxJobMemory caps a job's estimated training memory in bytes (0:
 	// spec.DefaultMaxJobMemory).
 	MaxJobMemory int64
+	// ListenAddr is the address served (host:port): in no-auth mode its
+	// host joins the loopback names the Host header may carry.
+	ListenAddr string
 }
 
 // Server is the HTTP handler of the service.
@@ -96,6 +99,7 @@ type Server struct {
 	lists  *listCache // nil when off
 	// dataRoots are Options.DataRoots, absolute and symlink-free.
 	dataRoots []string
+	guard     *browserGuard
 }
 
 // Route is one registered route; the OpenAPI test walks them.
@@ -118,6 +122,7 @@ func New(opt Options) *Server {
 		lists: newListCache(opt.ListCacheTTL)}
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.dataRoots = cleanRoots(opt.DataRoots)
+	s.guard = newBrowserGuard(opt.Insecure, opt.ListenAddr)
 	s.registerAPI()
 	s.registerDashboard()
 	return s
@@ -166,6 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := rec.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	if s.guard.check(rec, r) {
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

@@ -167,7 +167,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
-		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem,
+		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem, ListenAddr: f.addr,
 	})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
