@@ -100,6 +100,7 @@ type Server struct {
 	// dataRoots are Options.DataRoots, absolute and symlink-free.
 	dataRoots []string
 	guard     *browserGuard
+	revoker   SessionRevoker
 }
 
 // Route is one registered route; the OpenAPI test walks them.
@@ -123,6 +124,10 @@ func New(opt Options) *Server {
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.dataRoots = cleanRoots(opt.DataRoots)
 	s.guard = newBrowserGuard(opt.Insecure, opt.ListenAddr)
+	s.revoker = &memRevoked{}
+	if rv, ok := opt.Store.(SessionRevoker); ok {
+		s.revoker = rv
+	}
 	s.registerAPI()
 	s.registerDashboard()
 	return s

@@ -69,6 +69,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 	db := b.DB()
 	defer db.Close()
+	count, _ := migrations.Count(migrations.Postgres)
 	latest, err := migrations.Latest(migrations.Postgres)
 	if err != nil || latest < 1 {
 		t.Fatalf("Latest: %d %v", latest, err)
@@ -78,8 +79,8 @@ func TestMigrationsIdempotent(t *testing.T) {
 		t.Fatalf("goose version %d (err %v), want %d", v, err, latest)
 	}
 	var applied int64
-	if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || applied != latest {
-		t.Fatalf("goose recorded %d migrations (err %v), want %d: an open re-applied them", applied, err, latest)
+	if err := db.QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || applied != count {
+		t.Fatalf("goose recorded %d migrations (err %v), want %d: an open re-applied them", applied, err, count)
 	}
 }
 

@@ -53,6 +53,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if _, err := b.Get(ctx, j.ID); err != nil {
 		t.Fatalf("job lost on reopen: %v", err)
 	}
+	count, _ := migrations.Count(migrations.SQLite)
 	latest, err := migrations.Latest(migrations.SQLite)
 	if err != nil || latest < 1 {
 		t.Fatalf("Latest: %d %v", latest, err)
@@ -62,8 +63,8 @@ func TestMigrationsIdempotent(t *testing.T) {
 		t.Fatalf("goose version %d (err %v), want %d", v, err, latest)
 	}
 	var applied int
-	if err := b.DB().QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || int64(applied) != latest {
-		t.Fatalf("goose recorded %d migrations (err %v), want %d: reopening re-applied them", applied, err, latest)
+	if err := b.DB().QueryRow("SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&applied); err != nil || int64(applied) != count {
+		t.Fatalf("goose recorded %d migrations (err %v), want %d: reopening re-applied them", applied, err, count)
 	}
 	var mode string
 	if err := b.DB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
