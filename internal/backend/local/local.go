@@ -54,10 +54,11 @@ type Options struct {
 // Backend runs jobs as local processes. It is safe for concurrent use, and
 // any number of processes may use the same Root at once.
 type Backend struct {
-	root  string
-	exe   string
-	grace time.Duration
-	env   []string
+	root   string
+	exe    string
+	grace  time.Duration
+	env    []string
+	faults *stateFaults
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -97,7 +98,7 @@ func New(o Options) (*Backend, error) {
 	if o.StopGrace <= 0 {
 		o.StopGrace = DefaultStopGrace
 	}
-	return &Backend{root: root, exe: o.Executable, grace: o.StopGrace, env: o.Env}, nil
+	return &Backend{root: root, exe: o.Executable, grace: o.StopGrace, env: o.Env, faults: newStateFaults()}, nil
 }
 
 // Name is "local".
@@ -403,7 +404,10 @@ func finalMetrics(logPath string, in *sagemaker.CreateTrainingJobInput) map[stri
 	return out
 }
 
-// Refresh describes each named job; unknown names are left out.
+// Refresh describes each named job; unknown names are left out. A job
+// whose files cannot be read does not hold the others back: it alone is
+// shown as last seen (or left out, if never seen), and fails with the
+// reason once it has stayed unreadable for StateFaultGrace.
 func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backend.Observation, error) {
 	out := make(map[string]backend.Observation, len(names))
 	for _, n := range names {
@@ -415,8 +419,12 @@ func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backe
 			continue
 		}
 		if err != nil {
-			return out, err
+			if o, ok := b.faults.observe(n, err, time.Now()); ok {
+				out[n] = o
+			}
+			continue
 		}
+		b.faults.ok(n, obs)
 		out[n] = obs
 	}
 	return out, nil
