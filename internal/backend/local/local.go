@@ -307,6 +307,10 @@ func (b *Backend) settle(dir string) (*stateFile, error) {
 	}
 	now := time.Now().UTC()
 	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
+		b.markStopping(dir, &st)
+		if n := len(st.Transitions); n > 0 && st.Transitions[n-1].StartTime.After(now) {
+			now = st.Transitions[n-1].StartTime
+		}
 		st.finish(store.StatusStopped, "Stopped", "Training job stopped", "", now)
 	} else {
 		st.finish(store.StatusFailed, "Failed", "The job's process ended without an exit record", "interrupted", now)
@@ -323,8 +327,26 @@ func (b *Backend) markStopping(dir string, st *stateFile) {
 	if st.Final || st.Status == store.StatusStopping {
 		return
 	}
-	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
-		st.Status, st.SecondaryStatus, st.Message = store.StatusStopping, "Stopping", "Stopping the training job"
+	fi, err := os.Stat(filepath.Join(dir, fileStop))
+	if err != nil {
+		return
+	}
+	st.Status, st.SecondaryStatus, st.Message = store.StatusStopping, "Stopping", "Stopping the training job"
+	// The history shows the stop too, where it happened, so a reconciler
+	// that recorded "stopping" when it asked finds it there and never
+	// replays earlier steps after it.
+	if n := len(st.Transitions); n == 0 || st.Transitions[n-1].Status != "Stopping" {
+		at := fi.ModTime().UTC()
+		if n > 0 {
+			if st.Transitions[n-1].StartTime.After(at) {
+				at = st.Transitions[n-1].StartTime
+			}
+			if st.Transitions[n-1].EndTime == nil {
+				end := at
+				st.Transitions[n-1].EndTime = &end
+			}
+		}
+		st.Transitions = append(st.Transitions, backend.Transition{Status: "Stopping", StartTime: at, StatusMessage: st.Message})
 	}
 }
 

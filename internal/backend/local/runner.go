@@ -88,6 +88,16 @@ func (r *runner) finish(status store.Status, secondary, message, reason string) 
 	return r.save()
 }
 
+// stopBeforeStart records a stop that came before training: Stopping, then
+// Stopped, so the history reads in time order whatever a reconciler
+// recorded when it asked for the stop.
+func (r *runner) stopBeforeStart() error {
+	if err := r.transition(store.StatusStopping, "Stopping", "Stopping the training job"); err != nil {
+		return err
+	}
+	return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+}
+
 func (r *runner) stopAsked() bool {
 	_, err := os.Stat(filepath.Join(r.dir, fileStop))
 	return err == nil
@@ -116,7 +126,7 @@ func (r *runner) hosts() []string {
 
 func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	if r.stopAsked() {
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	}
 	if err := r.transition(store.StatusPreparing, "Downloading", "Downloading input data"); err != nil {
 		return err
@@ -128,11 +138,11 @@ func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	}
 	select {
 	case <-sigs:
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	default:
 	}
 	if r.stopAsked() {
-		return r.finish(store.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	}
 	env, err := r.environment(hosts)
 	if err != nil {
