@@ -163,6 +163,9 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		}
 	}
 	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
+	if n := svc.RemovePartial(); n > 0 {
+		log.Info("removed artifact folders a killed collection left", "count", n)
+	}
 
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
