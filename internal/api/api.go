@@ -86,6 +86,9 @@ type Options struct {
 	MaxJobMemory int64
 	// Models exports, deploys and scores; nil answers 503 on those routes.
 	Models *models.Service
+	// ListenAddr is the address served (host:port): in no-auth mode its
+	// host joins the loopback names the Host header may carry.
+	ListenAddr string
 }
 
 // Server is the HTTP handler of the service.
@@ -99,6 +102,8 @@ type Server struct {
 	lists  *listCache // nil when off
 	// dataRoots are Options.DataRoots, absolute and symlink-free.
 	dataRoots []string
+	guard     *browserGuard
+	revoker   SessionRevoker
 }
 
 // Route is one registered route; the OpenAPI test walks them.
@@ -121,6 +126,11 @@ func New(opt Options) *Server {
 		lists: newListCache(opt.ListCacheTTL)}
 	s.ready = newReadyCache(s.readyChecks, 2*time.Second)
 	s.dataRoots = cleanRoots(opt.DataRoots)
+	s.guard = newBrowserGuard(opt.Insecure, opt.ListenAddr)
+	s.revoker = &memRevoked{}
+	if rv, ok := opt.Store.(SessionRevoker); ok {
+		s.revoker = rv
+	}
 	s.registerAPI()
 	s.registerModels()
 	s.registerDashboard()
@@ -174,6 +184,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := rec.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	if s.guard.check(rec, r) {
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

@@ -225,7 +225,7 @@ func (h *harness) completedJob(name string) string {
 	for _, p := range plots {
 		writePNG(t, p)
 	}
-	rep, _ := json.Marshal(testReport{Metrics: map[string]any{"age_groups": map[string]any{"3-4": map[string]any{"threshold": 0.0123, "roc_auc": 0.91}}, "final_loss": 0.004}, Plots: plots})
+	rep, _ := json.Marshal(testReport{Metrics: map[string]any{"age_groups": map[string]any{"3-4": map[string]any{"threshold": 0.0123, "roc_auc": 0.91}}, "final_loss": 0.004}, Plots: plots, Dir: dir})
 	h.finish(j.ID, store.StatusCompleted, func(job *store.Job) { job.Report = rep })
 	if err := os.WriteFile(filepath.Join(h.svc.logs, j.ID+".log"), []byte("epoch 1 loss=0.5\nepoch 2 loss=0.25\ntraining done\n"), 0o600); err != nil {
 		t.Fatal(err)

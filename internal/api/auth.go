@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
@@ -74,7 +75,6 @@ func CheckInsecure(addr string) error {
 // insecure mode on, everything is allowed.
 type authenticator struct {
 	tokens   [][]byte
-	sessions [][]byte // the dashboard session value derived from each token
 	insecure bool
 }
 
@@ -82,7 +82,6 @@ func newAuthenticator(tokens []string, insecure bool) *authenticator {
 	a := &authenticator{insecure: insecure}
 	for _, t := range tokens {
 		a.tokens = append(a.tokens, []byte(t))
-		a.sessions = append(a.sessions, []byte(sessionValue(t)))
 	}
 	return a
 }
@@ -110,28 +109,12 @@ func (a *authenticator) bearer(r *http.Request) bool {
 	return a.valid(a.tokens, strings.TrimSpace(h[len(p):]))
 }
 
-// session reports whether the dashboard cookie belongs to a valid token.
-func (a *authenticator) session(v string) bool {
-	if a.insecure {
-		return v != ""
-	}
-	return a.valid(a.sessions, v)
-}
-
-// login returns the session cookie value for a token, or "" if invalid.
+// login returns a new session cookie value for a token, or "" if invalid.
 func (a *authenticator) login(tok string) string {
 	if !a.valid(a.tokens, tok) {
 		return ""
 	}
-	return sessionValue(tok)
-}
-
-// sessionValue derives the cookie value from a token, so the cookie never
-// holds the token itself and every replica derives the same value.
-func sessionValue(tok string) string {
-	m := hmac.New(sha256.New, []byte(tok))
-	m.Write([]byte("sagetrain dashboard session v1"))
-	return hex.EncodeToString(m.Sum(nil))
+	return newSessionValue(tok, time.Now())
 }
 
 // csrfToken is derived from the session value: unguessable without the

@@ -76,7 +76,7 @@ func (s *Server) session(next http.HandlerFunc) http.HandlerFunc {
 		if err == nil {
 			val = c.Value
 		}
-		if !s.auth.session(val) {
+		if !s.validSession(r.Context(), val) {
 			if s.auth.insecure && r.Method == http.MethodGet {
 				val = randomHex(32)
 				s.setSession(w, val)
@@ -196,9 +196,21 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login.html", &pageData{Title: "Log in", Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// safeNext keeps redirects after login on this site.
+// safeNext keeps redirects after login on this site: a path of this
+// site only. Browsers drop tabs and newlines from URLs ("/\t/evil.example"
+// becomes "//evil.example"), so any control or space byte is refused, as
+// are "//", backslashes and anything url.Parse sees a host or scheme in.
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.Contains(n, `\`) {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.Contains(n, `\`) || len(n) > 2048 {
+		return "/"
+	}
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; c <= ' ' || c == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(n)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return n
@@ -224,6 +236,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if v, ok := r.Context().Value(sessionKey{}).(string); ok && !s.auth.insecure {
+		if err := s.revokeSession(r.Context(), v); err != nil {
+			writeErr(w, r, s.log, err)
+			return
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

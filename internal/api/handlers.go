@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -372,39 +371,37 @@ func pngPlots(plots []string) []string {
 
 // plotPath finds the plot called name among the report's plots; only
 // files the report lists are ever served.
-func (s *Server) plotPath(ctx context.Context, id, name string) (string, error) {
+func (s *Server) plotPath(ctx context.Context, id, name string) (dir, p string, err error) {
 	if !strings.HasSuffix(name, ".png") || strings.ContainsAny(name, `/\`) {
-		return "", errs.NotFound("plot " + name)
+		return "", "", errs.NotFound("plot " + name)
 	}
 	rep, err := s.opt.Jobs.Report(ctx, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, p := range pngPlots(rep.Plots) {
 		if filepath.Base(p) == name {
-			return p, nil
+			return rep.ArtifactDir, p, nil
 		}
 	}
-	return "", &errs.Error{Family: errs.ErrNotFound, Msg: "plot " + name + " not found for job " + id, Fix: "take a name from the report's plots list"}
+	return "", "", &errs.Error{Family: errs.ErrNotFound, Msg: "plot " + name + " not found for job " + id, Fix: "take a name from the report's plots list"}
 }
 
 func (s *Server) servePlot(w http.ResponseWriter, r *http.Request) {
-	p, err := s.plotPath(r.Context(), r.PathValue("id"), r.PathValue("name"))
+	dir, p, err := s.plotPath(r.Context(), r.PathValue("id"), r.PathValue("name"))
 	if err != nil {
 		writeErr(w, r, s.log, err)
 		return
 	}
-	f, err := os.Open(p)
+	f, st, err := openArtifact(dir, p)
 	if err != nil {
-		writeErr(w, r, s.log, &errs.Error{Family: errs.ErrNotFound, Msg: "plot file " + filepath.Base(p) + " is missing on this server", Fix: "fetch the job's artifacts again"})
+		if errors.Is(err, errNotServable) {
+			s.log.Warn("refused to serve an artifact file", "job", r.PathValue("id"), "file", filepath.Base(p), "reason", err)
+		}
+		writeErr(w, r, s.log, &errs.Error{Family: errs.ErrNotFound, Msg: "plot file " + filepath.Base(p) + " is missing on this server or is not a regular file of the job's artifacts", Fix: "fetch the job's artifacts again"})
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		writeErr(w, r, s.log, err)
-		return
-	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	http.ServeContent(w, r, "", st.ModTime(), f)

@@ -61,6 +61,7 @@ func (s *storeService) Cancel(ctx context.Context, id string) (*store.Job, error
 type testReport struct {
 	Metrics map[string]any `json:"metrics"`
 	Plots   []string       `json:"plots"`
+	Dir     string         `json:"artifact_dir"`
 }
 
 func (s *storeService) Report(ctx context.Context, id string) (*Report, error) {
@@ -73,7 +74,7 @@ func (s *storeService) Report(ctx context.Context, id string) (*Report, error) {
 	}
 	var tr testReport
 	_ = json.Unmarshal(j.Report, &tr)
-	return &Report{JobID: j.ID, JobName: j.Name, Status: j.Status, Metrics: tr.Metrics, Plots: tr.Plots}, nil
+	return &Report{JobID: j.ID, JobName: j.Name, Status: j.Status, Metrics: tr.Metrics, Plots: tr.Plots, ArtifactDir: tr.Dir}, nil
 }
 func (s *storeService) Logs(ctx context.Context, id string, follow bool, w io.Writer) error {
 	j, err := s.st.Get(ctx, id)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -74,7 +75,20 @@ func limitErr(archive, what string) error {
 // (created if missing). On error, destDir may hold the entries unpacked
 // before the refused one; callers unpack into a fresh folder.
 func ExtractTarGz(archivePath, destDir string, limits Limits) error {
-	limits = limits.withDefaults()
+	var made []string
+	err := extract(archivePath, destDir, limits.withDefaults(), &made)
+	if len(made) == 0 {
+		return err
+	}
+	// Also after a refusal: what was unpacked before it holds no link out.
+	if cerr := checkTree(archivePath, destDir, made); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// extract unpacks entries, recording in *made every name it wrote.
+func extract(archivePath, destDir string, limits Limits, madep *[]string) error {
 	f, err := os.Open(archivePath)
 	if err != nil {
 		return errs.Job("open archive "+archivePath, "check that the artifact was downloaded", err)
@@ -97,11 +111,12 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 	tr := tar.NewReader(zr)
 	var total int64
 	entries := 0
-	var links []string // symlinks this extraction made, checked at the end
+	made := *madep
+	defer func() { *madep = made }()
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return checkLinks(archivePath, destDir, links)
+			return nil
 		}
 		if err != nil {
 			return errs.Job("read archive "+archivePath, "the archive is truncated or corrupt; download it again", err)
@@ -125,6 +140,7 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 			if err := root.MkdirAll(name, 0o755); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
+			made = append(made, name)
 		case tar.TypeReg, tar.TypeRegA:
 			if hdr.Size < 0 || hdr.Size > limits.MaxFileBytes {
 				return limitErr(archivePath, fmt.Sprintf("entry %q is %d bytes, more than the %d allowed for one file", hdr.Name, hdr.Size, limits.MaxFileBytes))
@@ -137,6 +153,7 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 			if err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
+			made = append(made, name)
 		case tar.TypeSymlink:
 			if err := checkLinkTarget(name, hdr.Linkname, true); err != nil {
 				return unsafeErr(archivePath, hdr.Name, err.Error())
@@ -147,18 +164,28 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 			if err := root.Symlink(hdr.Linkname, name); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
-			links = append(links, name)
+			made = append(made, name)
 		case tar.TypeLink:
 			if err := checkLinkTarget(name, hdr.Linkname, false); err != nil {
 				return unsafeErr(archivePath, hdr.Name, err.Error())
 			}
 			target, _ := cleanName(hdr.Linkname)
+			// link(2) of a symlink makes another symlink, which no name
+			// check would see: a hard link may only point at a regular file.
+			st, err := root.Lstat(target)
+			if err != nil {
+				return unsafeErr(archivePath, hdr.Name, "is a hard link to "+strconv.Quote(hdr.Linkname)+", which is not a file unpacked before it")
+			}
+			if !st.Mode().IsRegular() {
+				return unsafeErr(archivePath, hdr.Name, "is a hard link to "+strconv.Quote(hdr.Linkname)+", which is not a regular file (a symlink or folder)")
+			}
 			if err := mkParent(root, name); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
 			if err := root.Link(target, name); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
+			made = append(made, name)
 		case tar.TypeChar, tar.TypeBlock:
 			return unsafeErr(archivePath, hdr.Name, "is a device file")
 		case tar.TypeFifo:
@@ -225,12 +252,13 @@ func checkLinkTarget(name, target string, symlink bool) error {
 	return nil
 }
 
-// checkLinks resolves every symlink this extraction made and refuses (and
-// removes) any that lands outside destDir or nowhere. The per-entry checks
-// are lexical; links composed with other links (a -> ".", b -> "a/..") can
-// only be judged once all of them exist. Links that were in destDir before
-// are not ours to judge or remove.
-func checkLinks(archive, destDir string, links []string) error {
+// checkTree looks at the final tree: every name this extraction wrote that
+// is now a symlink, however it got there (a symlink entry, a hard link to
+// one, a later entry), must resolve inside destDir, else it is removed and
+// the archive refused. The per-entry checks are lexical; links composed
+// with other links (a -> ".", b -> "a/..") can only be judged once all of
+// them exist. Links that were in destDir before are not ours to judge.
+func checkTree(archive, destDir string, links []string) error {
 	realDest, err := filepath.EvalSymlinks(destDir)
 	if err != nil {
 		return errs.Job("resolve folder "+destDir, "check the folder's permissions", err)

@@ -211,7 +211,7 @@ returns the first job instead of submitting another.`,
 		Example: "  sagetrain submit job.yaml\n  sagetrain submit job.yaml --set hyperparameters.epochs=5 --idempotency-key nightly-2026-11-27\n  sagetrain submit job.yaml --wait -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sp, err := spec.Load(args[0])
+			sp, err := spec.LoadContext(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

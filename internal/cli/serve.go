@@ -173,6 +173,9 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		}
 	}
 	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
+	if n := svc.RemovePartial(); n > 0 {
+		log.Info("removed artifact folders a killed collection left", "count", n)
+	}
 
 	modelSvc, err := models.Open(st, svc.ArtifactRoot())
 	if err != nil {
@@ -181,7 +184,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	handler := api.New(api.Options{Models: modelSvc,
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
-		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem,
+		ListCacheTTL: listCacheTTL(f.listCache), DataRoots: dataRoots, MaxJobMemory: maxMem, ListenAddr: f.addr,
 	})
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

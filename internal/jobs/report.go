@@ -89,6 +89,7 @@ func (s *Service) collect(ctx context.Context, be backend.Backend, j *store.Job,
 		return nil, errs.Job("cannot create "+tmp, "check the artifact root's permissions", err)
 	}
 	defer os.RemoveAll(tmp)
+	defer lockPartial(tmp)() // released before the removal above
 	dl := filepath.Join(tmp, "download")
 	if err := be.FetchArtifacts(ctx, o, dl); err != nil {
 		return nil, err

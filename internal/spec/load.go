@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,9 +20,17 @@ import (
 // never silently drops a setting. Relative dataset_folder and metadata_file
 // paths are resolved against the spec file's folder.
 func Load(path string) (*Spec, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, errs.Configuration("cannot read job spec "+path, "check the path", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
+	if err != nil {
+		return nil, errs.Configuration("cannot read job spec "+path, "check the path", err)
+	}
+	if len(b) > MaxSpecBytes {
+		return nil, errs.Configuration(fmt.Sprintf("job spec %s is larger than %d KiB", path, MaxSpecBytes>>10), "a job spec is a few KiB; check you gave the right file", nil)
 	}
 	s, err := Parse(b)
 	if err != nil {
@@ -48,6 +57,12 @@ func Parse(b []byte) (*Spec, error) {
 			return nil, err
 		}
 		return &s, nil
+	}
+	if len(b) > MaxSpecBytes {
+		return nil, fmt.Errorf("the spec is larger than %d KiB", MaxSpecBytes>>10)
+	}
+	if err := checkYAMLShape(b); err != nil {
+		return nil, err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

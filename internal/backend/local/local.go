@@ -56,10 +56,11 @@ type Options struct {
 // Backend runs jobs as local processes. It is safe for concurrent use, and
 // any number of processes may use the same Root at once.
 type Backend struct {
-	root  string
-	exe   string
-	grace time.Duration
-	env   []string
+	root   string
+	exe    string
+	grace  time.Duration
+	env    []string
+	faults *stateFaults
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -99,7 +100,7 @@ func New(o Options) (*Backend, error) {
 	if o.StopGrace <= 0 {
 		o.StopGrace = DefaultStopGrace
 	}
-	return &Backend{root: root, exe: o.Executable, grace: o.StopGrace, env: o.Env}, nil
+	return &Backend{root: root, exe: o.Executable, grace: o.StopGrace, env: o.Env, faults: newStateFaults()}, nil
 }
 
 // Name is "local".
@@ -308,6 +309,10 @@ func (b *Backend) settle(dir string) (*stateFile, error) {
 	}
 	now := time.Now().UTC()
 	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
+		b.markStopping(dir, &st)
+		if n := len(st.Transitions); n > 0 && st.Transitions[n-1].StartTime.After(now) {
+			now = st.Transitions[n-1].StartTime
+		}
 		st.finish(jobtype.StatusStopped, "Stopped", "Training job stopped", "", now)
 	} else {
 		st.finish(jobtype.StatusFailed, "Failed", "The job's process ended without an exit record", "interrupted", now)
@@ -324,8 +329,26 @@ func (b *Backend) markStopping(dir string, st *stateFile) {
 	if st.Final || st.Status == jobtype.StatusStopping {
 		return
 	}
-	if _, err := os.Stat(filepath.Join(dir, fileStop)); err == nil {
-		st.Status, st.SecondaryStatus, st.Message = jobtype.StatusStopping, "Stopping", "Stopping the training job"
+	fi, err := os.Stat(filepath.Join(dir, fileStop))
+	if err != nil {
+		return
+	}
+	st.Status, st.SecondaryStatus, st.Message = jobtype.StatusStopping, "Stopping", "Stopping the training job"
+	// The history shows the stop too, where it happened, so a reconciler
+	// that recorded "stopping" when it asked finds it there and never
+	// replays earlier steps after it.
+	if n := len(st.Transitions); n == 0 || st.Transitions[n-1].Status != "Stopping" {
+		at := fi.ModTime().UTC()
+		if n > 0 {
+			if st.Transitions[n-1].StartTime.After(at) {
+				at = st.Transitions[n-1].StartTime
+			}
+			if st.Transitions[n-1].EndTime == nil {
+				end := at
+				st.Transitions[n-1].EndTime = &end
+			}
+		}
+		st.Transitions = append(st.Transitions, backend.Transition{Status: "Stopping", StartTime: at, StatusMessage: st.Message})
 	}
 }
 
@@ -405,7 +428,10 @@ func finalMetrics(logPath string, in *sagemaker.CreateTrainingJobInput) map[stri
 	return out
 }
 
-// Refresh describes each named job; unknown names are left out.
+// Refresh describes each named job; unknown names are left out. A job
+// whose files cannot be read does not hold the others back: it alone is
+// shown as last seen (or left out, if never seen), and fails with the
+// reason once it has stayed unreadable for StateFaultGrace.
 func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backend.Observation, error) {
 	out := make(map[string]backend.Observation, len(names))
 	for _, n := range names {
@@ -417,8 +443,12 @@ func (b *Backend) Refresh(ctx context.Context, names []string) (map[string]backe
 			continue
 		}
 		if err != nil {
-			return out, err
+			if o, ok := b.faults.observe(n, err, time.Now()); ok {
+				out[n] = o
+			}
+			continue
 		}
+		b.faults.ok(n, obs)
 		out[n] = obs
 	}
 	return out, nil

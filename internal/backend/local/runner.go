@@ -89,6 +89,16 @@ func (r *runner) finish(status jobtype.Status, secondary, message, reason string
 	return r.save()
 }
 
+// stopBeforeStart records a stop that came before training: Stopping, then
+// Stopped, so the history reads in time order whatever a reconciler
+// recorded when it asked for the stop.
+func (r *runner) stopBeforeStart() error {
+	if err := r.transition(jobtype.StatusStopping, "Stopping", "Stopping the training job"); err != nil {
+		return err
+	}
+	return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
+}
+
 func (r *runner) stopAsked() bool {
 	_, err := os.Stat(filepath.Join(r.dir, fileStop))
 	return err == nil
@@ -117,7 +127,7 @@ func (r *runner) hosts() []string {
 
 func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	if r.stopAsked() {
-		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	}
 	if err := r.transition(jobtype.StatusPreparing, "Downloading", "Downloading input data"); err != nil {
 		return err
@@ -129,11 +139,11 @@ func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	}
 	select {
 	case <-sigs:
-		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	default:
 	}
 	if r.stopAsked() {
-		return r.finish(jobtype.StatusStopped, "Stopped", "Training job stopped before it started", "")
+		return r.stopBeforeStart()
 	}
 	env, err := r.environment(hosts)
 	if err != nil {

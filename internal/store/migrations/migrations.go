@@ -119,3 +119,23 @@ func Latest(d Dialect) (int64, error) {
 	}
 	return latest, nil
 }
+
+// Count returns how many migrations this binary ships (numbers may have
+// gaps: each branch of work takes its own number).
+func Count(d Dialect) (int64, error) {
+	fsys, err := FS(d)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			n++
+		}
+	}
+	return n, nil
+}
