@@ -73,8 +73,9 @@ func TestLaunchOutcomes(t *testing.T) {
 	svc := New(st, Options{Backends: map[string]backend.Backend{"sagemaker": smbackend.New(noCreds, fast)}, ArtifactRoot: t.TempDir()})
 	j, _, err := svc.Submit(ctx, smSpec("nocreds", "s3://honest/data/"), SubmitOptions{})
 	if err == nil || j == nil || j.Status != store.StatusFailed || !strings.Contains(j.FailureReason, "credentials") {
-		t.Fatalf("no credentials: %v, job %+v", err, j)
+		t.Fatalf("no credentials: %v, job %s: %s %s", err, j.ID, j.Status, j.StatusMessage)
 	}
+	noCredsID := j.ID
 
 	s3srv := testpeer.StartS3(t)
 	moto := testpeer.StartMoto(t)
@@ -88,7 +89,7 @@ func TestLaunchOutcomes(t *testing.T) {
 	down := New(st, Options{Backends: map[string]backend.Backend{"sagemaker": smbackend.New(cfg, fast)}, ArtifactRoot: t.TempDir()})
 	j, _, err = down.Submit(ctx, smSpec("unreachable", "s3://honest/data/"), SubmitOptions{})
 	if err == nil || errors.Is(err, errs.ErrConfiguration) || j == nil || j.Status != store.StatusPending || !strings.Contains(j.StatusMessage, "will retry") {
-		t.Fatalf("unreachable SageMaker: %v, job %+v", err, j)
+		t.Fatalf("unreachable SageMaker: %v, job %s %s", err, j.Status, j.StatusMessage)
 	}
 
 	emu := sagemakeremu.Start(t, cfg, sagemakeremu.Options{Trainer: []string{"/bin/true"}})
@@ -103,7 +104,7 @@ func TestLaunchOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	pend, _ := later.Get(ctx, j.ID)
-	failed, _ := later.Get(ctx, "nocreds")
+	failed, _ := later.Get(ctx, noCredsID)
 	if pend.RemoteARN == "" || failed.Status != store.StatusFailed {
 		t.Errorf("after SageMaker answers: pending job %+v, failed job %+v", pend, failed)
 	}
