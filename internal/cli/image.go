@@ -121,6 +121,9 @@ Output: an OCI layout in ` + image.DefaultLayoutDir + ` (or --oci-layout DIR), a
 				pubs = append(pubs, image.LayoutPublisher{Dir: layoutDir, Tag: imageLayoutTag(tag)})
 			}
 
+			if err := imageTrainerSource(ctx, &o); err != nil {
+				return err
+			}
 			img, err := image.Build(ctx, o)
 			if err != nil {
 				return err

@@ -440,6 +440,9 @@ trainer gets SIGTERM (it checkpoints), then SIGKILL after 10 seconds.`,
 				return printJSON(cmd.OutOrStdout(), jobsView(j, nil))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "job %s: %s\n", j.ID, j.Status)
+			if strings.HasPrefix(j.StatusMessage, jobs.StopRefused) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", j.StatusMessage)
+			}
 			return nil
 		},
 	}

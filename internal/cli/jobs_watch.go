@@ -105,7 +105,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 	if tty && !quiet {
 		bar = newJobsBar(ctx, out, 32)
 	}
-	lastLine := ""
+	lastLine, lastRefusal := "", ""
 	say := func(format string, args ...any) {
 		if tty || quiet {
 			return
@@ -145,6 +145,11 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss)
 		} else {
 			say("%s", stage)
+		}
+		if quiet && strings.HasPrefix(j.StatusMessage, jobs.StopRefused) && j.StatusMessage != lastRefusal {
+			// cancel --wait: a stop the backend refuses is said, not waited on in silence.
+			fmt.Fprintln(out, "warning: job "+j.ID+": "+j.StatusMessage)
+			lastRefusal = j.StatusMessage
 		}
 		if j.Status.Terminal() {
 			finish(j)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/image"
 )
@@ -63,6 +64,15 @@ saying what to fix, and prints the values to put in a job spec.
 				return errs.Configuration("setup needs --bucket and --repository", "pass the S3 bucket and the ECR repository name to use", nil)
 			}
 			ctx := cmd.Context()
+			// Where the image's trainer comes from is settled before
+			// anything is created: no role is made for an image that
+			// cannot be built.
+			var bo image.BuildOptions
+			if imageURI == "" {
+				if err := imageTrainerSource(ctx, &bo); err != nil {
+					return err
+				}
+			}
 			cfg, err := awsf.load(cmd, 0)
 			if err != nil {
 				return err
@@ -109,7 +119,7 @@ saying what to fix, and prints the values to put in a job spec.
 				progress("3/4 4/4 using the image %s (no build, no push)", imageURI)
 				res.Spec.ImageURI = imageURI
 			} else {
-				pushed, err := setupBuildAndPush(ctx, cmd, cfg, awsf, res.Role.Account, repository, tag, registry, progress)
+				pushed, err := setupBuildAndPush(ctx, cmd, cfg, awsf, bo, res.Role.Account, repository, tag, registry, progress)
 				if err != nil {
 					return err
 				}
@@ -139,9 +149,9 @@ saying what to fix, and prints the values to put in a job spec.
 	return cmd
 }
 
-// setupBuildAndPush builds the trainer image from the module around the
-// current folder and pushes it to the account's ECR repository.
-func setupBuildAndPush(ctx context.Context, cmd *cobra.Command, cfg aws.Config, awsf awssetupFlags, account, repository, tag, registry string,
+// setupBuildAndPush builds the trainer image (from the module around the
+// current folder, or this binary) and pushes it to the account's ECR repository.
+func setupBuildAndPush(ctx context.Context, cmd *cobra.Command, cfg aws.Config, awsf awssetupFlags, o image.BuildOptions, account, repository, tag, registry string,
 	progress func(string, ...any)) (*image.ECRPushed, error) {
 	host := registry
 	if host == "" {
@@ -158,7 +168,12 @@ func setupBuildAndPush(ctx context.Context, cmd *cobra.Command, cfg aws.Config, 
 	if err != nil {
 		return nil, err
 	}
-	o := image.BuildOptions{Created: created, Revision: image.SourceRevision(ctx, ".")}
+	o.Created = created
+	if o.Binary == "" {
+		o.Revision = image.SourceRevision(ctx, ".")
+	} else {
+		o.Revision = buildinfo.Get().Revision // the running binary's own
+	}
 	if !jsonOutput() {
 		o.Log = cmd.ErrOrStderr()
 	}

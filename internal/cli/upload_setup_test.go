@@ -96,7 +96,7 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 	}
 
 	// Broken: no repository, no role.
-	code, out, _ := runCLI(t, "validate", "--bucket", "drawings", "--prefix", "sagetrain/data", "--repository", "sagetrain", "--role", "sagetrain-training", "-o", "json")
+	code, out, _ := runCLI(t, "validate", "--bucket", "drawings", "--repository", "sagetrain", "-o", "json") // the default root and role
 	var rep awssetup.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("validate JSON: %v: %s", err, out)
@@ -117,7 +117,7 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 	}
 	want := setupSpecValues{RoleARN: "arn:aws:iam::123456789012:role/sagetrain-training",
 		ImageURI:        "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagetrain@sha256:" + strings.Repeat("a", 64),
-		InputDataS3URI:  "s3://drawings/sagetrain/data/",
+		InputDataS3URI:  "s3://drawings/sagetrain/data/training/",
 		OutputS3URI:     "s3://drawings/sagetrain/output/",
 		CheckpointS3URI: "s3://drawings/sagetrain/checkpoints/"}
 	if setup.Spec != want || !setup.Role.Created {
@@ -125,7 +125,7 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 	}
 
 	// role create again: idempotent, prints the ARN.
-	code, out, errOut = runCLI(t, "role", "create", "sagetrain-training", "--bucket", "drawings", "--input-prefix", "sagetrain/data",
+	code, out, errOut = runCLI(t, "role", "create", "sagetrain-training", "--bucket", "drawings", "--input-prefix", "sagetrain",
 		"--output-prefix", "sagetrain/output", "--checkpoint-prefix", "sagetrain/checkpoints", "--repository", "sagetrain", "--grace", "0")
 	if code != 0 || !strings.Contains(out, "exists") || strings.Contains(out, "updated") || !strings.HasSuffix(strings.TrimSpace(out), want.RoleARN) {
 		t.Fatalf("role create again: exit %d: %s %s", code, out, errOut)
@@ -135,7 +135,7 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 	if _, err := ecr.NewFromConfig(cfg).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("sagetrain")}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCLI(t, "validate", "--bucket", "drawings", "--prefix", "sagetrain/data", "--output-prefix", "sagetrain/output",
+	code, out, errOut = runCLI(t, "validate", "--bucket", "drawings", "--prefix", "sagetrain",
 		"--repository", "sagetrain", "--role", want.RoleARN)
 	if code != 0 || !strings.Contains(out, "VALID: 0 error(s)") || !strings.Contains(out, "role_arn:") {
 		t.Fatalf("validate after setup: exit %d\n%s\n%s", code, out, errOut)

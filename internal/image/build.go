@@ -68,6 +68,10 @@ type BuildOptions struct {
 	Transport http.RoundTripper // for pulling the base
 	GoCommand string            // "" = "go"
 	Log       io.Writer         // the compiler's output; nil = discarded unless it fails
+	// Binary is a built trainer (a static linux binary of Platform) laid
+	// in as it is, instead of compiling the source: how an installed
+	// sagetrain, with no source and no Go, builds its own image.
+	Binary string
 }
 
 // ParsePlatform parses "linux/amd64" or "linux/arm64[/v8]".
@@ -120,7 +124,11 @@ func Build(ctx context.Context, o BuildOptions) (v1.Image, error) {
 		binary = filepath.Join(tmp, "sagetrain")
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return compile(gctx, o, binary) })
+	if o.Binary != "" {
+		binary = o.Binary
+	} else {
+		g.Go(func() error { return compile(gctx, o, binary) })
+	}
 	g.Go(func() (err error) {
 		if o.Base == "" {
 			base, err = MinimalBase(o.Platform, o.CABundle, o.Created)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,25 @@ import (
 // still given the benefit of the doubt (SageMaker's lists lag a little; a
 // local job may belong to another local root).
 const unknownGrace = 5 * time.Minute
+
+// StopRefused starts the status message of a job whose cancel the backend
+// keeps refusing; the reconciler asks again each round.
+const StopRefused = "cancel requested, but the backend refused to stop the job (asking again): "
+
+func oneLine(err error) string {
+	m := err.Error()
+	if i := strings.IndexByte(m, '\n'); i >= 0 {
+		m = m[:i]
+	}
+	if len(m) > 400 {
+		m = m[:400] + "..."
+	}
+	return m
+}
+
+// SecondaryFetchingArtifacts is the secondary status of a job whose
+// training ended while its artifacts are not fetched yet.
+const SecondaryFetchingArtifacts = "FetchingArtifacts"
 
 // Run reconciles every PollInterval until ctx ends. Errors of a round are
 // reported through onError (may be nil) and the loop goes on.
@@ -235,11 +255,12 @@ func (s *Service) unknown(ctx context.Context, j *store.Job) error {
 
 // apply brings one job's record up to date with an observation.
 func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o backend.Observation) error {
+	stopRefused := false
 	if j.CancelRequested && !o.Status.Terminal() {
 		if err := be.Stop(ctx, j.RemoteName); err != nil && !errors.Is(err, errs.ErrNotFound) {
-			return err
-		}
-		if o.Status != store.StatusStopping {
+			// Shown, not hidden in a log: the job runs on, and so does the bill.
+			o.Message, stopRefused = StopRefused+oneLine(err), true
+		} else if o.Status != store.StatusStopping {
 			o.Status, o.SecondaryStatus, o.Message = store.StatusStopping, "Stopping", "stop requested"
 		}
 	}
@@ -270,15 +291,38 @@ func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o
 			return []store.Event{{At: now, Status: store.StatusFailed, SecondaryStatus: "Failed", Message: cur.FailureReason}}, nil
 		}
 		if o.Status == store.StatusCompleted && rep == nil {
-			// Completed only goes in with its report; until then say why not.
-			msg := "training completed; fetching the artifacts failed, will retry: " + errString(collectErr)
-			if cur.StatusMessage == msg {
+			// Completed only goes in with its report; until then say what
+			// is true: training ended, the artifacts are not here yet. For
+			// a bounded time, then the job fails with the reason.
+			ended := store.Now()
+			if o.EndedAt != nil {
+				ended = *o.EndedAt
+			}
+			now := store.Now()
+			if now.Sub(ended) > s.artifactWait {
+				cur.Status, cur.SecondaryStatus = store.StatusFailed, "Failed"
+				cur.FailureReason = fmt.Sprintf("training completed but its artifacts could not be fetched within %s: %s", s.artifactWait, errString(collectErr))
+				cur.ModelArtifactURI, cur.OutputArtifactURI = o.ModelArtifacts, o.OutputArtifacts
+				cur.EndedAt = &now
+				return []store.Event{{At: now, Status: store.StatusFailed, SecondaryStatus: "Failed", Message: cur.FailureReason}}, nil
+			}
+			msg := fmt.Sprintf("training completed; fetching the artifacts failed, retrying until %s: %s",
+				ended.Add(s.artifactWait).Local().Format(time.DateTime), errString(collectErr))
+			if cur.StatusMessage == msg && cur.SecondaryStatus == SecondaryFetchingArtifacts {
 				return nil, errUnchanged
 			}
-			cur.StatusMessage = msg
-			return nil, nil
+			var events []store.Event
+			if cur.SecondaryStatus != SecondaryFetchingArtifacts {
+				events = []store.Event{{At: now, Status: store.StatusRunning, SecondaryStatus: SecondaryFetchingArtifacts, Message: msg}}
+			}
+			cur.Status, cur.SecondaryStatus, cur.StatusMessage = store.StatusRunning, SecondaryFetchingArtifacts, msg
+			cur.ModelArtifactURI, cur.OutputArtifactURI = o.ModelArtifacts, o.OutputArtifacts
+			return events, nil
 		}
 		events := newEvents(cur, o)
+		if stopRefused && !strings.HasPrefix(cur.StatusMessage, StopRefused) && len(events) == 0 {
+			events = []store.Event{{At: store.Now(), Status: o.Status, SecondaryStatus: o.SecondaryStatus, Message: o.Message}}
+		}
 		changed := len(events) > 0
 		set := func(dst *string, v string) {
 			if v != "" && *dst != v {

@@ -108,7 +108,7 @@ func (s *Service) collect(ctx context.Context, be backend.Backend, j *store.Job,
 		p := filepath.Join(dl, a.archive)
 		if _, err := os.Stat(p); err != nil {
 			if a.archive == "model.tar.gz" {
-				return nil, errs.Job("the backend gave no model.tar.gz for job "+j.RemoteName, "check the job's output location", err)
+				return nil, errs.Job("the backend gave no model.tar.gz for job "+j.RemoteName+" (looked for "+o.ModelArtifacts+")", "check the job's output location", nil)
 			}
 			r.Notes = append(r.Notes, "no output.tar.gz: the job wrote no output data")
 			continue

@@ -36,6 +36,7 @@ import (
 const (
 	DefaultLeaseTTL     = 60 * time.Second
 	DefaultPollInterval = 5 * time.Second
+	DefaultArtifactWait = 30 * time.Minute
 	// claimLimit bounds the jobs one reconcile round takes on.
 	claimLimit = 500
 	// updateAttempts bounds the re-read-and-retry loop on update conflicts.
@@ -52,6 +53,9 @@ type Options struct {
 	// Uploader uploads a local data set for a SageMaker job and returns its
 	// s3:// URI; nil means such jobs are refused with advice to upload first.
 	Uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
+	// ArtifactWait bounds how long after training ended a job's artifacts
+	// are retried before the job fails for them (default 30 min).
+	ArtifactWait time.Duration
 	// Precheck checks a SageMaker job's S3 input, role and image before it
 	// is recorded; nil checks nothing.
 	Precheck Prechecker
@@ -68,6 +72,8 @@ type Service struct {
 	artRoot  string
 	uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
 	precheck Prechecker
+	// artifactWait bounds the artifact retries after training ended.
+	artifactWait time.Duration
 
 	// launching holds the ids this process is creating on a backend right
 	// now, so its own reconciler (which may hold the same lease) leaves them be.
@@ -92,12 +98,15 @@ func New(st store.Store, opts Options) *Service {
 	if abs, err := filepath.Abs(opts.ArtifactRoot); err == nil {
 		opts.ArtifactRoot = abs
 	}
+	if opts.ArtifactWait <= 0 {
+		opts.ArtifactWait = DefaultArtifactWait
+	}
 	bs := make(map[string]backend.Backend, len(opts.Backends))
 	for k, v := range opts.Backends {
 		bs[k] = v
 	}
 	return &Service{st: st, backends: bs, owner: opts.Owner, ttl: opts.LeaseTTL, poll: opts.PollInterval,
-		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, precheck: opts.Precheck}
+		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, precheck: opts.Precheck, artifactWait: opts.ArtifactWait}
 }
 
 // Owner is this service's reconciler identity.
@@ -276,8 +285,18 @@ func (s *Service) Cancel(ctx context.Context, id string) (*store.Job, error) {
 	}
 	if be, ok := s.backends[j.Backend]; ok && j.RemoteARN != "" {
 		// Stop is idempotent; should this attempt fail, the reconciler
-		// repeats it, so its error is not the caller's.
-		_ = be.Stop(ctx, j.RemoteName)
+		// repeats it. The refusal is recorded so that it is seen.
+		if err := be.Stop(ctx, j.RemoteName); err != nil && !errors.Is(err, errs.ErrNotFound) {
+			if got, merr := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
+				if cur.Status.Terminal() {
+					return nil, errUnchanged
+				}
+				cur.StatusMessage = StopRefused + oneLine(err)
+				return []store.Event{{At: store.Now(), Status: cur.Status, SecondaryStatus: cur.SecondaryStatus, Message: cur.StatusMessage}}, nil
+			}); merr == nil {
+				j = got
+			}
+		}
 	}
 	return j, nil
 }

@@ -34,7 +34,7 @@ func Load(path string) (*Spec, error) {
 	}
 	s, err := Parse(b)
 	if err != nil {
-		return nil, errs.Configuration("job spec "+path+" is not valid", "fix the field named in the message (see the spec reference in the README)", err)
+		return nil, errs.Configuration("job spec "+path+" is not valid", "fix the field named in the message (see the spec reference in the README)", fieldHint(err))
 	}
 	// Absolute, so the stored spec means the same folders to a later
 	// command (or the reconciler of serve) run from another directory.

@@ -32,21 +32,27 @@ func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, d
 		if uri == "" {
 			continue
 		}
-		if err := b.download(ctx, dl, uri, filepath.Join(dir, file)); err != nil {
+		found, err := b.download(ctx, dl, uri, filepath.Join(dir, file))
+		if err != nil {
 			return err
+		}
+		if !found && file == "model.tar.gz" {
+			return errs.Job("the model archive "+uri+" does not exist (yet)",
+				"SageMaker writes it when the job's upload ends; if it never appears, check the job's output_s3_uri and the role's s3:PutObject there", nil)
 		}
 	}
 	return nil
 }
 
-func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, dest string) error {
+// download fetches uri into dest; found is false when the object does not exist.
+func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, dest string) (found bool, err error) {
 	bucket, key, err := parseS3URI(uri)
 	if err != nil {
-		return err
+		return false, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
 	if err != nil {
-		return errs.Job("create "+dest, "check the folder's permissions and free space", err)
+		return false, errs.Job("create "+dest, "check the folder's permissions and free space", err)
 	}
 	defer os.Remove(tmp.Name())
 	err = b.call(ctx, func(ctx context.Context) error {
@@ -60,17 +66,17 @@ func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, des
 		var nsk *s3types.NoSuchKey
 		var nf *s3types.NotFound
 		if errors.As(err, &nsk) || errors.As(err, &nf) {
-			return nil // the job wrote none (output.tar.gz of a job without output data)
+			return false, nil // the job wrote none (output.tar.gz of a job without output data)
 		}
 		if code, _ := errCode(err); code == "NoSuchKey" || code == "NotFound" {
-			return nil
+			return false, nil
 		}
-		return apiErr("download "+uri, err)
+		return false, apiErr("download "+uri, err)
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return errs.Job("move download to "+dest, "check the folder's permissions", err)
+		return false, errs.Job("move download to "+dest, "check the folder's permissions", err)
 	}
-	return nil
+	return true, nil
 }
 
 func parseS3URI(uri string) (bucket, key string, err error) {

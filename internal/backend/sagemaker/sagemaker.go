@@ -299,7 +299,9 @@ func apiErr(what string, err error) error {
 		return errs.Job(what+": interrupted", "run the command again", err)
 	}
 	var se *v4.SigningError
-	if errors.As(err, &se) {
+	// The SDK resolves credentials in its "get identity" step and wraps the
+	// provider's error in plain text: no type to test but the message.
+	if errors.As(err, &se) || strings.Contains(err.Error(), "get identity: ") {
 		// No credentials to sign with: no retry can fix that, only the user.
 		return errs.Configuration(what+": no usable AWS credentials", "configure credentials (aws configure, AWS_PROFILE or --profile, SSO login) and submit again", err)
 	}

@@ -77,6 +77,7 @@ type Server struct {
 	calls     map[string]int
 	faults    int               // faults served since the last ResetCalls
 	failNames map[string]string // job name -> failure reason to force
+	refuse    map[string]string // job name -> why StopTrainingJob is refused
 
 	groupOnce sync.Once // the log group is made when the first job logs
 	groupErr  error
@@ -404,6 +405,9 @@ func (s *Server) describe(body []byte) (any, error) {
 func (s *Server) stopJob(body []byte) (any, error) {
 	j, err := s.lookup(body)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.refusal(j.name); err != nil {
 		return nil, err
 	}
 	if err := j.requestStop(); err != nil {
