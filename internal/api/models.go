@@ -409,7 +409,7 @@ func (s *Server) deployJob(w http.ResponseWriter, r *http.Request) {
 
 // scoreJSON is the JSON body of POST /score: precomputed feature vectors.
 type scoreJSON struct {
-	Features json.RawMessage `json:"features"` // one vector or a list of vectors
+	Features json.RawMessage `json:"features"`  // one vector or a list of vectors
 	AgeYears json.RawMessage `json:"age_years"` // one age or one per vector
 }
 
