@@ -22,6 +22,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/trainer"
 )
 
 // jobsWatchInterval is how often --watch brings the record up to date.
@@ -39,6 +40,15 @@ type jobsProgress struct {
 	valLoss    string
 	lastLine   string
 	finalAUROC string
+	record     *trainer.Progress // the trainer's last structured progress record
+}
+
+// eta is the record's estimate of the time left, or "".
+func (p jobsProgress) eta() string {
+	if p.record == nil || p.record.ETASeconds == nil {
+		return ""
+	}
+	return " eta " + (time.Duration(*p.record.ETASeconds) * time.Second).String()
 }
 
 var (
@@ -55,6 +65,13 @@ func jobsParseProgress(log []byte) jobsProgress {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, trainer.ProgressPrefix); ok {
+			var rec trainer.Progress
+			if json.Unmarshal([]byte(rest), &rec) == nil {
+				p.record = &rec
+			}
+			continue
+		}
 		if strings.TrimSpace(line) != "" {
 			p.lastLine = line
 		}
@@ -140,7 +157,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 						}
 						return " " + line
 					}
-					return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s", prog.group, prog.epoch, prog.trainLoss, prog.valLoss)
+					return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s%s", prog.group, prog.epoch, prog.trainLoss, prog.valLoss, prog.eta())
 				}),
 			),
 		)
@@ -192,7 +209,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			}
 		}
 		if len(pr.groups) > 0 && pr.group != "" {
-			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss)
+			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s%s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss, pr.eta())
 		} else {
 			say("%s", stage)
 		}
