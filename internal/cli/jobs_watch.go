@@ -247,12 +247,13 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 			})
 			fmt.Fprintln(w, "\nAge groups:")
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVALIDATION\tTHRESHOLD\tBEST EPOCH\tTEST ROC AUC")
+			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVAL\tTEST N\tANOMALIES\tAUROC\tAP\tTHRESHOLD\tSOURCE\tFPR\tRECALL\tF1\tBEST EPOCH")
 			for _, n := range names {
 				g, _ := groups[n].(map[string]any)
 				test, _ := g["test"].(map[string]any)
-				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
-					jobsFmt(g["n_validation"]), jobsFmt(g["threshold"]), jobsFmt(g["best_epoch"]), jobsFmt(test["auroc"]))
+				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
+					jobsFmt(g["n_validation"]), jobsFmt(test["n"]), jobsFmt(test["n_anomalies"]), jobsFmt(test["auroc"]), jobsFmt(test["average_precision"]),
+					jobsFmt(g["threshold"]), jobsFmt(g["threshold_source"]), jobsFmt(test["false_positive_rate"]), jobsFmt(test["recall"]), jobsFmt(test["f1"]), jobsFmt(g["best_epoch"]))
 			}
 			tw.Flush()
 		}
