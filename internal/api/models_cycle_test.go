@@ -269,6 +269,40 @@ func modelCycle(t *testing.T, dir string, open func() store.Store) {
 		t.Fatalf("history holds %d deployments, want 2", hist.Count)
 	}
 
+	// The dashboard: the age-group table, the exports and their buttons.
+	cl := a.login(t, testToken)
+	page := func() string {
+		resp, err := cl.Get(a.ts.URL + "/jobs/" + job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return b.String()
+	}
+	html := page()
+	for _, want := range []string{`id="groups"`, "AUROC", "FPR", `id="exports"`, full.ModelID, `class="deploy-button"`, "ROC curve, all age groups", "test scores, age group"} {
+		if !strings.Contains(html, want) {
+			t.Fatalf("job page lacks %q", want)
+		}
+	}
+	noRedirect := &http.Client{Jar: cl.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if code := a.dashDo(t, noRedirect, "POST", "/jobs/"+job.ID+"/models/"+full.ModelID+"/deploy"); code != http.StatusSeeOther {
+		t.Fatalf("dashboard deploy answered %d", code)
+	}
+	if html := page(); !strings.Contains(html, `class="undeploy-button"`) {
+		t.Fatal("after the dashboard's deploy the page shows no undeploy button")
+	}
+	var after struct{ Models []DeploymentView }
+	a.json("GET", Prefix+"/models/deployed", "", 200, &after)
+	if len(after.Models) != 1 || after.Models[0].DeployedBy != "dashboard" {
+		t.Fatalf("deployed after the dashboard: %+v", after.Models)
+	}
+	if code := a.dashDo(t, noRedirect, "POST", "/jobs/"+job.ID+"/deployments/"+after.Models[0].ID+"/undeploy"); code != http.StatusSeeOther {
+		t.Fatalf("dashboard undeploy answered %d", code)
+	}
+
 	// The original's one-call /deploy.
 	var dj deployResp
 	a.json("POST", Prefix+"/deploy?training_job_id="+job.ID, "", 201, &dj)
