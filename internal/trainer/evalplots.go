@@ -126,30 +126,32 @@ func scoreHistogram(path, title string, scores []float64, anomaly []bool) error 
 	pl.X.Label.Text = fmt.Sprintf("score = reconstruction error / threshold (capped at %g)", scoreCap)
 	pl.Y.Label.Text = "drawings"
 	pl.X.Min, pl.X.Max = 0, scoreCap
+	// Both histograms share bins over [0, scoreCap], so their bars line up.
 	const bins = 25
+	width := scoreCap / bins
 	top := 1.0
-	add := func(v plotter.Values, c color.Color, label string) error {
+	add := func(v plotter.Values, c color.NRGBA, label string) {
 		if len(v) == 0 {
-			return nil
+			return
 		}
-		h, err := plotter.NewHist(v, bins)
-		if err != nil {
-			return err
+		h := &plotter.Histogram{Width: width, FillColor: c}
+		h.LineStyle.Width = vg.Points(0.5)
+		h.LineStyle.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 255}
+		for i := 0; i < bins; i++ {
+			h.Bins = append(h.Bins, plotter.HistogramBin{Min: float64(i) * width, Max: float64(i+1) * width})
 		}
-		h.FillColor, h.LineStyle.Color = c, c
+		for _, x := range v {
+			h.Bins[min(bins-1, int(x/width))].Weight++
+		}
 		for _, b := range h.Bins {
 			top = math.Max(top, b.Weight)
 		}
 		pl.Add(h)
 		pl.Legend.Add(label, h)
-		return nil
 	}
-	if err := add(normal, color.RGBA{B: 200, A: 110}, "normal"); err != nil {
-		return err
-	}
-	if err := add(anom, color.RGBA{R: 200, A: 110}, "concern/severe"); err != nil {
-		return err
-	}
+	add(normal, color.NRGBA{B: 200, A: 120}, "normal")
+	add(anom, color.NRGBA{R: 210, A: 120}, "concern/severe")
+	pl.Legend.Top = true
 	th, err := plotter.NewLine(plotter.XYs{{X: 1, Y: 0}, {X: 1, Y: top}})
 	if err != nil {
 		return err
