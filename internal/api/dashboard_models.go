@@ -29,8 +29,8 @@ type groupRow struct {
 // exportRow is one export of the job with its active deployments.
 type exportRow struct {
 	ID, Format, Ages, Groups, SHA string
-	Valid                        bool
-	Deployments                  []store.Deployment
+	Valid                         bool
+	Deployments                   []store.Deployment
 }
 
 func reportGroups(metrics map[string]any) []groupRow {
