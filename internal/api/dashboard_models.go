@@ -110,6 +110,10 @@ func (s *Server) deployForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, model := r.PathValue("id"), r.PathValue("model")
+	if !validID(id) || !validID(model) {
+		s.render(w, r, http.StatusBadRequest, "error.html", &pageData{Title: "Deploy failed", Error: "not a job or export id"})
+		return
+	}
 	if model == "new" { // export the job, then deploy the export
 		e, err := s.opt.Models.Export(r.Context(), models.ExportRequest{JobID: id, Format: r.PostFormValue("format"), By: "dashboard"})
 		if err != nil {
@@ -137,6 +141,10 @@ func (s *Server) undeployForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if !validID(id) || !validID(r.PathValue("dep")) {
+		s.render(w, r, http.StatusBadRequest, "error.html", &pageData{Title: "Undeploy failed", Error: "not a job or deployment id"})
+		return
+	}
 	if _, _, err := s.opt.Models.Undeploy(r.Context(), r.PathValue("dep"), "dashboard"); err != nil {
 		status, _ := statusOf(err)
 		s.render(w, r, status, "error.html", &pageData{Title: "Undeploy failed", Error: err.Error()})

@@ -151,10 +151,28 @@ func (p params) str(k string) (string, string) {
 	case nil:
 		return "", ""
 	case string:
-		return strings.TrimSpace(v), ""
+		v = strings.TrimSpace(v)
+		if strings.HasSuffix(k, "_id") && !validID(v) {
+			return "", k + " is not an id (letters, digits, '.', '_' and '-', up to 128 characters)"
+		}
+		return v, ""
 	default:
 		return "", k + " must be a string"
 	}
+}
+
+// validID bounds an id taken from a request before it reaches the store
+// or a message.
+func validID(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // years reads a whole number of years (the original sent 2.0 as well as 2).
@@ -364,6 +382,10 @@ func (s *Server) listDeployed(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) undeployModel(w http.ResponseWriter, r *http.Request) {
 	if s.modelsOff(w) {
+		return
+	}
+	if !validID(r.PathValue("id")) {
+		writeError(w, http.StatusBadRequest, "bad_request", "the deployment id is not an id (letters, digits, '.', '_' and '-', up to 128 characters)")
 		return
 	}
 	d, restored, err := s.opt.Models.Undeploy(r.Context(), r.PathValue("id"), caller(r))

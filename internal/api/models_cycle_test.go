@@ -327,3 +327,34 @@ func firstTestImage(t *testing.T) (string, float64) {
 	fmt.Sscan(rows[1][1], &age)
 	return filepath.Join(sampleDir, "test", "images", rows[1][0]), age
 }
+
+// Hostile input to the model routes gets a clear 4xx, never a 500 or an echo.
+func TestModelRoutesRefuseHostileInput(t *testing.T) {
+	h := newHarness(t, nil)
+	long := strings.Repeat("a", 5000)
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", Prefix + "/models/validate?model_id=" + long, "", 400},
+		{"POST", Prefix + "/models/validate?model_id=%3Cscript%3E", "", 400},
+		{"POST", Prefix + "/models/export?training_job_id=x&bogus=1", "", 400},
+		{"POST", Prefix + "/models/export", `{"training_job_id":"x","age_group_min":2.5,"age_group_max":4}`, 400},
+		{"POST", Prefix + "/models/export", `{"training_job_id":"x","age_group_min":2}`, 422},
+		{"POST", Prefix + "/models/deploy", `{"model_id":"x","replace_existing":"maybe"}`, 400},
+		{"POST", Prefix + "/models/" + long + "/undeploy", "", 400},
+		{"POST", ScorePath, `{"features":"nope","age_years":7}`, 400},
+		{"POST", ScorePath, `{"features":[1,2],"age_years":-3}`, 422},
+		{"POST", ScorePath, `{"features":[1,2]}`, 400},
+	} {
+		code, raw, _ := h.do(c.method, c.path, testToken, strings.NewReader(c.body))
+		if code != c.want || strings.Contains(string(raw), long[:200]) || strings.Contains(string(raw), "<script>") {
+			t.Errorf("%s %s %s = %d %.200s, want %d", c.method, c.path[:min(len(c.path), 90)], c.body, code, raw, c.want)
+		}
+		errorCode(t, raw)
+	}
+	code, raw, _ := h.do("POST", ScorePath, testToken, nil, "Content-Type", "text/plain")
+	if code != 415 {
+		t.Errorf("score as text/plain = %d %s", code, raw)
+	}
+}
