@@ -38,7 +38,7 @@ func TestModelCycleSQLite(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	modelCycle(t, dir, open)
+	modelCycle(t, dir, open, true)
 }
 
 func TestModelCyclePostgres(t *testing.T) {
@@ -52,7 +52,7 @@ func TestModelCyclePostgres(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	modelCycle(t, t.TempDir(), open)
+	modelCycle(t, t.TempDir(), open, false)
 }
 
 // modelCycle runs two replicas (each its own store handle, job service,
@@ -60,7 +60,7 @@ func TestModelCyclePostgres(t *testing.T) {
 // whole way of a model: the original's job body, train, export in both
 // formats, validate, tampered bytes, deploy, overlap, score, replace,
 // undeploy (the old one is back), undeploy again (409 on score).
-func modelCycle(t *testing.T, dir string, open func() store.Store) {
+func modelCycle(t *testing.T, dir string, open func() store.Store, browser bool) {
 	buildSagetrain(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -301,6 +301,10 @@ func modelCycle(t *testing.T, dir string, open func() store.Store) {
 	}
 	if code := a.dashDo(t, noRedirect, "POST", "/jobs/"+job.ID+"/deployments/"+after.Models[0].ID+"/undeploy"); code != http.StatusSeeOther {
 		t.Fatalf("dashboard undeploy answered %d", code)
+	}
+
+	if browser {
+		browserDeploy(t, a, job.ID, full.ModelID)
 	}
 
 	// The original's one-call /deploy.
