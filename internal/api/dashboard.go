@@ -20,6 +20,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/trainer"
 )
 
 //go:embed web/*.html web/static/*
@@ -61,6 +62,7 @@ func (s *Server) registerDashboard() {
 	s.handle("POST", "/jobs/{id}/cancel", "session", false, s.session(s.cancelForm))
 	s.handle("GET", "/jobs/{id}/logs", "session", false, s.session(s.streamLogs))
 	s.handle("GET", "/jobs/{id}/plots/{name}", "session", false, s.session(s.servePlot))
+	s.registerDashboardModels()
 }
 
 type sessionKey struct{}
@@ -158,6 +160,12 @@ type pageData struct {
 	Plots    []plotView
 	Logs     string
 	LogsNote string
+
+	// job page: models (dashboard_models.go)
+	Groups    []groupRow
+	Progress  *trainer.Progress
+	Exports   []exportRow
+	CanExport bool
 }
 
 type listFilterView struct {
@@ -310,6 +318,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 			d.Metrics = flattenMetrics(m)
 		}
 	}
+	s.jobPageModels(r, j, d)
 	d.Logs, err = s.tailLogs(r.Context(), j.ID, 64<<10)
 	if err != nil && d.Logs == "" {
 		d.Logs = "(no log yet: " + err.Error() + ")"
@@ -323,6 +332,14 @@ func plotCaption(name string) string {
 	base := strings.TrimSuffix(name, ".png")
 	if g, ok := strings.CutPrefix(base, "loss_"); ok && g != "" && g[0] >= '0' && g[0] <= '9' {
 		return "age group " + g
+	}
+	for prefix, what := range map[string]string{"roc_": "ROC curve, ", "scores_": "test scores, "} {
+		if g, ok := strings.CutPrefix(base, prefix); ok && g != "" {
+			if g == "all" {
+				return what + "all age groups"
+			}
+			return what + "age group " + g
+		}
 	}
 	return strings.ReplaceAll(base, "_", " ")
 }

@@ -62,6 +62,7 @@ type JobView struct {
 	Metrics           json.RawMessage `json:"metrics,omitempty"`
 	Spec              json.RawMessage `json:"spec,omitempty"`
 	Events            []EventView     `json:"events,omitempty"`
+	Progress          json.RawMessage `json:"progress,omitempty"` // a live job's last progress record
 	Version           int64           `json:"version"`
 }
 
@@ -303,6 +304,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 	v := NewJobView(j, true)
 	v.Events = eventViews(evs)
+	v.Progress = s.liveProgress(r.Context(), j)
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -151,10 +151,28 @@ func (p params) str(k string) (string, string) {
 	case nil:
 		return "", ""
 	case string:
-		return strings.TrimSpace(v), ""
+		v = strings.TrimSpace(v)
+		if strings.HasSuffix(k, "_id") && !validID(v) {
+			return "", k + " is not an id (letters, digits, '.', '_' and '-', up to 128 characters)"
+		}
+		return v, ""
 	default:
 		return "", k + " must be a string"
 	}
+}
+
+// validID bounds an id taken from a request before it reaches the store
+// or a message.
+func validID(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // years reads a whole number of years (the original sent 2.0 as well as 2).
@@ -366,6 +384,10 @@ func (s *Server) undeployModel(w http.ResponseWriter, r *http.Request) {
 	if s.modelsOff(w) {
 		return
 	}
+	if !validID(r.PathValue("id")) {
+		writeError(w, http.StatusBadRequest, "bad_request", "the deployment id is not an id (letters, digits, '.', '_' and '-', up to 128 characters)")
+		return
+	}
 	d, restored, err := s.opt.Models.Undeploy(r.Context(), r.PathValue("id"), caller(r))
 	if err != nil {
 		writeErr(w, r, s.log, err)
@@ -409,7 +431,7 @@ func (s *Server) deployJob(w http.ResponseWriter, r *http.Request) {
 
 // scoreJSON is the JSON body of POST /score: precomputed feature vectors.
 type scoreJSON struct {
-	Features json.RawMessage `json:"features"` // one vector or a list of vectors
+	Features json.RawMessage `json:"features"`  // one vector or a list of vectors
 	AgeYears json.RawMessage `json:"age_years"` // one age or one per vector
 }
 

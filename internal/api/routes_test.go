@@ -36,30 +36,32 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		h.t.Fatal(err)
 	}
 	cases := map[string]routeCase{
-		"POST " + Prefix + "/jobs":                  {`{"job_name":"route-new"}`, 201},
-		"GET " + Prefix + "/jobs":                   {"", 200},
-		"GET " + Prefix + "/jobs/{id}":              {"", 200},
-		"POST " + Prefix + "/jobs/{id}/cancel":      {"", 202},
-		"GET " + Prefix + "/jobs/{id}/reports":      {"", 200},
-		"GET " + Prefix + "/jobs/{id}/logs":         {"", 200},
-		"GET " + Prefix + "/jobs/{id}/plots/{name}": {"", 200},
-		"GET " + Prefix + "/environments/status":    {"", 200},
-		"POST " + Prefix + "/sagemaker/setup":       {`{}`, 503},
-		"GET " + Prefix + "/events":                 {"", 200},
-		"GET /api/v1/openapi.json":                  {"", 200},
-		"GET /healthz":                              {"", 200},
-		"GET /readyz":                               {"", 200},
-		"GET /metrics":                              {"", 200},
-		" /api/":                                    {"", 404},
-		"GET /static/":                              {"", 200},
-		"GET /login":                                {"", 200},
-		"POST /login":                               {"", 303},
-		"POST /logout":                              {"", 303},
-		"GET /{$}":                                  {"", 200},
-		"GET /jobs/{id}":                            {"", 200},
-		"POST /jobs/{id}/cancel":                    {"", 303},
-		"GET /jobs/{id}/logs":                       {"", 200},
-		"GET /jobs/{id}/plots/{name}":               {"", 200},
+		"POST " + Prefix + "/jobs":                   {`{"job_name":"route-new"}`, 201},
+		"GET " + Prefix + "/jobs":                    {"", 200},
+		"GET " + Prefix + "/jobs/{id}":               {"", 200},
+		"POST " + Prefix + "/jobs/{id}/cancel":       {"", 202},
+		"GET " + Prefix + "/jobs/{id}/reports":       {"", 200},
+		"GET " + Prefix + "/jobs/{id}/logs":          {"", 200},
+		"GET " + Prefix + "/jobs/{id}/plots/{name}":  {"", 200},
+		"GET " + Prefix + "/environments/status":     {"", 200},
+		"POST " + Prefix + "/sagemaker/setup":        {`{}`, 503},
+		"GET " + Prefix + "/events":                  {"", 200},
+		"GET /api/v1/openapi.json":                   {"", 200},
+		"GET /healthz":                               {"", 200},
+		"GET /readyz":                                {"", 200},
+		"GET /metrics":                               {"", 200},
+		" /api/":                                     {"", 404},
+		"GET /static/":                               {"", 200},
+		"GET /login":                                 {"", 200},
+		"POST /login":                                {"", 303},
+		"POST /logout":                               {"", 303},
+		"GET /{$}":                                   {"", 200},
+		"GET /jobs/{id}":                             {"", 200},
+		"POST /jobs/{id}/cancel":                     {"", 303},
+		"GET /jobs/{id}/logs":                        {"", 200},
+		"GET /jobs/{id}/plots/{name}":                {"", 200},
+		"POST /jobs/{id}/models/{model}/deploy":      {"", 404},
+		"POST /jobs/{id}/deployments/{dep}/undeploy": {"", 404},
 		// The test job has no model folder: export answers 422.
 		"POST " + Prefix + "/models/export":        {`{"training_job_id":"` + done + `"}`, 422},
 		"GET " + Prefix + "/models/exports":        {"", 200},
@@ -81,6 +83,8 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		}
 		p = strings.ReplaceAll(p, "{id}", id)
 		p = strings.ReplaceAll(p, "{name}", "loss_5.png")
+		p = strings.ReplaceAll(p, "{model}", "no-such-model")
+		p = strings.ReplaceAll(p, "{dep}", "no-such-deployment")
 		p = strings.ReplaceAll(p, "{$}", "")
 		switch p {
 		case "/static/":

@@ -66,7 +66,7 @@ func newJobsBar(ctx context.Context, out io.Writer, width int) *jobsBar {
 					}
 					return " " + line
 				}
-				return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s", b.prog.group, b.prog.epoch, b.prog.trainLoss, b.prog.valLoss)
+				return fmt.Sprintf(" group %s epoch %d train_loss %s val_loss %s%s", b.prog.group, b.prog.epoch, b.prog.trainLoss, b.prog.valLoss, b.prog.eta())
 			}),
 		),
 	)

@@ -19,6 +19,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/trainer"
 )
 
 // jobsWatchInterval is how often --watch brings the record up to date.
@@ -36,6 +37,15 @@ type jobsProgress struct {
 	valLoss    string
 	lastLine   string
 	finalAUROC string
+	record     *trainer.Progress // the trainer's last structured progress record
+}
+
+// eta is the record's estimate of the time left, or "".
+func (p jobsProgress) eta() string {
+	if p.record == nil || p.record.ETASeconds == nil {
+		return ""
+	}
+	return " eta " + (time.Duration(*p.record.ETASeconds) * time.Second).String()
 }
 
 var (
@@ -52,6 +62,13 @@ func jobsParseProgress(log []byte) jobsProgress {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, trainer.ProgressPrefix); ok {
+			var rec trainer.Progress
+			if json.Unmarshal([]byte(rest), &rec) == nil {
+				p.record = &rec
+			}
+			continue
+		}
 		if strings.TrimSpace(line) != "" {
 			p.lastLine = line
 		}
@@ -142,7 +159,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 			bar.update(stage, pr)
 		}
 		if len(pr.groups) > 0 && pr.group != "" {
-			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss)
+			say("%s: %d/%d age groups trained; group %s epoch %d train_loss %s val_loss %s%s", stage, len(pr.done), len(pr.groups), pr.group, pr.epoch, pr.trainLoss, pr.valLoss, pr.eta())
 		} else {
 			say("%s", stage)
 		}
@@ -185,12 +202,13 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 			})
 			fmt.Fprintln(w, "\nAge groups:")
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVALIDATION\tTHRESHOLD\tBEST EPOCH\tTEST ROC AUC")
+			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVAL\tTEST N\tANOMALIES\tAUROC\tAP\tTHRESHOLD\tSOURCE\tFPR\tRECALL\tF1\tBEST EPOCH")
 			for _, n := range names {
 				g, _ := groups[n].(map[string]any)
 				test, _ := g["test"].(map[string]any)
-				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
-					jobsFmt(g["n_validation"]), jobsFmt(g["threshold"]), jobsFmt(g["best_epoch"]), jobsFmt(test["auroc"]))
+				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
+					jobsFmt(g["n_validation"]), jobsFmt(test["n"]), jobsFmt(test["n_anomalies"]), jobsFmt(test["auroc"]), jobsFmt(test["average_precision"]),
+					jobsFmt(g["threshold"]), jobsFmt(g["threshold_source"]), jobsFmt(test["false_positive_rate"]), jobsFmt(test["recall"]), jobsFmt(test["f1"]), jobsFmt(g["best_epoch"]))
 			}
 			tw.Flush()
 		}

@@ -73,9 +73,10 @@ func newScoreCmd() *cobra.Command {
 	var (
 		modelDir, subject, metadata string
 		age                         float64
+		deployed                    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "score --model DIR (--age YEARS | --metadata FILE) [--subject S] IMAGE...",
+		Use:   "score (--model DIR | --deployed) (--age YEARS | --metadata FILE) [--subject S] IMAGE...",
 		Short: "Score drawings with a trained model: age group, score, threshold and verdict per image",
 		Long: `score loads a model folder (model.json + weights.bin, as train writes it or as
 extracted from model.tar.gz) and scores each image with the autoencoder of the
@@ -86,12 +87,31 @@ base name without extension). --subject applies when the metadata gives none.
 score = reconstruction error / group threshold; above 1 the verdict is anomalous.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, images []string) error {
-			if modelDir == "" {
-				return errs.Configuration("no model given", "pass --model DIR (the folder with model.json)", nil)
+			if deployed == (modelDir != "") {
+				return errs.Configuration("score needs a model", "pass --model DIR (the folder with model.json) or --deployed (the active deployment for each age)", nil)
 			}
 			ageSet := cmd.Flags().Changed("age")
 			if ageSet == (metadata != "") {
 				return errs.Configuration("score needs the child's age", "give either --age YEARS or --metadata FILE with an age_years column", nil)
+			}
+			if deployed {
+				return scoreDeployed(cmd, images, func(img string) (float64, string, error) {
+					if metadata == "" {
+						return age, subject, nil
+					}
+					rows, err := scoreReadMetadata(metadata)
+					if err != nil {
+						return 0, "", err
+					}
+					row, ok := scoreLookup(rows, img)
+					if !ok {
+						return 0, "", errs.Configuration("no row for "+img+" in "+metadata, "add a row with its filename and age_years, or use --age", nil)
+					}
+					if row.Subject != "" {
+						return row.AgeYears, row.Subject, nil
+					}
+					return row.AgeYears, subject, nil
+				})
 			}
 			m, err := trainer.LoadModel(modelDir)
 			if err != nil {
@@ -138,6 +158,7 @@ score = reconstruction error / group threshold; above 1 the verdict is anomalous
 		},
 	}
 	cmd.Flags().StringVar(&modelDir, "model", "", "model folder (model.json and weights.bin)")
+	cmd.Flags().BoolVar(&deployed, "deployed", false, "score with the active deployment for each child's age (see 'sagetrain model deploy')")
 	cmd.Flags().Float64Var(&age, "age", math.NaN(), "the child's age in years (for every image)")
 	cmd.Flags().StringVar(&subject, "subject", "", "what the drawing shows (e.g. house, person); empty = unspecified")
 	cmd.Flags().StringVar(&metadata, "metadata", "", "CSV or JSON metadata with filename, age_years (and subject) per image")

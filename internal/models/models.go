@@ -566,7 +566,6 @@ func clip(s string) string {
 	}, s)
 }
 
-
 // RootBeside is the export folder of a setup: "models" beside the job
 // artifacts' folder, so one folder holds a whole setup.
 func RootBeside(artifactRoot string) string {

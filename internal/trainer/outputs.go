@@ -196,6 +196,13 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 			r.logf("cannot draw the loss curve of group %s: %v", g.Name, err)
 		}
 	}
+	if p.LossPlots { // the same switch: plots are slow under -race
+		names, sc, an := make([]string, len(groups)), make([][]float64, len(groups)), make([][]bool, len(groups))
+		for i, g := range groups {
+			names[i], sc[i], an[i] = g.Name, per[i].scores, per[i].anom
+		}
+		r.evalPlots(r.l.OutputDataDir(), names, sc, an)
+	}
 	if len(sp.test) == 0 {
 		r.logf("no test samples: give a test channel or a test_split > 0 to measure the model")
 	} else if overall.NAnomalies == 0 {

@@ -58,6 +58,7 @@ type run struct {
 	start time.Time
 	p     Params
 	rc    ResourceConfig
+	prog  *progressTracker // the progress record (progress.go)
 }
 
 func (r *run) logf(format string, a ...any) {
@@ -148,6 +149,13 @@ func (r *run) run(ctx context.Context) (err error) {
 		assign = assignGroups(groups, r.rc.Hosts)
 	}
 	var own []groupResult
+	nOwn := 0
+	for _, g := range groups {
+		if assign[g.Name] == r.rc.CurrentHost {
+			nOwn++
+		}
+	}
+	r.prog = newProgress(r.l, r.out, r.rc.CurrentHost, nOwn, r.p.Epochs)
 	for i, g := range groups {
 		if assign[g.Name] != r.rc.CurrentHost {
 			continue
@@ -156,6 +164,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		r.prog.groupDone()
 		own = append(own, res)
 	}
 	all := own
@@ -464,4 +473,5 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 // epochLine prints one epoch in the documented format.
 func (r *run) epochLine(group string, e autoencoder.EpochStats) {
 	fmt.Fprintf(r.out, "epoch=%d group=%s train_loss=%.6g val_loss=%.6g lr=%.6g\n", e.Epoch, group, e.TrainLoss, e.ValLoss, e.LR)
+	r.prog.epoch(group, e)
 }
