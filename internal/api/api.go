@@ -77,6 +77,9 @@ type Options struct {
 	// ListCacheTTL is how long GET /jobs pages are served from memory:
 	// 0 means DefaultListCacheTTL, a negative value turns the cache off.
 	ListCacheTTL time.Duration
+
+	// Sweeps may be nil: the sweep routes then answer 503.
+	Sweeps SweepService
 }
 
 // Server is the HTTP handler of the service.
