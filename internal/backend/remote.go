@@ -10,3 +10,11 @@ type RemoteJob struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// TunerJob is one training job of a hyperparameter tuning job.
+type TunerJob struct {
+	Name      string
+	Status    string
+	Params    map[string]string // the tuned hyperparameters
+	Objective *float64          // the tuner's final objective value, once known
+}
