@@ -55,6 +55,8 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		"GET " + Prefix + "/sweeps/{id}":         {"", 503},
 		"POST " + Prefix + "/sweeps/{id}/cancel": {"", 503},
 		"POST " + Prefix + "/jobs/{id}/resume":   {"", 503},
+		"GET /sweeps/{id}":                       {"", 503},
+		"GET /compare":                           {"", 503},
 	} {
 		cases[k] = c
 	}
