@@ -62,8 +62,9 @@ type SetupRequest struct {
 
 // Options configures a Handler.
 type Options struct {
-	Jobs  JobService
-	Store store.Store // for /readyz; may be nil
+	Jobs   JobService
+	Store  store.Store  // for /readyz; may be nil
+	Sweeps SweepService // may be nil: the sweep routes then answer 503
 	// Environments may be nil: SageMaker then reports "not configured".
 	Environments Environments
 	Metrics      *Metrics // may be nil: /metrics then serves an empty registry
@@ -77,9 +78,6 @@ type Options struct {
 	// ListCacheTTL is how long GET /jobs pages are served from memory:
 	// 0 means DefaultListCacheTTL, a negative value turns the cache off.
 	ListCacheTTL time.Duration
-
-	// Sweeps may be nil: the sweep routes then answer 503.
-	Sweeps SweepService
 }
 
 // Server is the HTTP handler of the service.

@@ -25,6 +25,9 @@ type resumer interface {
 	Resume(ctx context.Context, id string) (*store.Job, bool, error)
 }
 
+// SetSweeps gives a built server its sweep service (serve makes it after the handler).
+func (s *Server) SetSweeps(sw SweepService) { s.opt.Sweeps = sw }
+
 func (s *Server) registerSweeps() {
 	p := Prefix
 	s.handle("POST", p+"/sweeps", "bearer", true, s.createSweep)

@@ -150,7 +150,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
 
 	handler := api.New(api.Options{
-		Jobs: api.FromJobs(svc), Sweeps: sweepAPI(svc), Store: st, Environments: envs, Metrics: metrics,
+		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
 		Tokens: tokens, Insecure: f.insecure, ReadyChecks: ready, Logger: log, SecureCookies: f.secureCookies,
 		ListCacheTTL: listCacheTTL(f.listCache),
 	})
@@ -158,6 +158,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return errs.Configuration("cannot listen on "+f.addr, "pick a free port with --addr", err)
 	}
+	handler.SetSweeps(sweepAPI(svc))
 	srv := api.NewHTTPServer(f.addr, handler)
 
 	runCtx, stop := context.WithCancel(ctx)
