@@ -63,8 +63,9 @@ type SetupRequest struct {
 
 // Options configures a Handler.
 type Options struct {
-	Jobs  JobService
-	Store store.Store // for /readyz; may be nil
+	Jobs   JobService
+	Store  store.Store  // for /readyz; may be nil
+	Sweeps SweepService // may be nil: the sweep routes then answer 503
 	// Environments may be nil: SageMaker then reports "not configured".
 	Environments Environments
 	Metrics      *Metrics // may be nil: /metrics then serves an empty registry

@@ -63,6 +63,7 @@ func (s *Server) registerDashboard() {
 	s.handle("GET", "/jobs/{id}/logs", "session", false, s.session(s.streamLogs))
 	s.handle("GET", "/jobs/{id}/plots/{name}", "session", false, s.session(s.servePlot))
 	s.registerDashboardModels()
+	s.registerSweepPages()
 }
 
 type sessionKey struct{}
@@ -166,6 +167,8 @@ type pageData struct {
 	Progress  *trainer.Progress
 	Exports   []exportRow
 	CanExport bool
+	Sweep     *sweepPageView   // sweep page
+	Compare   *comparePageView // compare page
 }
 
 type listFilterView struct {

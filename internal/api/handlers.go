@@ -32,6 +32,7 @@ func (s *Server) registerAPI() {
 	s.handle("GET", "/healthz", "none", true, s.healthz)
 	s.handle("GET", "/readyz", "none", true, s.readyz)
 	s.handle("GET", "/metrics", "bearer", true, s.metrics)
+	s.registerSweeps()
 	// Anything else under the API prefix is a JSON 404, not the dashboard's.
 	s.handle("", "/api/", "none", false, s.apiNotFound)
 }
@@ -169,6 +170,9 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 func checkSubmit(sp *spec.Spec) string {
 	if strings.TrimSpace(sp.JobName) == "" {
 		return "job_name is required; give the job a name (letters, digits and hyphens, up to 63 characters)"
+	}
+	if sp.ResumeFrom != "" || sp.ResumedFromJob != "" {
+		return "resume_from is set by POST /jobs/{id}/resume only; leave it out of the spec"
 	}
 	switch sp.Backend {
 	case "", "local", "sagemaker":

@@ -72,6 +72,18 @@ func (h *harness) routeCases() (map[string]routeCase, func(pattern string) strin
 		"POST " + Prefix + "/deploy":               {`{"training_job_id":"` + done + `"}`, 422},
 		"POST " + ScorePath:                        {`{"features":[1,2,3],"age_years":7}`, 409},
 	}
+	// The harness runs no sweep scheduler and its job service cannot resume.
+	for k, c := range map[string]routeCase{
+		"POST " + Prefix + "/sweeps":             {`{"spec":{"job_name":"s"},"objective":"val_loss:min"}`, 503},
+		"GET " + Prefix + "/sweeps":              {"", 503},
+		"GET " + Prefix + "/sweeps/{id}":         {"", 503},
+		"POST " + Prefix + "/sweeps/{id}/cancel": {"", 503},
+		"POST " + Prefix + "/jobs/{id}/resume":   {"", 503},
+		"GET /sweeps/{id}":                       {"", 503},
+		"GET /compare":                           {"", 503},
+	} {
+		cases[k] = c
+	}
 	path := func(key string) string {
 		_, p, _ := strings.Cut(key, " ")
 		id := done

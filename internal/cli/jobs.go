@@ -340,6 +340,8 @@ func newListCmd() *cobra.Command {
 		statuses []string
 		f        store.ListFilter
 		trials   bool
+		remote   bool
+		since    string
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -361,6 +363,9 @@ func newListCmd() *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			if remote {
+				return listRemote(cmd, e, since, f.NameContains, f.Limit)
+			}
 			jobsSync(cmd, e)
 			f.NoTrials = !trials && f.SweepID == ""
 			js, next, err := e.svc.List(cmd.Context(), f)
@@ -404,6 +409,9 @@ func newListCmd() *cobra.Command {
 	fl.StringVar(&f.Cursor, "cursor", "", "the next page's cursor, from a previous list")
 	fl.BoolVar(&trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
 	fl.StringVar(&f.SweepID, "sweep", "", "only the trials of this sweep")
+	fl.BoolVar(&remote, "remote", false, "list the SageMaker account's training jobs sagetrain does not know (adopt one with 'sagetrain attach')")
+	fl.StringVar(&since, "since", "", "with --remote: only jobs created within this long (7d, 36h)")
+	fl.StringVar(&f.NameContains, "name-contains", "", "same as --name")
 	return cmd
 }
 

@@ -190,6 +190,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return errs.Configuration("cannot listen on "+f.addr, "pick a free port with --addr", err)
 	}
+	handler.SetSweeps(sweepAPI(svc))
 	srv := api.NewHTTPServer(f.addr, handler)
 
 	runCtx, stop := context.WithCancel(ctx)

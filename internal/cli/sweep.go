@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sagetrain/sagetrain/internal/api"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
@@ -342,4 +343,13 @@ func (r sweepRound) ReconcileOnce(ctx context.Context) error {
 func sweepReconciler(svc *jobs.Service) sweepRound {
 	sw, _ := sweep.New(svc)
 	return sweepRound{jobs: svc, sweeps: sw}
+}
+
+// sweepAPI is the sweep service serve's API uses (nil when the store keeps no sweeps).
+func sweepAPI(svc *jobs.Service) api.SweepService {
+	sw, err := sweep.New(svc)
+	if err != nil {
+		return nil
+	}
+	return sw
 }

@@ -164,6 +164,42 @@ func TestSweepGridEndToEnd(t *testing.T) {
 	if len(l.Jobs) != 4 {
 		t.Fatalf("list --sweep: %d jobs", len(l.Jobs))
 	}
+	// compare of the best and the worst trial: the settings that differ
+	// are the grid values that differ, and the metrics are their reports'.
+	top, last := sw.Trials[0], sw.Trials[3]
+	out, errOut, code = jobsRun(t, home, "compare", top.ID, last.ID, "-o", "json")
+	if code != 0 {
+		t.Fatalf("compare: %s", errOut)
+	}
+	var cmp struct {
+		Differs map[string][]string             `json:"differs"`
+		Metrics map[string][]*float64           `json:"metrics"`
+		Groups  map[string]map[string][]float64 `json:"groups"`
+	}
+	jobsDecode(t, out, &cmp)
+	for k, v := range top.Params {
+		if d, differs := cmp.Differs[k]; differs != (v != last.Params[k]) || differs && (d[0] != v || d[1] != last.Params[k]) {
+			t.Fatalf("compare says %s differs: %v; the trials have %s and %s", k, d, v, last.Params[k])
+		}
+	}
+	if auc := cmp.Metrics["test_auroc"]; len(auc) != 2 || *auc[0] != *top.ObjectiveValue || *auc[1] != *last.ObjectiveValue {
+		t.Fatalf("compare test_auroc %v, trials' %v and %v", auc, *top.ObjectiveValue, *last.ObjectiveValue)
+	}
+	if len(cmp.Groups) == 0 {
+		t.Fatalf("compare shows no age groups: %s", out)
+	}
+	for g, ms := range cmp.Groups {
+		if len(ms["val_loss"]) != 2 {
+			t.Fatalf("group %s has no val_loss of both jobs: %v", g, ms)
+		}
+	}
+	if _, errOut, code := jobsRun(t, home, "compare", top.ID); code != 2 {
+		t.Fatalf("compare of one job: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := jobsRun(t, home, "compare", top.ID, last.ID, "--metric", "no_such_metric"); code == 0 || !strings.Contains(errOut, "no_such_metric") {
+		t.Fatalf("compare of an unknown metric: exit %d %s", code, errOut)
+	}
+
 	out, _, code = jobsRun(t, home, "status", sw.ID)
 	if code != 0 || !strings.Contains(out, "RANK") || !strings.Contains(out, sw.Best.ID) {
 		t.Fatalf("status of the sweep:\n%s", out)

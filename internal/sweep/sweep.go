@@ -91,10 +91,7 @@ func (s *Service) Create(ctx context.Context, r Request) (*View, error) {
 	if r.Engine == "" {
 		r.Engine = EngineJobs
 	}
-	if r.Engine == EngineTuner {
-		return nil, errs.Configuration("the sagemaker-tuner engine is not available in this build", "drop --engine to sweep with sagetrain's own scheduler", nil)
-	}
-	if r.Engine != EngineJobs {
+	if r.Engine != EngineJobs && r.Engine != EngineTuner {
 		return nil, errs.Configuration(fmt.Sprintf("sweep engine %q is unknown", r.Engine), "use jobs (the default) or sagemaker-tuner", nil)
 	}
 	r.Spec.ApplyDefaults()
@@ -118,6 +115,13 @@ func (s *Service) Create(ctx context.Context, r Request) (*View, error) {
 	}
 	d := doc{Spec: base, Grid: r.Grid, Random: r.Random, Ranges: r.Ranges, Seed: r.Seed, Objective: r.Objective,
 		MaxParallel: r.MaxParallel, Engine: r.Engine, Backend: r.Spec.Backend}
+	if r.Engine == EngineTuner {
+		// SageMaker picks the trials; they appear as its training jobs run.
+		if err := checkTuner(&r); err != nil {
+			return nil, err
+		}
+		points = nil
+	}
 	for i, p := range points {
 		sp, err := trialSpec(base, r.Name, i+1, p)
 		if err != nil {

@@ -302,6 +302,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		out, err = s.list(body)
 	case "StopTrainingJob":
 		out, err = s.stopJob(body)
+	case "CreateHyperParameterTuningJob":
+		out, err = s.createTuner(body)
+	case "DescribeHyperParameterTuningJob":
+		out, err = s.describeTuner(body)
+	case "ListHyperParameterTuningJobs":
+		out, err = s.listTuners(body)
+	case "StopHyperParameterTuningJob":
+		out, err = s.stopTuner(body)
+	case "ListTrainingJobsForHyperParameterTuningJob":
+		out, err = s.listTunerJobs(body)
 	default:
 		err = &apiError{400, "UnknownOperationException", "the emulator does not implement " + op}
 	}
