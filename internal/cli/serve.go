@@ -159,7 +159,11 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
 		}
 	}
-	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
+	var pcfg *aws.Config
+	if envs.Config.Region != "" {
+		pcfg = &envs.Config
+	}
+	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL}, pcfg))
 
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,

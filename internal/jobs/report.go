@@ -15,6 +15,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -45,7 +46,10 @@ type Report struct {
 	TrainingSeconds float64    `json:"training_seconds,omitempty"`
 	BillableSeconds int64      `json:"billable_seconds"`
 	Notes           []string   `json:"notes,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
+	// Provenance: image digest, data digest, trainer build, hyperparameters
+	// as parsed, seed; the same values as model.json's.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+	CreatedAt  time.Time              `json:"created_at"`
 }
 
 // Report returns a completed job's report; errs.ErrConflict while the job
@@ -141,6 +145,11 @@ func (s *Service) collect(ctx context.Context, be backend.Backend, j *store.Job,
 		}
 		return nil
 	})
+	pv, note := s.reportProvenance(ctx, j, tmp)
+	r.Provenance = pv
+	if note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	sort.Strings(r.Files)
 	sort.Strings(r.Plots)
 	raw, err := json.Marshal(r)

@@ -52,6 +52,12 @@ type Options struct {
 	// Uploader uploads a local data set for a SageMaker job and returns its
 	// s3:// URI; nil means such jobs are refused with advice to upload first.
 	Uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
+	// ResolveImage pins an image tag to repo@sha256:... (image.ResolveDigest);
+	// nil leaves tags as given. DataDigest reads an uploaded data set's
+	// manifest digest (provenance.Digest of its manifest.json); nil leaves it
+	// to the trainer.
+	ResolveImage func(ctx context.Context, ref string) (string, error)
+	DataDigest   func(ctx context.Context, s3URI string) (digest string, files int, err error)
 }
 
 // Service runs jobs on its backends and keeps their records in a store. It
@@ -64,6 +70,9 @@ type Service struct {
 	poll     time.Duration
 	artRoot  string
 	uploader func(ctx context.Context, localDir, metadataFile string, s3Prefix string) (string, error)
+
+	resolveImage func(ctx context.Context, ref string) (string, error)
+	dataDigest   func(ctx context.Context, s3URI string) (string, int, error)
 
 	// launching holds the ids this process is creating on a backend right
 	// now, so its own reconciler (which may hold the same lease) leaves them be.
@@ -93,7 +102,7 @@ func New(st store.Store, opts Options) *Service {
 		bs[k] = v
 	}
 	return &Service{st: st, backends: bs, owner: opts.Owner, ttl: opts.LeaseTTL, poll: opts.PollInterval,
-		artRoot: opts.ArtifactRoot, uploader: opts.Uploader}
+		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, resolveImage: opts.ResolveImage, dataDigest: opts.DataDigest}
 }
 
 // Owner is this service's reconciler identity.
@@ -116,6 +125,8 @@ type SubmitOptions struct {
 	// IdempotencyKey makes Submit return the job first submitted with the
 	// same key instead of starting another one.
 	IdempotencyKey string
+	// RequireDigest refuses an image_uri given by tag.
+	RequireDigest bool
 }
 
 // Submit validates sp (after defaults), records the job as pending, then
@@ -141,6 +152,10 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 	if sp.Backend != spec.BackendLocal && s.uploader == nil && (sp.DatasetFolder != "" || hasLocalChannel(sp)) {
 		return nil, false, errs.Configuration("a "+sp.Backend+" job needs its data in S3, and this process cannot upload local folders",
 			"run 'sagetrain upload' and set input_data_s3_uri (and s3:// channels)", nil)
+	}
+	givenImage, err := s.pinImage(ctx, sp, o)
+	if err != nil {
+		return nil, false, err
 	}
 	raw, err := json.Marshal(sp)
 	if err != nil {
@@ -168,6 +183,12 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 	}
 	if !created {
 		return got, false, nil
+	}
+	if givenImage != sp.ImageURI {
+		if ps, ok := s.st.(store.ProvenanceStore); ok {
+			raw, _ := json.Marshal(map[string]string{"image": givenImage, "image_digest": sp.ImageURI})
+			_ = ps.SetProvenance(ctx, got.ID, raw)
+		}
 	}
 	got, err = s.launch(ctx, got)
 	if got != nil {

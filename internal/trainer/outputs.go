@@ -128,6 +128,9 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		}
 		metrics[k] = *v
 	}
+	if cpu, ok := cpuSeconds(); ok {
+		metrics["cpu_seconds"] = cpu // what a local job "costs"
+	}
 	put("test_auroc", overall.AUROC)
 	put("test_average_precision", overall.AP)
 	put("test_precision", overall.Precision)
