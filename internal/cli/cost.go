@@ -140,4 +140,3 @@ func printCostAndProvenance(ctx context.Context, w io.Writer, svc *jobs.Service,
 		line("hyperparameters", strings.Join(parts, " "))
 	}
 }
-

@@ -90,7 +90,10 @@ func TestRequireDigestRefusesATag(t *testing.T) {
 		t.Fatalf("a refused submit recorded %d jobs", len(js))
 	}
 	sp.ImageURI = "127.0.0.1:5000/sagetrain@sha256:" + strings.Repeat("ab", 32)
-	if err := func() error { _, _, err := e.svc.Submit(context.Background(), sp, SubmitOptions{RequireDigest: true}); return err }(); err != nil {
+	if err := func() error {
+		_, _, err := e.svc.Submit(context.Background(), sp, SubmitOptions{RequireDigest: true})
+		return err
+	}(); err != nil {
 		t.Fatalf("submit by digest: %v", err)
 	}
 }
