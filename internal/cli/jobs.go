@@ -91,6 +91,7 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 		pcfg = &cfg
 	}
 	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader}, pcfg))
+	usePriceList(pcfg, st)
 	return &jobsEnv{svc: svc, st: st, local: lb, awsErr: awsErr}, nil
 }
 

@@ -7,10 +7,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/image"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/provenance"
+	"github.com/sagetrain/sagetrain/internal/store"
 )
 
 // withProvenance gives the job service what it needs to pin a job: tags
@@ -44,4 +46,15 @@ func withProvenance(o jobs.Options, cfg *aws.Config) jobs.Options {
 	}
 	o.ResolveImage = func(ctx context.Context, ref string) (string, error) { return image.ResolveDigest(ctx, ref, ro) }
 	return o
+}
+
+// usePriceList prices jobs with the AWS Price List API (cached in the
+// store) when AWS is configured; the pinned table stays the default
+// otherwise and whenever the API cannot answer.
+func usePriceList(cfg *aws.Config, st store.Store) {
+	if cfg == nil {
+		return
+	}
+	pc, _ := st.(store.PriceCache)
+	cost.SetDefault(cost.NewPriceList(*cfg, pc))
 }

@@ -164,6 +164,7 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		pcfg = &envs.Config
 	}
 	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL}, pcfg))
+	usePriceList(pcfg, st)
 
 	handler := api.New(api.Options{
 		Jobs: api.FromJobs(svc), Store: st, Environments: envs, Metrics: metrics,
