@@ -162,4 +162,5 @@ func RuntimeFor(j Job, p Price, budget float64) int64 {
 	return int64(math.Floor(budget * 3600 / (p.USDPerHour * float64(max(j.InstanceCount, 1)))))
 }
 
-func round(v float64) float64 { return math.Round(v*10000) / 10000 }
+// round keeps micro-dollars: a one-second job still shows what it cost.
+func round(v float64) float64 { return math.Round(v*1e6) / 1e6 }
