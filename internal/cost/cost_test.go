@@ -49,7 +49,7 @@ func TestCostFromThePinnedTable(t *testing.T) {
 }
 
 func TestLocalJobsShowCPUSeconds(t *testing.T) {
-	rep, _ := json.Marshal(map[string]any{"metrics": map[string]any{"cpu_seconds": 12.5}})
+	rep, _ := json.Marshal(map[string]any{"cpu_seconds": 12.5})
 	c := For(context.Background(), &store.Job{Backend: "local", Status: store.StatusCompleted, Report: rep, Spec: []byte(`{"instance_type":"local"}`)})
 	if c == nil || c.USD != nil || c.CPUSeconds == nil || *c.CPUSeconds != 12.5 {
 		t.Fatalf("local: %+v", c)

@@ -44,12 +44,10 @@ func FromStore(j *store.Job) Job {
 	}
 	if len(j.Report) > 0 {
 		var r struct {
-			Metrics map[string]any `json:"metrics"`
+			CPUSeconds *float64 `json:"cpu_seconds"`
 		}
 		if json.Unmarshal(j.Report, &r) == nil {
-			if v, ok := r.Metrics["cpu_seconds"].(float64); ok {
-				c.CPUSeconds = &v
-			}
+			c.CPUSeconds = r.CPUSeconds
 		}
 	}
 	return c

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -46,6 +47,12 @@ func TestProvenanceIsPinnedAndEqualEverywhere(t *testing.T) {
 	r, err := e.svc.Report(ctx, j.ID)
 	if err != nil || r.Provenance == nil {
 		t.Fatalf("report: %v %+v", err, r)
+	}
+	if r.CPUSeconds == nil || *r.CPUSeconds <= 0 {
+		t.Errorf("report without the trainer's CPU-seconds: %v", r.CPUSeconds)
+	}
+	if c := cost.For(ctx, j); c == nil || c.CPUSeconds == nil || *c.CPUSeconds != *r.CPUSeconds || c.USD != nil {
+		t.Errorf("a local job's cost: %+v", c)
 	}
 	pv := r.Provenance
 	if pv.DataDigest != want || pv.Seed == nil || *pv.Seed != 7 || pv.Trainer == nil || pv.Trainer.GoVersion == "" {

@@ -49,6 +49,8 @@ type Report struct {
 	// Provenance: image digest, data digest, trainer build, hyperparameters
 	// as parsed, seed; the same values as model.json's.
 	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+	// CPUSeconds is the trainer's CPU time (output/usage.json), when it wrote it.
+	CPUSeconds *float64 `json:"cpu_seconds,omitempty"`
 	CreatedAt  time.Time              `json:"created_at"`
 }
 
@@ -145,6 +147,7 @@ func (s *Service) collect(ctx context.Context, be backend.Backend, j *store.Job,
 		}
 		return nil
 	})
+	r.CPUSeconds = readCPUSeconds(tmp)
 	pv, note := s.reportProvenance(ctx, j, tmp)
 	r.Provenance = pv
 	if note != "" {
@@ -184,4 +187,19 @@ func readMetrics(dir string) (map[string]any, string, error) {
 		return m, rel, nil
 	}
 	return nil, "", nil
+}
+
+// readCPUSeconds reads the trainer's output/usage.json (nil when absent).
+func readCPUSeconds(dir string) *float64 {
+	b, err := os.ReadFile(filepath.Join(dir, "output", "usage.json"))
+	if err != nil {
+		return nil
+	}
+	var u struct {
+		CPUSeconds *float64 `json:"cpu_seconds"`
+	}
+	if json.Unmarshal(b, &u) != nil {
+		return nil
+	}
+	return u.CPUSeconds
 }

@@ -36,6 +36,9 @@ func (r *run) provenance() *provenance.Provenance {
 	return pv
 }
 
+// UsageFile is output/data/usage.json: the trainer's CPU-seconds.
+const UsageFile = "usage.json"
+
 // cpuSeconds is the CPU time (user + system) this trainer process has used.
 func cpuSeconds() (float64, bool) {
 	var ru syscall.Rusage
