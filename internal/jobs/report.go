@@ -50,8 +50,8 @@ type Report struct {
 	// as parsed, seed; the same values as model.json's.
 	Provenance *provenance.Provenance `json:"provenance,omitempty"`
 	// CPUSeconds is the trainer's CPU time (output/usage.json), when it wrote it.
-	CPUSeconds *float64 `json:"cpu_seconds,omitempty"`
-	CreatedAt  time.Time              `json:"created_at"`
+	CPUSeconds *float64  `json:"cpu_seconds,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Report returns a completed job's report; errs.ErrConflict while the job
