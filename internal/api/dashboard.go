@@ -27,6 +27,7 @@ import (
 var webFS embed.FS
 
 var dashTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"cost": costText,
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -65,6 +66,11 @@ type JobView struct {
 	Events            []EventView     `json:"events,omitempty"`
 	Progress          json.RawMessage `json:"progress,omitempty"` // a live job's last progress record
 	Version           int64           `json:"version"`
+	// CostUSD is estimated while the job runs and final once it ended
+	// (Cost says which, the price and its source); null for local jobs,
+	// whose Cost gives CPU-seconds.
+	CostUSD *float64   `json:"cost_usd"`
+	Cost    *cost.Cost `json:"cost,omitempty"`
 }
 
 // EventView is one entry of a job's status history.
@@ -88,6 +94,9 @@ func NewJobView(j *store.Job, full bool) JobView {
 	if j.Backend == "sagemaker" && j.RemoteARN != "" {
 		arn := j.RemoteARN
 		v.SageMakerJobARN = &arn
+	}
+	if c := cost.For(context.Background(), j); c != nil {
+		v.Cost, v.CostUSD = c, c.USD
 	}
 	// The list leaves the heavy parts out: pages stay small and fast.
 	if full {

@@ -10,12 +10,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
 	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
+	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
@@ -86,7 +88,12 @@ func jobsOpen(ctx context.Context) (*jobsEnv, error) {
 			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
 		}
 	}
-	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader, Precheck: precheck})
+	var pcfg *aws.Config
+	if awsErr == nil {
+		pcfg = &cfg
+	}
+	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader, Precheck: precheck}, pcfg))
+	usePriceList(pcfg, st)
 	return &jobsEnv{svc: svc, st: st, local: lb, awsErr: awsErr}, nil
 }
 
@@ -114,6 +121,8 @@ type jobView struct {
 	CancelRequested   bool         `json:"cancel_requested,omitempty"`
 	IdempotencyKey    string       `json:"idempotency_key,omitempty"`
 	CreatedAt         time.Time    `json:"created_at"`
+	CostUSD           *float64     `json:"cost_usd"` // null for local jobs (see cost.cpu_seconds)
+	Cost              *cost.Cost   `json:"cost,omitempty"`
 	UpdatedAt         time.Time    `json:"updated_at"`
 	StartedAt         *time.Time   `json:"started_at,omitempty"`
 	EndedAt           *time.Time   `json:"ended_at,omitempty"`
@@ -138,6 +147,9 @@ func jobsView(j *store.Job, events []store.Event) jobView {
 		CancelRequested: j.CancelRequested, IdempotencyKey: j.IdempotencyKey, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		StartedAt: j.StartedAt, EndedAt: j.EndedAt, BillableSeconds: j.BillableSeconds, ModelArtifactURI: j.ModelArtifactURI,
 		OutputArtifactURI: j.OutputArtifactURI, ArtifactDir: j.ArtifactDir, HasReport: len(j.Report) > 0}
+	if c := cost.For(context.Background(), j); c != nil {
+		v.Cost, v.CostUSD = c, c.USD
+	}
 	for _, e := range events {
 		v.Events = append(v.Events, eventView{At: e.At, Status: e.Status, SecondaryStatus: e.SecondaryStatus, Message: e.Message})
 	}
@@ -196,6 +208,8 @@ func newSubmitCmd() *cobra.Command {
 		key     string
 		backend string
 		wait    bool
+		maxCost float64
+		pinOnly bool
 	)
 	cmd := &cobra.Command{
 		Use:   "submit SPEC",
@@ -225,6 +239,7 @@ returns the first job instead of submitting another.`,
 			}
 			// Every violation of the spec comes first, before any question
 			// of whether AWS is configured.
+			explicitRuntime := sp.MaxRuntimeSeconds != 0
 			sp.ApplyDefaults()
 			if err := jobs.ValidateSpec(sp); err != nil {
 				return err
@@ -234,11 +249,18 @@ returns the first job instead of submitting another.`,
 				return err
 			}
 			defer e.Close()
+			if maxCost != 0 {
+				msg, err := applyMaxCost(cmd.Context(), sp, maxCost, explicitRuntime, awsRegion())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), msg)
+			}
 			if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
 				return e.awsErr
 			}
 			warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
-			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key, Warn: warn})
+			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key, Warn: warn, RequireDigest: pinOnly})
 			if err != nil && j == nil {
 				return err
 			}
@@ -276,6 +298,8 @@ returns the first job instead of submitting another.`,
 	f.StringVar(&key, "idempotency-key", "", "submitting again with the same key returns the first job")
 	f.StringVar(&backend, "backend", "", "override the spec's backend: local or sagemaker")
 	f.BoolVar(&wait, "wait", false, "follow the job until it ends")
+	f.Float64Var(&maxCost, "max-cost", 0, "refuse the job if its worst case (max_runtime_seconds x instances x price) exceeds this many USD; without max_runtime_seconds in the spec, set it to what the budget pays for")
+	f.BoolVar(&pinOnly, "require-digest", false, "refuse an image_uri given by tag: only repository@sha256:... (a tag is otherwise pinned to its digest at submit)")
 	return cmd
 }
 
@@ -386,13 +410,13 @@ func newListCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME")
+			fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME\tCOST")
 			for _, v := range sweeps {
 				fmt.Fprint(tw, sweepRow(v))
 			}
 			for _, j := range js {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
-					j.CreatedAt.Local().Format(time.DateTime), j.RemoteName)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
+					j.CreatedAt.Local().Format(time.DateTime), j.RemoteName, costCell(cmd.Context(), j))
 			}
 			tw.Flush()
 			if next != "" {
@@ -544,6 +568,7 @@ func newReportCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
 			jobsPrintReport(cmd.OutOrStdout(), r)
+			printCostAndProvenance(cmd.Context(), cmd.OutOrStdout(), e.svc, r)
 			return nil
 		},
 	}

@@ -172,7 +172,12 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
 		}
 	}
-	svc := jobs.New(st, jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL})
+	var pcfg *aws.Config
+	if envs.Config.Region != "" {
+		pcfg = &envs.Config
+	}
+	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL}, pcfg))
+	usePriceList(pcfg, st)
 	if n := svc.RemovePartial(); n > 0 {
 		log.Info("removed artifact folders a killed collection left", "count", n)
 	}

@@ -56,6 +56,7 @@ func (s *Service) launch(ctx context.Context, j *store.Job) (*store.Job, error) 
 	if err != nil {
 		return s.failLaunch(ctx, j, err)
 	}
+	s.pin(ctx, j, sp, channels, in)
 	arn, err := be.Create(ctx, in)
 	if err != nil && !(errors.Is(err, errs.ErrConflict) && arn != "") {
 		if errors.Is(err, errs.ErrConfiguration) {

@@ -15,6 +15,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -45,7 +46,12 @@ type Report struct {
 	TrainingSeconds float64    `json:"training_seconds,omitempty"`
 	BillableSeconds int64      `json:"billable_seconds"`
 	Notes           []string   `json:"notes,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
+	// Provenance: image digest, data digest, trainer build, hyperparameters
+	// as parsed, seed; the same values as model.json's.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+	// CPUSeconds is the trainer's CPU time (output/usage.json), when it wrote it.
+	CPUSeconds *float64  `json:"cpu_seconds,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Report returns a completed job's report; errs.ErrConflict while the job
@@ -142,6 +148,12 @@ func (s *Service) collect(ctx context.Context, be backend.Backend, j *store.Job,
 		}
 		return nil
 	})
+	r.CPUSeconds = readCPUSeconds(tmp)
+	pv, note := s.reportProvenance(ctx, j, tmp)
+	r.Provenance = pv
+	if note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	sort.Strings(r.Files)
 	sort.Strings(r.Plots)
 	raw, err := json.Marshal(r)
@@ -176,4 +188,19 @@ func readMetrics(dir string) (map[string]any, string, error) {
 		return m, rel, nil
 	}
 	return nil, "", nil
+}
+
+// readCPUSeconds reads the trainer's output/usage.json (nil when absent).
+func readCPUSeconds(dir string) *float64 {
+	b, err := os.ReadFile(filepath.Join(dir, "output", "usage.json"))
+	if err != nil {
+		return nil
+	}
+	var u struct {
+		CPUSeconds *float64 `json:"cpu_seconds"`
+	}
+	if json.Unmarshal(b, &u) != nil {
+		return nil
+	}
+	return u.CPUSeconds
 }

@@ -59,6 +59,12 @@ type Options struct {
 	// Precheck checks a SageMaker job's S3 input, role and image before it
 	// is recorded; nil checks nothing.
 	Precheck Prechecker
+	// ResolveImage pins an image tag to repo@sha256:... (image.ResolveDigest);
+	// nil leaves tags as given. DataDigest reads an uploaded data set's
+	// manifest digest (provenance.Digest of its manifest.json); nil leaves it
+	// to the trainer.
+	ResolveImage func(ctx context.Context, ref string) (string, error)
+	DataDigest   func(ctx context.Context, s3URI string) (digest string, files int, err error)
 }
 
 // Service runs jobs on its backends and keeps their records in a store. It
@@ -74,6 +80,9 @@ type Service struct {
 	precheck Prechecker
 	// artifactWait bounds the artifact retries after training ended.
 	artifactWait time.Duration
+
+	resolveImage func(ctx context.Context, ref string) (string, error)
+	dataDigest   func(ctx context.Context, s3URI string) (string, int, error)
 
 	// launching holds the ids this process is creating on a backend right
 	// now, so its own reconciler (which may hold the same lease) leaves them be.
@@ -106,7 +115,8 @@ func New(st store.Store, opts Options) *Service {
 		bs[k] = v
 	}
 	return &Service{st: st, backends: bs, owner: opts.Owner, ttl: opts.LeaseTTL, poll: opts.PollInterval,
-		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, precheck: opts.Precheck, artifactWait: opts.ArtifactWait}
+		artRoot: opts.ArtifactRoot, uploader: opts.Uploader, precheck: opts.Precheck, artifactWait: opts.ArtifactWait,
+		resolveImage: opts.ResolveImage, dataDigest: opts.DataDigest}
 }
 
 // Owner is this service's reconciler identity.
@@ -131,6 +141,8 @@ type SubmitOptions struct {
 	IdempotencyKey string
 	// Warn receives the checks that could not be made (they do not block).
 	Warn func(msg string)
+	// RequireDigest refuses an image_uri given by tag.
+	RequireDigest bool
 }
 
 // Submit validates sp (after defaults), records the job as pending, then
@@ -168,6 +180,10 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 		return nil, false, errs.Configuration("a "+sp.Backend+" job needs its data in S3, and this process cannot upload local folders",
 			"run 'sagetrain upload' and set input_data_s3_uri (and s3:// channels)", nil)
 	}
+	givenImage, err := s.pinImage(ctx, sp, o)
+	if err != nil {
+		return nil, false, err
+	}
 	raw, err := json.Marshal(sp)
 	if err != nil {
 		return nil, false, errs.Configuration("cannot encode the job spec", "check the spec", err)
@@ -194,6 +210,12 @@ func (s *Service) Submit(ctx context.Context, sp *spec.Spec, o SubmitOptions) (*
 	}
 	if !created {
 		return got, false, nil
+	}
+	if givenImage != sp.ImageURI {
+		if ps, ok := s.st.(store.ProvenanceStore); ok {
+			raw, _ := json.Marshal(map[string]string{"image": givenImage, "image_digest": sp.ImageURI})
+			_ = ps.SetProvenance(ctx, got.ID, raw)
+		}
 	}
 	got, err = s.launch(ctx, got)
 	if got != nil {

@@ -150,4 +150,3 @@ func IsDigestRef(ref string) bool {
 	_, err := hex.DecodeString(d[len("sha256:"):])
 	return err == nil
 }
-

@@ -98,6 +98,11 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		man.NTrain += g.NTrain
 		man.NValidation += gval[i].Rows
 	}
+	if cpu, ok := cpuSeconds(); ok {
+		// What a local job "costs"; kept out of the model and its metrics,
+		// which identical runs must write byte for byte.
+		_ = writeJSON(filepath.Join(r.l.OutputDataDir(), UsageFile), map[string]float64{"cpu_seconds": cpu})
+	}
 	if err := writeModel(r.l.ModelDir(), man, params); err != nil {
 		return errs.Job("cannot write the model to "+r.l.ModelDir(), "check the free space of the model folder", err)
 	}

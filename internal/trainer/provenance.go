@@ -2,7 +2,9 @@ package trainer
 
 import (
 	"encoding/json"
+	"math"
 	"os"
+	"syscall"
 
 	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/provenance"
@@ -32,4 +34,17 @@ func (r *run) provenance() *provenance.Provenance {
 		r.logf("warning: the training data's digest %s differs from the one pinned at submit (%s): the data changed since", digest, want)
 	}
 	return pv
+}
+
+// UsageFile is output/data/usage.json: the trainer's CPU-seconds.
+const UsageFile = "usage.json"
+
+// cpuSeconds is the CPU time (user + system) this trainer process has used.
+func cpuSeconds() (float64, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return math.Round((tv(ru.Utime)+tv(ru.Stime))*1000) / 1000, true
 }

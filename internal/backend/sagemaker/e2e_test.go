@@ -168,6 +168,7 @@ func TestJobsServiceOnSageMaker(t *testing.T) {
 		row, _ := json.Marshal(j)
 		evs, _ := json.Marshal(events)
 		w.noSecrets(t, string(row), string(evs))
+		checkCostAndProvenance(t, j, r)
 	})
 
 	t.Run("two instances", func(t *testing.T) {

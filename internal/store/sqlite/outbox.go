@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -79,6 +80,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration
 		limit = 100
 	}
 	now := store.Now()
+	// A sender polls every second: look first, without the write lock, so
+	// an idle outbox costs readers and the CLI's writers nothing.
+	if due, err := s.anyDue(ctx, now); err != nil || !due {
+		return nil, wrap("claim events", err)
+	}
 	var out []*store.OutboxEvent
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE event_outbox SET lease_owner = ?, lease_expires = ?
@@ -192,4 +198,19 @@ func (s *Store) CountOutbox(ctx context.Context) (map[string]int64, error) {
 		out[st] = n
 	}
 	return out, wrap("count events", rows.Err())
+}
+
+// anyDue reports whether some pending event is due (event_outbox_due index).
+func (s *Store) anyDue(ctx context.Context, now time.Time) (bool, error) {
+	done, err := s.reading(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	var one int
+	err = s.queryRow(ctx, "SELECT 1 FROM event_outbox WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1", micro(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
