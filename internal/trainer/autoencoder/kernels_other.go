@@ -14,4 +14,4 @@ func bcast4x16(a *float32, sai, sap int, b *float32, ldb int, k int, c *float32,
 	panic("no assembly kernels")
 }
 func adam8(p, m, v, p0, m0, v0, grad *float32, n8 int, k *[8]float32) { panic("no assembly kernels") }
-func sumSquares16(grad *float32, n16 int) float64         { panic("no assembly kernels") }
+func sumSquares16(grad *float32, n16 int) float64                     { panic("no assembly kernels") }
