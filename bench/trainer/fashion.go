@@ -121,7 +121,7 @@ func fashion(root string, cls, nTrain, nTest int) error {
 			if err := writeDrawing(filepath.Join(dir, "images", file), set.images[i*784:(i+1)*784], 112); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "%s,8.0,fashion,%s\n", file, label)
+			fmt.Fprintf(w, "%s,8.0,other,%s\n", file, label)
 		}
 		if err := w.Flush(); err != nil {
 			return err
