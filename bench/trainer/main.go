@@ -8,6 +8,8 @@
 //	mlroot -data FILE.f32 -n N -dim D -root DIR
 //	                                  lay out an ml-root (training channel = embeddings.npy + metadata.csv,
 //	                                  ages 2-18, 10% concern) for a full `sagetrain train` memory run
+//	fashion -class C -root DIR        lay out the 2,000-image Fashion-MNIST one-vs-rest task (fashion.go)
+//	                                  for the time-to-a-model run of `sagetrain train` with defaults
 package main
 
 import (
@@ -29,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: trainerbench gen|throughput|mlroot [flags]")
+		fmt.Fprintln(os.Stderr, "usage: trainerbench gen|throughput|mlroot|fashion [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -39,6 +41,7 @@ func main() {
 	file := fs.String("data", "", "raw float32 file")
 	out := fs.String("out", "", "output file")
 	root := fs.String("root", "", "ml-root to create")
+	class := fs.Int("class", 0, "fashion: the Fashion-MNIST class (0-9) that is normal")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
@@ -48,6 +51,8 @@ func main() {
 		err = throughput(*file, *n, *dim, *epochs)
 	case "mlroot":
 		err = mlroot(*file, *n, *dim, *root)
+	case "fashion":
+		err = fashion(*root, *class, 2000, 500)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}

@@ -77,7 +77,27 @@ func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 
 func ntBlock(m, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	k8 := k / 8
-	if useAsm {
+	if useAsm && useAVX512 {
+		k16 := k / 16
+		j := j0
+		for ; j+3 <= j1; j += 3 {
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				dot4x3z(&a[i*lda], lda, &b[j*ldb], ldb, k16, &c[i*ldc+j], ldc)
+			}
+			for ; i < m; i++ {
+				for jj := j; jj < j+3; jj++ {
+					c[i*ldc+jj] += dot1z(&a[i*lda], &b[jj*ldb], k16)
+				}
+			}
+		}
+		for ; j < j1; j++ {
+			for i := 0; i < m; i++ {
+				c[i*ldc+j] += dot1z(&a[i*lda], &b[j*ldb], k16)
+			}
+		}
+		k8 = k16 * 2 // the tail below starts at 16*k16
+	} else if useAsm {
 		j := j0
 		for ; j+3 <= j1; j += 3 {
 			i := 0
@@ -151,7 +171,15 @@ func bcastBlock(m, j0, j1, k int, a []float32, sai, sap int, b []float32, ldb in
 	}
 	m4 := m / 4 * 4
 	j16 := j0 + (j1-j0)/16*16
-	for j := j0; j < j16; j += 16 {
+	j := j0
+	if useAsm && useAVX512 {
+		for ; j+32 <= j16; j += 32 {
+			for i := 0; i < m4; i += 4 {
+				bcast4x32(&a[i*sai], sai, sap, &b[j], ldb, k, &c[i*ldc+j], ldc, acc)
+			}
+		}
+	}
+	for ; j < j16; j += 16 {
 		for i := 0; i < m4; i += 4 {
 			bcast4x16(&a[i*sai], sai, sap, &b[j], ldb, k, &c[i*ldc+j], ldc, acc)
 		}

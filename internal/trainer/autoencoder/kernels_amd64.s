@@ -300,3 +300,203 @@ sqdone:
 	VMOVSD       X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func bcast4x32(a *float32, sai, sap int, b *float32, ldb int, k int, c *float32, ldc int, acc bool)
+// bcast4x16 over 32 columns with AVX-512: every element gets the same FMAs
+// in the same order, so the bytes are bcast4x16's.
+TEXT ·bcast4x32(SB), NOSPLIT, $0-65
+	MOVQ a+0(FP), AX
+	MOVQ sai+8(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ sap+16(FP), R13
+	SHLQ $2, R13
+	MOVQ b+24(FP), BX
+	MOVQ ldb+32(FP), R10
+	SHLQ $2, R10
+	MOVQ k+40(FP), CX
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	MOVBLZX acc+64(FP), DX
+	TESTQ DX, DX
+	JZ    b32zero
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS (DI)(R11*1), Z2
+	VMOVUPS 64(DI)(R11*1), Z3
+	VMOVUPS (DI)(R11*2), Z4
+	VMOVUPS 64(DI)(R11*2), Z5
+	VMOVUPS (DI)(R12*1), Z6
+	VMOVUPS 64(DI)(R12*1), Z7
+	JMP   b32start
+
+b32zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+b32start:
+	TESTQ CX, CX
+	JZ    b32store
+
+b32loop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (AX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (AX)(R8*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	VBROADCASTSS (AX)(R8*2), Z12
+	VFMADD231PS  Z8, Z12, Z4
+	VFMADD231PS  Z9, Z12, Z5
+	VBROADCASTSS (AX)(R9*1), Z13
+	VFMADD231PS  Z8, Z13, Z6
+	VFMADD231PS  Z9, Z13, Z7
+	ADDQ         R13, AX
+	ADDQ         R10, BX
+	DECQ         CX
+	JNZ          b32loop
+
+b32store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, (DI)(R11*1)
+	VMOVUPS Z3, 64(DI)(R11*1)
+	VMOVUPS Z4, (DI)(R11*2)
+	VMOVUPS Z5, 64(DI)(R11*2)
+	VMOVUPS Z6, (DI)(R12*1)
+	VMOVUPS Z7, 64(DI)(R12*1)
+	VZEROUPPER
+	RET
+
+// HSUMZ folds Z's sixteen lanes into X's low lane: lanes i and i+8 first, then HSUM.
+#define HSUMZ(Z, Y, X) VEXTRACTF64X4 $1, Z, Y15; VADDPS Y15, Y, Y; HSUM(Y, X)
+
+// func dot4x3z(a *float32, lda int, b *float32, ldb int, k16 int, c *float32, ldc int)
+// dot4x3 with AVX-512: sixteen lanes over p < 16*k16, folded by HSUMZ.
+TEXT ·dot4x3z(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), AX
+	MOVQ lda+8(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), R10
+	SHLQ $2, R10
+	MOVQ k16+32(FP), CX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ    dot4x3donez
+
+dot4x3loopz:
+	VMOVUPS     (BX), Z12
+	VMOVUPS     (BX)(R10*1), Z13
+	VMOVUPS     (BX)(R10*2), Z14
+	VMOVUPS     (AX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (AX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (AX)(R8*2), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (AX)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z11
+	ADDQ        $64, AX
+	ADDQ        $64, BX
+	DECQ        CX
+	JNZ         dot4x3loopz
+
+dot4x3donez:
+	HSUMZ(Z0, Y0, X0)
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	HSUMZ(Z1, Y1, X1)
+	VADDSS 4(DI), X1, X1
+	VMOVSS X1, 4(DI)
+	HSUMZ(Z2, Y2, X2)
+	VADDSS 8(DI), X2, X2
+	VMOVSS X2, 8(DI)
+	HSUMZ(Z3, Y3, X3)
+	VADDSS (DI)(R11*1), X3, X3
+	VMOVSS X3, (DI)(R11*1)
+	HSUMZ(Z4, Y4, X4)
+	VADDSS 4(DI)(R11*1), X4, X4
+	VMOVSS X4, 4(DI)(R11*1)
+	HSUMZ(Z5, Y5, X5)
+	VADDSS 8(DI)(R11*1), X5, X5
+	VMOVSS X5, 8(DI)(R11*1)
+	HSUMZ(Z6, Y6, X6)
+	VADDSS (DI)(R11*2), X6, X6
+	VMOVSS X6, (DI)(R11*2)
+	HSUMZ(Z7, Y7, X7)
+	VADDSS 4(DI)(R11*2), X7, X7
+	VMOVSS X7, 4(DI)(R11*2)
+	HSUMZ(Z8, Y8, X8)
+	VADDSS 8(DI)(R11*2), X8, X8
+	VMOVSS X8, 8(DI)(R11*2)
+	HSUMZ(Z9, Y9, X9)
+	VADDSS (DI)(R12*1), X9, X9
+	VMOVSS X9, (DI)(R12*1)
+	HSUMZ(Z10, Y10, X10)
+	VADDSS 4(DI)(R12*1), X10, X10
+	VMOVSS X10, 4(DI)(R12*1)
+	HSUMZ(Z11, Y11, X11)
+	VADDSS 8(DI)(R12*1), X11, X11
+	VMOVSS X11, 8(DI)(R12*1)
+	VZEROUPPER
+	RET
+
+// func dot1z(a, b *float32, k16 int) float32
+// The sum over p < 16*k16 of a[p]*b[p], in dot4x3z's order.
+TEXT ·dot1z(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), BX
+	MOVQ   k16+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	TESTQ  CX, CX
+	JZ     dot1donez
+
+dot1loopz:
+	VMOVUPS     (AX), Z1
+	VFMADD231PS (BX), Z1, Z0
+	ADDQ        $64, AX
+	ADDQ        $64, BX
+	DECQ        CX
+	JNZ         dot1loopz
+
+dot1donez:
+	HSUMZ(Z0, Y0, X0)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+

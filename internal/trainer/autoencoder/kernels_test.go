@@ -16,14 +16,21 @@ func randSlice(n int, r *rand.Rand) []float32 {
 	return s
 }
 
-// withKernels runs f with the assembly kernels on or off.
-func withKernels(t *testing.T, asm bool, f func()) {
+// The kernel sets: pure Go, AVX2/FMA, AVX2/FMA with the AVX-512 tiles.
+const (
+	kernGo = iota
+	kernAVX2
+	kernAVX512
+)
+
+// withKernels runs f on one kernel set, skipping what the CPU lacks.
+func withKernels(t *testing.T, set int, f func()) {
 	t.Helper()
-	if asm && !useAsm {
-		t.Skip("this CPU or build has no assembly kernels (AVX2 and FMA on amd64)")
+	if (set == kernAVX2 && !useAsm) || (set == kernAVX512 && !useAVX512) {
+		t.Skip("this CPU or build lacks the kernels")
 	}
-	defer func(old bool) { useAsm = old }(useAsm)
-	useAsm = asm
+	defer func(a, z bool) { useAsm, useAVX512 = a, z }(useAsm, useAVX512)
+	useAsm, useAVX512 = set != kernGo, set == kernAVX512
 	f()
 }
 
@@ -44,7 +51,7 @@ var kernelShapes = [][3]int{{1, 1, 1}, {4, 3, 8}, {5, 4, 9}, {7, 17, 13}, {32, 2
 // Both products agree with a float64 reference on the assembly and on the pure
 // Go kernels, and with each other up to float32 rounding.
 func TestKernelsAgreeWithReferenceAndEachOther(t *testing.T) {
-	for _, asm := range []bool{false, true} {
+	for _, asm := range []int{kernGo, kernAVX2, kernAVX512} {
 		for _, sh := range kernelShapes {
 			m, n, k := sh[0], sh[1], sh[2]
 			r := rand.New(rand.NewPCG(uint64(m*n), uint64(k)))
@@ -130,7 +137,7 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 		k := &[8]float32{0.7, beta1, 1 - beta1, beta2, 1 - beta2, 0.03, adamE, 1e-3}
 		var out [2][3][]float32
 		var sums [2]float64
-		for ai, asm := range []bool{false, true} {
+		for ai, asm := range []int{kernGo, kernAVX2} {
 			pp, mm, vv := slices.Clone(p), slices.Clone(m), slices.Clone(v)
 			withKernels(t, asm, func() {
 				adamUpdate(pp, mm, vv, pp, mm, vv, g, k)
@@ -181,4 +188,35 @@ func BenchmarkMatMulBcastTN256x832(b *testing.B) {
 		matMulBcast(256, 832, 32, dz, 1, 256, x, 832, gw, 832, false, nil)
 	}
 	b.ReportMetric(2*32*256*832*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// The AVX-512 tile gives the bytes of the AVX2 tile it stands for.
+func TestAVX512TileIsTheAVX2Bytes(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("this CPU has no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, sh := range kernelShapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		a, b := randSlice(m*k, r), randSlice(k*n, r)
+		c0 := randSlice(m*n, r)
+		var out [2][]float32
+		for vi, wide := range []bool{true, false} {
+			func() {
+				defer func(old bool) { useAVX512 = old }(useAVX512)
+				useAVX512 = wide
+				out[vi] = slices.Clone(c0)
+				matMulBcast(m, n, k, a, 1, m, b, n, out[vi], n, true, nil)
+			}()
+		}
+		if !slices.Equal(out[0], out[1]) {
+			t.Fatalf("shape %v: AVX-512 and AVX2 products differ", sh)
+		}
+	}
+}
+
+func BenchmarkMatMulBcastTN256x832AVX2Only(b *testing.B) {
+	defer func(old bool) { useAVX512 = old }(useAVX512)
+	useAVX512 = false
+	BenchmarkMatMulBcastTN256x832(b)
 }
