@@ -142,6 +142,10 @@ type Params struct {
 	CheckpointSeconds   float64 `json:"checkpoint_interval_seconds"`
 	ExchangeTimeout     float64 `json:"host_exchange_timeout_seconds"`
 	LossPlots           bool    `json:"loss_plots"`
+	// Standardisation (issue 19): see standardise.go.
+	Standardization  string  `json:"standardization"`
+	StdFloorFraction float64 `json:"std_floor_fraction"`
+	ZClip            float64 `json:"z_clip"`
 }
 
 // DefaultParams returns the defaults.
@@ -152,6 +156,7 @@ func DefaultParams() Params {
 		LRPatience: 5, LRFactor: 0.5, GradClip: 1.0, ThresholdPercentile: 95,
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
+		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
 	}
 }
 
@@ -227,6 +232,15 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.ExchangeTimeout, err = hpFloat(v, 1, 1e9)
 		case "loss_plots":
 			p.LossPlots, err = strconv.ParseBool(v)
+		case "standardization":
+			p.Standardization = v
+			if v != StandardiseRobust && v != StandardiseStd {
+				err = errors.New("must be robust or std")
+			}
+		case "std_floor_fraction":
+			p.StdFloorFraction, err = hpFloat(v, 0, 10)
+		case "z_clip":
+			p.ZClip, err = hpFloat(v, 0, 1e9)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

@@ -22,7 +22,10 @@ const (
 	WeightsFile   = "weights.bin"
 	MetricsFile   = "metrics.json"
 	ModelFormat   = "sagetrain-drawing-anomaly-model"
-	FormatVersion = 1
+	FormatVersion = 2
+	// minFormatVersion is the oldest format LoadModel reads: version 1 has
+	// the plain standardisation (Normalization.Method "").
+	minFormatVersion = 1
 )
 
 // Manifest is model/model.json (format version 1): everything needed to
@@ -53,14 +56,6 @@ type Manifest struct {
 	WeightsSHA256   string `json:"weights_sha256"`
 	ErrorMetric     string `json:"error_metric"` // "mse": mean over features of the squared difference, on standardised features
 	ScoreDefinition string `json:"score_definition"`
-}
-
-// Normalization is the standardisation fitted on the training split:
-// x' = (x - Mean) / Std, per feature. Features that were not standardised
-// (the subject one-hot, constant features) have Mean 0 and Std 1.
-type Normalization struct {
-	Mean []float32 `json:"mean"`
-	Std  []float32 `json:"std"`
 }
 
 // Architecture describes every group's network.
@@ -129,7 +124,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err := json.Unmarshal(b, &man); err != nil {
 		return nil, errs.Configuration("model.json is not valid JSON", fix, err)
 	}
-	if man.Format != ModelFormat || man.FormatVersion != FormatVersion {
+	if man.Format != ModelFormat || man.FormatVersion < minFormatVersion || man.FormatVersion > FormatVersion {
 		return nil, errs.Configuration(fmt.Sprintf("model.json is format %q version %d, this program reads %q version %d",
 			man.Format, man.FormatVersion, ModelFormat, FormatVersion), "use the sagetrain version that trained the model", nil)
 	}
@@ -178,6 +173,11 @@ type Score struct {
 	Score      float64 `json:"score"` // Error / Threshold: above 1 is anomalous
 	Anomalous  bool    `json:"anomalous"`
 	Verdict    string  `json:"verdict"` // "anomalous" or "normal"
+	// LargestFeature carries the largest share of the reconstruction error
+	// (LargestFeatureShare, 0-1). Above 0.5 one feature decides the score:
+	// look at the drawing before trusting the verdict.
+	LargestFeature      string  `json:"largest_feature"`
+	LargestFeatureShare float64 `json:"largest_feature_share"`
 }
 
 // ScoreVector scores one raw (not standardised) feature vector of a child of ageYears.
@@ -200,6 +200,8 @@ func (m *Model) ScoreVector(x []float32, ageYears float64) (Score, error) {
 	m.Manifest.Normalization.apply(x, z)
 	e := m.nets[gi].Errors(z, 1)[0]
 	s := Score{AgeYears: ageYears, Group: g.Name, GroupExact: exact, Error: e, Threshold: g.Threshold, Score: e / g.Threshold}
+	j, share := largestFeature(m.nets[gi], z)
+	s.LargestFeature, s.LargestFeatureShare = m.Manifest.Normalization.featureName(j), share
 	s.Anomalous = s.Score > 1
 	s.Verdict = "normal"
 	if s.Anomalous {
@@ -224,10 +226,4 @@ func (m *Model) ScoreImage(path, subject string, ageYears float64) (Score, error
 	s, err := m.ScoreVector(x, ageYears)
 	s.Image = path
 	return s, err
-}
-
-func (n Normalization) apply(x, out []float32) {
-	for j, v := range x {
-		out[j] = (v - n.Mean[j]) / n.Std[j]
-	}
 }

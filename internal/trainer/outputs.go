@@ -107,6 +107,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	}
 	per := make([]acc, len(groups))
 	var all acc
+	var flagged, single int // anomalous verdicts, and those one feature decides
 	for _, s := range sp.test {
 		gi, _ := nearestGroup(groups, s.AgeYears)
 		z := make([]float32, len(s.X))
@@ -114,6 +115,12 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		e := nets[gi].Errors(z, 1)[0]
 		sc := e / man.Groups[gi].Threshold
 		a := s.Label != "normal"
+		if sc > 1 {
+			flagged++
+			if _, share := largestFeature(nets[gi], z); share > singleFeatureShare {
+				single++
+			}
+		}
 		per[gi].errs, per[gi].scores, per[gi].anom = append(per[gi].errs, e), append(per[gi].scores, sc), append(per[gi].anom, a)
 		all.errs, all.scores, all.anom = append(all.errs, e), append(all.scores, sc), append(all.anom, a)
 	}
@@ -138,6 +145,9 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	put("test_error_p99", ptr(overall.ErrorP99))
 	metrics["n_test"] = overall.N
 	metrics["n_test_anomalies"] = overall.NAnomalies
+	// How often one feature carries more than half of an anomalous verdict's error (issue 19).
+	metrics["test_flagged"] = flagged
+	metrics["test_flagged_single_feature"] = single
 	var valSum, trainSum float64
 	var valN, trainN, epochsMax, epochsTotal int
 	groupsOut := map[string]any{}
