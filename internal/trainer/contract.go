@@ -146,6 +146,10 @@ type Params struct {
 	Standardization  string  `json:"standardization"`
 	StdFloorFraction float64 `json:"std_floor_fraction"`
 	ZClip            float64 `json:"z_clip"`
+	// Scoring and thresholds (issues 15 and 18): see calibrate.go.
+	ScoreMethod    string `json:"score_method"`
+	KNNNeighbours  int    `json:"knn_k"`
+	MinCalibration int    `json:"min_calibration"`
 }
 
 // DefaultParams returns the defaults.
@@ -157,6 +161,7 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, MinCalibration: 50,
 	}
 }
 
@@ -241,6 +246,15 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.StdFloorFraction, err = hpFloat(v, 0, 10)
 		case "z_clip":
 			p.ZClip, err = hpFloat(v, 0, 1e9)
+		case "score_method":
+			p.ScoreMethod = v
+			if v != ScoreEnsemble && v != ScoreAutoencoder {
+				err = errors.New("must be ensemble or autoencoder")
+			}
+		case "knn_k":
+			p.KNNNeighbours, err = hpInt(v, 1)
+		case "min_calibration":
+			p.MinCalibration, err = hpInt(v, 1)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

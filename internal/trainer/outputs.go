@@ -68,7 +68,8 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 			Params: autoencoder.ParamCount(len(norm.Mean), p.HiddenSizes)},
 		ThresholdPercentile: p.ThresholdPercentile, SkippedGroups: short, Hyperparameters: p,
 		ErrorMetric:     "mse: mean over the standardised features of the squared reconstruction difference",
-		ScoreDefinition: "score = reconstruction error / group threshold; above 1 is anomalous",
+		ScoreDefinition: scoreDefinition(p),
+		ScoreMethod:     p.ScoreMethod, KNNNeighbours: p.KNNNeighbours,
 	}
 	if man.SkippedGroups == nil {
 		man.SkippedGroups = []AgeGroup{}
@@ -84,19 +85,17 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		nets[i], params[i] = net, gr.Params
 		mg := ModelGroup{AgeGroup: g, NValidation: gval[i].Rows, BestEpoch: gr.BestEpoch, EpochsTrained: gr.Epochs,
 			BestValLoss: gr.BestVal, TrainedOnHost: gr.Host}
-		if gval[i].Rows >= minThresholdNormals {
-			mg.Threshold, mg.ThresholdSource = percentile(net.Errors(gval[i].Data, gval[i].Rows), p.ThresholdPercentile), "validation"
-		} else {
-			mg.Threshold, mg.ThresholdSource = percentile(net.Errors(gtrain[i].Data, gtrain[i].Rows), p.ThresholdPercentile), "training"
-		}
-		if !(mg.Threshold > 0) {
-			mg.Threshold = math.SmallestNonzeroFloat32
-		}
 		man.Groups = append(man.Groups, mg)
 		man.NTrain += g.NTrain
 		man.NValidation += gval[i].Rows
 	}
-	if err := writeModel(r.l.ModelDir(), man, params); err != nil {
+	scorers := newScorers(p, nets, gtrain)
+	calibrateThresholds(p, scorers, gval, man.Groups)
+	refs := make([]autoencoder.Matrix, len(groups))
+	for i, sc := range scorers {
+		refs[i] = sc.ref
+	}
+	if err := writeModel(r.l.ModelDir(), man, params, refs); err != nil {
 		return errs.Job("cannot write the model to "+r.l.ModelDir(), "check the free space of the model folder", err)
 	}
 
@@ -112,8 +111,13 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		gi, _ := nearestGroup(groups, s.AgeYears)
 		z := make([]float32, len(s.X))
 		norm.apply(s.X, z)
-		e := nets[gi].Errors(z, 1)[0]
-		sc := e / man.Groups[gi].Threshold
+		ae, _, raw := scorers[gi].raw(z, 1)
+		e, sc := ae[0], raw[0] // no honest threshold: ranked by the raw score, never flagged
+		if t := man.Groups[gi].Threshold; t > 0 {
+			sc = raw[0] / t
+		} else {
+			sc = math.Min(sc, 1)
+		}
 		a := s.Label != "normal"
 		if sc > 1 {
 			flagged++
@@ -166,7 +170,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		mg := man.Groups[i]
 		groupsOut[g.Name] = map[string]any{
 			"age_min": g.Min, "age_max": g.Max, "n_train": g.NTrain, "n_validation": gval[i].Rows,
-			"threshold": mg.Threshold, "threshold_source": mg.ThresholdSource, "best_epoch": gr.BestEpoch,
+			"threshold": mg.Threshold, "threshold_source": mg.ThresholdSource, "calibration": mg.Calibration, "best_epoch": gr.BestEpoch,
 			"epochs_trained": gr.Epochs, "val_loss": gr.BestVal, "train_loss": best.TrainLoss, "host": gr.Host, "test": ev,
 		}
 		history[g.Name] = gr.History

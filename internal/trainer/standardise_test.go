@@ -14,14 +14,14 @@ import (
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
 )
 
-// nearConstantChannel writes 120 normal embeddings of 16 values: 15 features
+// nearConstantChannel writes 200 normal embeddings of 16 values: 15 features
 // spread about 1, feature 3 nearly constant (spread 1e-4, above the old
 // 1e-6 floor). It returns a typical row whose feature 3 is off by 0.05, an
 // ordinary difference next to the other features' spread.
 func nearConstantChannel(t *testing.T, dir string) []float32 {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
-	const dim, rows = 16, 120
+	const dim, rows = 16, 200
 	m := &data.Matrix{Cols: dim}
 	var csv strings.Builder
 	csv.WriteString("filename,age_years,subject,expert_label\n")
