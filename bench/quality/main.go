@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,6 +220,7 @@ func oneClass(tr, te split, c int, classes []int) float64 {
 	auc := aucOf(orig, anom, nil)
 	fmt.Printf("\n== class %d one-vs-rest (%d train normals, %d test normals, %d other-class), load %s\n", c, len(trainItems), 500, len(testItems)-500, loadavg())
 	fmt.Printf("%-34s AUROC %.4f  wall %6.2fs (train, descriptor included); score %d images %.2fs\n", "trainer (default recipe)", auc, wall.Seconds(), len(tePaths), scoreWall.Seconds())
+	fmt.Printf("  its parts: autoencoder error alone %.4f, kNN distance alone %.4f\n", partAUC(orig, anom, nil, false), partAUC(orig, anom, nil, true))
 
 	dTrain := descriptors(trDir, trPaths)
 	dTest := descriptors(teDir, tePaths)
@@ -354,6 +356,9 @@ func ageBand(tr, te split, a, b, perYear int) {
 		fmt.Printf("%-32s AUROC %.4f  wrong-age %.4f  other-class %.4f  held-out FPR %.3f  undetermined %d  wall %.2fs\n",
 			"trainer "+mode, aucOf(ss, anom, nil), aucOf(ss, anom, func(i int) bool { return kinds[i] != "other-class" }),
 			aucOf(ss, anom, func(i int) bool { return kinds[i] != "wrong-age" }), fp/nn, undetermined, wall.Seconds())
+		fmt.Printf("  its parts: autoencoder alone %.4f (wrong-age %.4f), kNN alone %.4f (wrong-age %.4f)\n",
+			partAUC(ss, anom, nil, false), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, false),
+			partAUC(ss, anom, nil, true), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, true))
 		if mode == "per-age" {
 			fmt.Printf("  groups: %s\n", strings.Join(groups, "; "))
 			writeMeta(filepath.Join(w, "task.json"), map[string]any{"anomalous": anom, "kinds": kinds, "ages": ages, "train_ages": trAges,
@@ -410,6 +415,30 @@ func aucOf(ss []trainer.Score, anom []bool, keep func(int) bool) float64 {
 	return auc2(pos, neg)
 }
 
+// partAUC ranks by one part of the ensemble, scaled by its group's median
+// (the autoencoder error, or the kNN distance).
+func partAUC(ss []trainer.Score, anom []bool, keep func(int) bool, knn bool) float64 {
+	var pos, neg []float64
+	for i, s := range ss {
+		if keep != nil && !keep(i) {
+			continue
+		}
+		v := s.Error / s.AEScale
+		if knn {
+			if s.KNNDistance == nil {
+				return math.NaN()
+			}
+			v = *s.KNNDistance / s.KNNScale
+		}
+		if anom[i] {
+			pos = append(pos, v)
+		} else {
+			neg = append(neg, v)
+		}
+	}
+	return auc2(pos, neg)
+}
+
 // auc2 is P(pos > neg) + P(tie)/2.
 func auc2(pos, neg []float64) float64 {
 	n := append([]float64(nil), neg...)
@@ -447,4 +476,3 @@ func check(err error) {
 		os.Exit(1)
 	}
 }
-

@@ -218,6 +218,8 @@ type Score struct {
 	// and the combined raw score the threshold applies to.
 	KNNDistance *float64 `json:"knn_distance,omitempty"`
 	Raw         float64  `json:"raw_score,omitempty"`
+	AEScale     float64  `json:"ae_scale,omitempty"` // the group's scales the parts are divided by
+	KNNScale    float64  `json:"knn_scale,omitempty"`
 	// What the threshold promises: its method, the expected share of normal
 	// drawings flagged, its 90 % interval and the calibration count.
 	ThresholdMethod     string     `json:"threshold_method"`
@@ -255,7 +257,7 @@ func (m *Model) ScoreVector(x []float32, ageYears float64) (Score, error) {
 		s = Score{Error: e, Threshold: g.Threshold, Score: e / g.Threshold, ThresholdMethod: g.ThresholdSource}
 	} else {
 		ae, knn, raw := m.scorers[gi].raw(z, 1)
-		s = Score{Error: ae[0], Raw: raw[0], Threshold: g.Threshold, ThresholdMethod: g.ThresholdSource,
+		s = Score{Error: ae[0], Raw: raw[0], AEScale: g.AEScale, KNNScale: g.KNNScale, Threshold: g.Threshold, ThresholdMethod: g.ThresholdSource,
 			ExpectedFPR: g.Calibration.ExpectedFPR, ExpectedFPRInterval: g.Calibration.FPRInterval, NCalibration: g.Calibration.NCalibration}
 		if !math.IsNaN(knn[0]) {
 			s.KNNDistance = &knn[0]
