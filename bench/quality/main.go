@@ -330,7 +330,7 @@ func ageBand(tr, te split, a, b, perYear int) {
 		tePaths := writeChannel(filepath.Join(root, "input", "data", "test"), testItems, original)
 		hp := map[string]string{"loss_plots": "false", "test_split": "0"}
 		if mode == "pooled" {
-			hp["min_samples"], hp["max_group_span_years"] = strconv.Itoa(len(trainItems)), "20"
+			hp["min_samples"], hp["max_group_span_years"] = strconv.Itoa(len(trainItems)*3/4), "20" // one group: what is left after the validation split
 		}
 		wall := train(root, hp)
 		m, err := trainer.LoadModel(filepath.Join(root, "model"))
