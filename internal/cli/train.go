@@ -84,7 +84,9 @@ child's age group. The age comes from --age (the same for every image) or from a
 metadata file (--metadata, CSV or JSON with filename, age_years and optionally
 subject columns; an image is matched by its path, then its base name, then its
 base name without extension). --subject applies when the metadata gives none.
-score = reconstruction error / group threshold; above 1 the verdict is anomalous.`,
+score = the group's raw score (autoencoder error and nearest-neighbour distance) / group threshold;
+above 1 the verdict is anomalous; "undetermined" where the group had too few
+normals for an honest threshold.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if deployed == (modelDir != "") {
@@ -154,7 +156,15 @@ score = reconstruction error / group threshold; above 1 the verdict is anomalous
 				}
 				fmt.Fprintf(tw, "%s\t%g\t%s\t%.3f\t%.4g\t%.4g\t%s\n", s.Image, s.AgeYears, g, s.Score, s.Error, s.Threshold, s.Verdict)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, s := range scores {
+				if s.Note != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", s.Image, s.Note)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&modelDir, "model", "", "model folder (model.json and weights.bin)")

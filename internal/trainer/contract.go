@@ -142,6 +142,14 @@ type Params struct {
 	CheckpointSeconds   float64 `json:"checkpoint_interval_seconds"`
 	ExchangeTimeout     float64 `json:"host_exchange_timeout_seconds"`
 	LossPlots           bool    `json:"loss_plots"`
+	// Standardisation (issue 19): see standardise.go.
+	Standardization  string  `json:"standardization"`
+	StdFloorFraction float64 `json:"std_floor_fraction"`
+	ZClip            float64 `json:"z_clip"`
+	// Scoring and thresholds (issues 15 and 18): see calibrate.go.
+	ScoreMethod    string `json:"score_method"`
+	KNNNeighbours  int    `json:"knn_k"`
+	MinCalibration int    `json:"min_calibration"`
 }
 
 // DefaultParams returns the defaults.
@@ -152,6 +160,8 @@ func DefaultParams() Params {
 		LRPatience: 5, LRFactor: 0.5, GradClip: 1.0, ThresholdPercentile: 95,
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
+		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, MinCalibration: 50,
 	}
 }
 
@@ -227,6 +237,24 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.ExchangeTimeout, err = hpFloat(v, 1, 1e9)
 		case "loss_plots":
 			p.LossPlots, err = strconv.ParseBool(v)
+		case "standardization":
+			p.Standardization = v
+			if v != StandardiseRobust && v != StandardiseStd {
+				err = errors.New("must be robust or std")
+			}
+		case "std_floor_fraction":
+			p.StdFloorFraction, err = hpFloat(v, 0, 10)
+		case "z_clip":
+			p.ZClip, err = hpFloat(v, 0, 1e9)
+		case "score_method":
+			p.ScoreMethod = v
+			if v != ScoreEnsemble && v != ScoreAutoencoder {
+				err = errors.New("must be ensemble or autoencoder")
+			}
+		case "knn_k":
+			p.KNNNeighbours, err = hpInt(v, 1)
+		case "min_calibration":
+			p.MinCalibration, err = hpInt(v, 1)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

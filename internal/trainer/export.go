@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 )
 
 // WriteSubset writes into dst a model folder holding only the groups of
@@ -24,6 +25,7 @@ func WriteSubset(src, dst string, keep func(ModelGroup) bool) (*Manifest, error)
 	man.Groups = nil
 	man.NTrain, man.NValidation = 0, 0
 	var params [][]float32
+	var refs []autoencoder.Matrix // format 2: each kept group's nearest-neighbour reference
 	for i, g := range m.Manifest.Groups {
 		if !keep(g) {
 			continue
@@ -32,6 +34,9 @@ func WriteSubset(src, dst string, keep func(ModelGroup) bool) (*Manifest, error)
 		man.NTrain += g.NTrain
 		man.NValidation += g.NValidation
 		params = append(params, m.nets[i].Params)
+		if i < len(m.scorers) {
+			refs = append(refs, m.scorers[i].ref)
+		}
 	}
 	if len(man.Groups) == 0 {
 		return nil, errs.Configuration("no age group of the model lies in the range asked",
@@ -40,7 +45,7 @@ func WriteSubset(src, dst string, keep func(ModelGroup) bool) (*Manifest, error)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeModel(dst, man, params); err != nil {
+	if err := writeModel(dst, man, params, refs); err != nil {
 		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(src, MetricsFile)); err == nil {

@@ -24,7 +24,10 @@ const (
 	WeightsFile   = "weights.bin"
 	MetricsFile   = "metrics.json"
 	ModelFormat   = "sagetrain-drawing-anomaly-model"
-	FormatVersion = 1
+	FormatVersion = 2
+	// minFormatVersion is the oldest format LoadModel reads: version 1 has
+	// the plain standardisation (Normalization.Method "").
+	minFormatVersion = 1
 )
 
 // Manifest is model/model.json (format version 1): everything needed to
@@ -60,14 +63,10 @@ type Manifest struct {
 	// Provenance: the trainer's build, the data's digest, the image digest,
 	// the hyperparameters as parsed and the seed.
 	Provenance *provenance.Provenance `json:"provenance,omitempty"`
-}
-
-// Normalization is the standardisation fitted on the training split:
-// x' = (x - Mean) / Std, per feature. Features that were not standardised
-// (the subject one-hot, constant features) have Mean 0 and Std 1.
-type Normalization struct {
-	Mean []float32 `json:"mean"`
-	Std  []float32 `json:"std"`
+	// ScoreMethod is ScoreEnsemble or ScoreAutoencoder ("" in format 1: the
+	// error alone, thresholds on the error); KNNNeighbours the ensemble's k.
+	ScoreMethod   string `json:"score_method,omitempty"`
+	KNNNeighbours int    `json:"knn_k,omitempty"`
 }
 
 // Architecture describes every group's network.
@@ -84,9 +83,18 @@ type Architecture struct {
 // ModelGroup is one age group's trained network.
 type ModelGroup struct {
 	AgeGroup
-	NValidation     int     `json:"n_validation"`
-	Threshold       float64 `json:"threshold"`
-	ThresholdSource string  `json:"threshold_source"` // "validation" or "training" normals
+	NValidation int `json:"n_validation"`
+	// Threshold is on the group's raw score (see Manifest.ScoreMethod); 0
+	// when ThresholdSource is "none" (too few normals for an honest one).
+	Threshold       float64     `json:"threshold"`
+	ThresholdSource string      `json:"threshold_source"` // conformal-group, conformal-pooled, none (format 1: validation, training)
+	Calibration     Calibration `json:"calibration"`
+	AEScale         float64     `json:"ae_scale,omitempty"`  // median autoencoder error of the training normals
+	KNNScale        float64     `json:"knn_scale,omitempty"` // median leave-one-out kNN distance of the training normals
+	// The ensemble's reference rows (standardised training normals) follow
+	// the networks in weights.bin: ReferenceRows × input float32 at ReferenceOffset.
+	ReferenceOffset int64   `json:"reference_offset,omitempty"`
+	ReferenceRows   int     `json:"reference_rows,omitempty"`
 	BestEpoch       int     `json:"best_epoch"`
 	EpochsTrained   int     `json:"epochs_trained"`
 	BestValLoss     float64 `json:"best_val_loss"`
@@ -99,16 +107,26 @@ type ModelGroup struct {
 type Model struct {
 	Manifest Manifest
 	nets     []*autoencoder.Net
+	scorers  []*groupScorer // format 2
 }
 
 // writeModel writes model.json and weights.bin into dir. params[i] are the
 // weights of man.Groups[i].
-func writeModel(dir string, man Manifest, params [][]float32) error {
+func writeModel(dir string, man Manifest, params [][]float32, refs []autoencoder.Matrix) error {
 	var w bytes.Buffer
 	for i := range man.Groups {
 		man.Groups[i].WeightsOffset = int64(w.Len())
 		man.Groups[i].WeightsCount = len(params[i])
 		if err := binary.Write(&w, binary.LittleEndian, params[i]); err != nil {
+			return err
+		}
+	}
+	for i := range refs {
+		if refs[i].Rows == 0 {
+			continue
+		}
+		man.Groups[i].ReferenceOffset, man.Groups[i].ReferenceRows = int64(w.Len()), refs[i].Rows
+		if err := binary.Write(&w, binary.LittleEndian, refs[i].Data); err != nil {
 			return err
 		}
 	}
@@ -136,7 +154,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err := json.Unmarshal(b, &man); err != nil {
 		return nil, errs.Configuration("model.json is not valid JSON", fix, err)
 	}
-	if man.Format != ModelFormat || man.FormatVersion != FormatVersion {
+	if man.Format != ModelFormat || man.FormatVersion < minFormatVersion || man.FormatVersion > FormatVersion {
 		return nil, errs.Configuration(fmt.Sprintf("model.json is format %q version %d, this program reads %q version %d",
 			man.Format, man.FormatVersion, ModelFormat, FormatVersion), "use the sagetrain version that trained the model", nil)
 	}
@@ -170,6 +188,23 @@ func LoadModel(dir string) (*Model, error) {
 			return nil, errs.Configuration("group "+g.Name+"'s weights do not fit the architecture", fix, err)
 		}
 		m.nets = append(m.nets, net)
+		if man.FormatVersion < 2 {
+			continue
+		}
+		sc := &groupScorer{net: net, method: man.ScoreMethod, k: man.KNNNeighbours, aeScale: g.AEScale, knnScale: g.KNNScale}
+		if sc.method == ScoreEnsemble {
+			end := g.ReferenceOffset + int64(g.ReferenceRows)*int64(a.Input)*4
+			if g.ReferenceRows <= 0 || g.ReferenceOffset < 0 || end > int64(len(w)) || !(g.KNNScale > 0) || !(g.AEScale > 0) || sc.k < 1 {
+				return nil, errs.Configuration("group "+g.Name+"'s nearest-neighbour reference is missing or lies outside weights.bin", fix, nil)
+			}
+			sc.ref = autoencoder.Matrix{Rows: g.ReferenceRows, Cols: a.Input, Data: make([]float32, g.ReferenceRows*a.Input)}
+			if err := binary.Read(bytes.NewReader(w[g.ReferenceOffset:end]), binary.LittleEndian, sc.ref.Data); err != nil {
+				return nil, err
+			}
+		} else if !(g.AEScale > 0) {
+			return nil, errs.Configuration("group "+g.Name+" has no ae_scale", fix, nil)
+		}
+		m.scorers = append(m.scorers, sc)
 	}
 	return m, nil
 }
@@ -182,9 +217,27 @@ type Score struct {
 	GroupExact bool    `json:"group_exact"` // false: no group covers the age, the nearest was used
 	Error      float64 `json:"reconstruction_error"`
 	Threshold  float64 `json:"threshold"`
-	Score      float64 `json:"score"` // Error / Threshold: above 1 is anomalous
+	Score      float64 `json:"score"` // Raw / Threshold (format 1: Error / Threshold): above 1 is anomalous
 	Anomalous  bool    `json:"anomalous"`
-	Verdict    string  `json:"verdict"` // "anomalous" or "normal"
+	Verdict    string  `json:"verdict"` // "anomalous", "normal", or "undetermined" (no honest threshold)
+	Note       string  `json:"note,omitempty"`
+	// The ensemble's parts: the distance to the nearest training normals
+	// and the combined raw score the threshold applies to.
+	KNNDistance *float64 `json:"knn_distance,omitempty"`
+	Raw         float64  `json:"raw_score,omitempty"`
+	AEScale     float64  `json:"ae_scale,omitempty"` // the group's scales the parts are divided by
+	KNNScale    float64  `json:"knn_scale,omitempty"`
+	// What the threshold promises: its method, the expected share of normal
+	// drawings flagged, its 90 % interval and the calibration count.
+	ThresholdMethod     string     `json:"threshold_method"`
+	ExpectedFPR         float64    `json:"expected_fpr,omitempty"`
+	ExpectedFPRInterval [2]float64 `json:"expected_fpr_interval_90,omitempty"`
+	NCalibration        int        `json:"n_calibration,omitempty"`
+	// LargestFeature carries the largest share of the reconstruction error
+	// (LargestFeatureShare, 0-1). Above 0.5 one feature decides the score:
+	// look at the drawing before trusting the verdict.
+	LargestFeature      string  `json:"largest_feature"`
+	LargestFeatureShare float64 `json:"largest_feature_share"`
 }
 
 // ScoreVector scores one raw (not standardised) feature vector of a child of ageYears.
@@ -205,12 +258,31 @@ func (m *Model) ScoreVector(x []float32, ageYears float64) (Score, error) {
 	g := m.Manifest.Groups[gi]
 	z := make([]float32, len(x))
 	m.Manifest.Normalization.apply(x, z)
-	e := m.nets[gi].Errors(z, 1)[0]
-	s := Score{AgeYears: ageYears, Group: g.Name, GroupExact: exact, Error: e, Threshold: g.Threshold, Score: e / g.Threshold}
-	s.Anomalous = s.Score > 1
-	s.Verdict = "normal"
-	if s.Anomalous {
-		s.Verdict = "anomalous"
+	var s Score
+	if m.scorers == nil { // format 1: the error against its percentile threshold
+		e := m.nets[gi].Errors(z, 1)[0]
+		s = Score{Error: e, Threshold: g.Threshold, Score: e / g.Threshold, ThresholdMethod: g.ThresholdSource}
+	} else {
+		ae, knn, raw := m.scorers[gi].raw(z, 1)
+		s = Score{Error: ae[0], Raw: raw[0], AEScale: g.AEScale, KNNScale: g.KNNScale, Threshold: g.Threshold, ThresholdMethod: g.ThresholdSource,
+			ExpectedFPR: g.Calibration.ExpectedFPR, ExpectedFPRInterval: g.Calibration.FPRInterval, NCalibration: g.Calibration.NCalibration}
+		if !math.IsNaN(knn[0]) {
+			s.KNNDistance = &knn[0]
+		}
+		if g.Threshold > 0 {
+			s.Score = raw[0] / g.Threshold
+		}
+	}
+	s.AgeYears, s.Group, s.GroupExact = ageYears, g.Name, exact
+	j, share := largestFeature(m.nets[gi], z)
+	s.LargestFeature, s.LargestFeatureShare = m.Manifest.Normalization.featureName(j), share
+	switch {
+	case !(g.Threshold > 0):
+		s.Verdict, s.Note = "undetermined", g.Calibration.Note
+	case s.Score > 1:
+		s.Anomalous, s.Verdict = true, "anomalous"
+	default:
+		s.Verdict = "normal"
 	}
 	return s, nil
 }
@@ -231,10 +303,4 @@ func (m *Model) ScoreImage(path, subject string, ageYears float64) (Score, error
 	s, err := m.ScoreVector(x, ageYears)
 	s.Image = path
 	return s, err
-}
-
-func (n Normalization) apply(x, out []float32) {
-	for j, v := range x {
-		out[j] = (v - n.Mean[j]) / n.Std[j]
-	}
 }

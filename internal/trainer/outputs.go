@@ -69,7 +69,8 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 			Params: autoencoder.ParamCount(len(norm.Mean), p.HiddenSizes)},
 		ThresholdPercentile: p.ThresholdPercentile, SkippedGroups: short, Hyperparameters: p,
 		ErrorMetric:     "mse: mean over the standardised features of the squared reconstruction difference",
-		ScoreDefinition: "score = reconstruction error / group threshold; above 1 is anomalous",
+		ScoreDefinition: scoreDefinition(p),
+		ScoreMethod:     p.ScoreMethod, KNNNeighbours: p.KNNNeighbours,
 	}
 	if man.SkippedGroups == nil {
 		man.SkippedGroups = []AgeGroup{}
@@ -86,14 +87,6 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		nets[i], params[i] = net, gr.Params
 		mg := ModelGroup{AgeGroup: g, NValidation: gval[i].Rows, BestEpoch: gr.BestEpoch, EpochsTrained: gr.Epochs,
 			BestValLoss: gr.BestVal, TrainedOnHost: gr.Host}
-		if gval[i].Rows >= minThresholdNormals {
-			mg.Threshold, mg.ThresholdSource = percentile(net.Errors(gval[i].Data, gval[i].Rows), p.ThresholdPercentile), "validation"
-		} else {
-			mg.Threshold, mg.ThresholdSource = percentile(net.Errors(gtrain[i].Data, gtrain[i].Rows), p.ThresholdPercentile), "training"
-		}
-		if !(mg.Threshold > 0) {
-			mg.Threshold = math.SmallestNonzeroFloat32
-		}
 		man.Groups = append(man.Groups, mg)
 		man.NTrain += g.NTrain
 		man.NValidation += gval[i].Rows
@@ -103,7 +96,13 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		// which identical runs must write byte for byte.
 		_ = writeJSON(filepath.Join(r.l.OutputDataDir(), UsageFile), map[string]float64{"cpu_seconds": cpu})
 	}
-	if err := writeModel(r.l.ModelDir(), man, params); err != nil {
+	scorers := newScorers(p, nets, gtrain)
+	calibrateThresholds(p, scorers, gval, man.Groups)
+	refs := make([]autoencoder.Matrix, len(groups))
+	for i, sc := range scorers {
+		refs[i] = sc.ref
+	}
+	if err := writeModel(r.l.ModelDir(), man, params, refs); err != nil {
 		return errs.Job("cannot write the model to "+r.l.ModelDir(), "check the free space of the model folder", err)
 	}
 
@@ -114,13 +113,25 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	}
 	per := make([]acc, len(groups))
 	var all acc
+	var flagged, single int // anomalous verdicts, and those one feature decides
 	for _, s := range sp.test {
 		gi, _ := nearestGroup(groups, s.AgeYears)
 		z := make([]float32, len(s.X))
 		norm.apply(s.X, z)
-		e := nets[gi].Errors(z, 1)[0]
-		sc := e / man.Groups[gi].Threshold
+		ae, _, raw := scorers[gi].raw(z, 1)
+		e, sc := ae[0], raw[0] // no honest threshold: ranked by the raw score, never flagged
+		if t := man.Groups[gi].Threshold; t > 0 {
+			sc = raw[0] / t
+		} else {
+			sc = math.Min(sc, 1)
+		}
 		a := s.Label != "normal"
+		if sc > 1 {
+			flagged++
+			if _, share := largestFeature(nets[gi], z); share > singleFeatureShare {
+				single++
+			}
+		}
 		per[gi].errs, per[gi].scores, per[gi].anom = append(per[gi].errs, e), append(per[gi].scores, sc), append(per[gi].anom, a)
 		all.errs, all.scores, all.anom = append(all.errs, e), append(all.scores, sc), append(all.anom, a)
 	}
@@ -145,6 +156,9 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	put("test_error_p99", ptr(overall.ErrorP99))
 	metrics["n_test"] = overall.N
 	metrics["n_test_anomalies"] = overall.NAnomalies
+	// How often one feature carries more than half of an anomalous verdict's error (issue 19).
+	metrics["test_flagged"] = flagged
+	metrics["test_flagged_single_feature"] = single
 	var valSum, trainSum float64
 	var valN, trainN, epochsMax, epochsTotal int
 	groupsOut := map[string]any{}
@@ -163,7 +177,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		mg := man.Groups[i]
 		groupsOut[g.Name] = map[string]any{
 			"age_min": g.Min, "age_max": g.Max, "n_train": g.NTrain, "n_validation": gval[i].Rows,
-			"threshold": mg.Threshold, "threshold_source": mg.ThresholdSource, "best_epoch": gr.BestEpoch,
+			"threshold": mg.Threshold, "threshold_source": mg.ThresholdSource, "calibration": mg.Calibration, "best_epoch": gr.BestEpoch,
 			"epochs_trained": gr.Epochs, "val_loss": gr.BestVal, "train_loss": best.TrainLoss, "host": gr.Host, "test": ev,
 		}
 		history[g.Name] = gr.History

@@ -108,7 +108,7 @@ func (r *run) run(ctx context.Context) (err error) {
 	if sets[ChannelTraining].Kind == features.KindEmbeddings {
 		settings = features.EmbeddingSettings(sets[ChannelTraining].Dim)
 	}
-	norm := fitNormalization(sp.train, sets[ChannelTraining].Dim, settings.VisualDim)
+	norm := fitNormalization(sp.train, settings, sets[ChannelTraining].Dim, settings.VisualDim, r.p)
 
 	var trainAges []float64
 	for _, s := range sp.train {
@@ -328,52 +328,6 @@ func (r *run) split(sets map[string]*features.Set) splits {
 		r.logf("%d concern/severe samples in the training channel are not used (never fitted; the test channel is separate)", unused)
 	}
 	return sp
-}
-
-// fitNormalization computes per-feature mean and standard deviation over the
-// normal training samples for the first nStd features (the visual part);
-// the others (subject one-hot) stay as they are. Near-constant features get
-// Std 1 so they neither blow up nor vanish.
-func fitNormalization(train []features.Sample, dim, nStd int) Normalization {
-	n := Normalization{Mean: make([]float32, dim), Std: make([]float32, dim)}
-	sum := make([]float64, dim)
-	sq := make([]float64, dim)
-	cnt := 0
-	for _, s := range train {
-		if s.Label != "normal" {
-			continue
-		}
-		cnt++
-		for j, v := range s.X[:nStd] {
-			sum[j] += float64(v)
-		}
-	}
-	for j := range n.Std {
-		n.Std[j] = 1
-	}
-	if cnt == 0 {
-		return n
-	}
-	for j := 0; j < nStd; j++ {
-		sum[j] /= float64(cnt)
-	}
-	for _, s := range train {
-		if s.Label != "normal" {
-			continue
-		}
-		for j, v := range s.X[:nStd] {
-			d := float64(v) - sum[j]
-			sq[j] += d * d
-		}
-	}
-	for j := 0; j < nStd; j++ {
-		sd := math.Sqrt(sq[j] / float64(cnt))
-		n.Mean[j] = float32(sum[j])
-		if sd > 1e-6 {
-			n.Std[j] = float32(sd)
-		}
-	}
-	return n
 }
 
 // matrix returns the standardised normal samples of set that belong to group gi

@@ -33,7 +33,7 @@ func TestTrainWritesEveryOutput(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, filepath.Join(l.ModelDir(), "model.json")), &man); err != nil {
 		t.Fatal(err)
 	}
-	if man.Format != ModelFormat || man.FormatVersion != 1 || man.Architecture.Input != 16 || man.Features.Kind != "embeddings" {
+	if man.Format != ModelFormat || man.FormatVersion != FormatVersion || man.Architecture.Input != 16 || man.Features.Kind != "embeddings" {
 		t.Fatalf("manifest header: %+v", man)
 	}
 	if man.Trainer.GoVersion == "" || man.Trainer.Version == "" {

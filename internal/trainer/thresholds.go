@@ -1,0 +1,79 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
+)
+
+// newScorers builds each group's scorer: its network, and for the ensemble
+// its standardised training normals and the two scales (medians on the
+// training normals; the kNN one leave-one-out, so it is not zero).
+func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix) []*groupScorer {
+	sc := make([]*groupScorer, len(nets))
+	for i, net := range nets {
+		g := &groupScorer{net: net, method: p.ScoreMethod, k: p.KNNNeighbours}
+		g.aeScale = positive(median(net.Errors(gtrain[i].Data, gtrain[i].Rows)))
+		g.knnScale = 1
+		if g.method == ScoreEnsemble {
+			g.ref = gtrain[i]
+			g.knnScale = positive(median(knnDistances(g.ref, g.ref, g.k, true)))
+		}
+		sc[i] = g
+	}
+	return sc
+}
+
+func positive(v float64) float64 {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return math.SmallestNonzeroFloat32
+	}
+	return v
+}
+
+// calibrateThresholds sets every group's threshold from scores of normals
+// the group was not fitted on (its validation normals), with the split-
+// conformal rank, so that a new normal drawing exceeds it with probability
+// at most alpha. A group with fewer than p.MinCalibration validation normals
+// borrows strength: it takes the threshold of every group's validation
+// normals pooled (the raw scores are already divided by the group's own
+// scales). Where even the pool is too small there is no honest threshold:
+// Threshold is +Inf in memory (null in JSON) and the verdict "undetermined".
+func calibrateThresholds(p Params, scorers []*groupScorer, gval []autoencoder.Matrix, mgs []ModelGroup) {
+	alpha := 1 - p.ThresholdPercentile/100
+	own := make([][]float64, len(scorers))
+	var pool []float64
+	for i, g := range scorers {
+		if gval[i].Rows > 0 {
+			_, _, own[i] = g.raw(gval[i].Data, gval[i].Rows)
+			pool = append(pool, own[i]...)
+		}
+	}
+	pt, pc, pok := conformalThreshold(pool, alpha)
+	pc.Method = ThresholdConformalPooled
+	for i := range mgs {
+		mg := &mgs[i]
+		t, c, ok := conformalThreshold(own[i], alpha)
+		c.Method = ThresholdConformalGroup
+		if !ok || len(own[i]) < p.MinCalibration {
+			t, c, ok = pt, pc, pok
+			c.Note = fmt.Sprintf("%d validation normals in the group (< min_calibration %d): threshold of all groups' %d validation normals", len(own[i]), p.MinCalibration, len(pool))
+		}
+		c.NGroupNormal = len(own[i])
+		if !ok {
+			c.Method = ThresholdNone
+			c.Note = fmt.Sprintf("too small for an honest threshold: %d validation normals in all, a %.3g%% false-positive promise needs at least %d", len(pool), 100*alpha, minCalibration(alpha))
+			t = 0
+		}
+		mg.Threshold, mg.ThresholdSource, mg.Calibration = t, c.Method, c
+		mg.AEScale, mg.KNNScale = scorers[i].aeScale, scorers[i].knnScale
+	}
+}
+
+func scoreDefinition(p Params) string {
+	if p.ScoreMethod == ScoreEnsemble {
+		return fmt.Sprintf("raw = (reconstruction error / ae_scale + mean distance to the %d nearest training normals of the group / knn_scale) / 2; score = raw / group threshold; above 1 is anomalous", p.KNNNeighbours)
+	}
+	return "raw = reconstruction error / ae_scale; score = raw / group threshold; above 1 is anomalous"
+}
