@@ -35,6 +35,8 @@ const (
 	fileStop  = "stop"
 	fileLog   = "job.log"
 	fileLock  = ".create.lock"
+	// fileReserve holds space for the exit record while the runner runs.
+	fileReserve = ".reserve"
 )
 
 // jobFile is job.json.

@@ -53,6 +53,18 @@ func scriptedTrainer(root string) int {
 	_ = json.Unmarshal(b, &hp)
 	rc, _ := os.ReadFile(filepath.Join(root, "input/config/resourceconfig.json"))
 	switch hp["mode"] {
+	case "fill":
+		// Fills the disk with a model, as a runaway job would.
+		f, err := os.Create(filepath.Join(root, "model/huge.bin"))
+		if err == nil {
+			buf := make([]byte, 64<<10)
+			for err == nil {
+				_, err = f.Write(buf)
+			}
+			f.Close()
+		}
+		fmt.Println("model write:", err)
+		return 1
 	case "env":
 		// Prints its environment, as a job that wants to see it would.
 		for _, kv := range os.Environ() {

@@ -57,7 +57,17 @@ func RunJob(ctx context.Context, dir string) error {
 	if r.st.Final {
 		return nil
 	}
-	return r.run(ctx, sigs)
+	r.makeReserve()
+	defer r.dropReserve()
+	err := r.run(ctx, sigs)
+	if err != nil && !r.final() {
+		// A step's record could not be written (a full disk): end the job
+		// failed with why and where, rather than leave it running.
+		if ferr := r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot record the job's progress in "+r.dir+": "+err.Error()); ferr == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 type runner struct {
@@ -71,7 +81,32 @@ func (r *runner) save() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.st.LastModified = time.Now().UTC()
-	return writeJSONAtomic(filepath.Join(r.dir, fileState), r.st)
+	p := filepath.Join(r.dir, fileState)
+	err := writeJSONAtomic(p, r.st)
+	if err != nil && r.st.Final && errors.Is(err, syscall.ENOSPC) && r.dropReserve() {
+		// The exit record must get written: it may use the reserve.
+		err = writeJSONAtomic(p, r.st)
+	}
+	return err
+}
+
+func (r *runner) final() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Final
+}
+
+// reserveBytes are held on the job's disk while it runs, so that the exit
+// record can still be written when the job fills the disk.
+const reserveBytes = 256 << 10
+
+func (r *runner) makeReserve() {
+	_ = os.WriteFile(filepath.Join(r.dir, fileReserve), make([]byte, reserveBytes), 0o600)
+}
+
+// dropReserve frees the reserve; it reports whether there was one.
+func (r *runner) dropReserve() bool {
+	return os.Remove(filepath.Join(r.dir, fileReserve)) == nil
 }
 
 func (r *runner) transition(status jobtype.Status, secondary, message string) error {
@@ -500,6 +535,11 @@ func (r *runner) failureReason(host string, code int) string {
 	b, err := os.ReadFile(container.Path(filepath.Join(r.dir, "hosts", host), container.FailureFile))
 	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
 		return s
+	}
+	hostDir := filepath.Join(r.dir, "hosts", host)
+	var fs syscall.Statfs_t
+	if syscall.Statfs(hostDir, &fs) == nil && fs.Bavail*uint64(fs.Bsize) < 2*reserveBytes {
+		return fmt.Sprintf("InternalServerError: no space left on device in %s (the trainer on %s exited with status %d); free space there or use another --local-root", hostDir, host, code)
 	}
 	if code < 0 {
 		return fmt.Sprintf("AlgorithmError: the trainer on %s was killed by a signal", host)
