@@ -63,7 +63,7 @@ func RunJob(ctx context.Context, dir string) error {
 	if err != nil && !r.final() {
 		// A step's record could not be written (a full disk): end the job
 		// failed with why and where, rather than leave it running.
-		if ferr := r.finish(store.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot record the job's progress in "+r.dir+": "+err.Error()); ferr == nil {
+		if ferr := r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot record the job's progress in "+r.dir+": "+err.Error()); ferr == nil {
 			return nil
 		}
 	}
