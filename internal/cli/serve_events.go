@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -51,6 +52,12 @@ func newEventSender(st store.Store, f webhookFlags, log *slog.Logger) (*events.S
 	if len(f.urls) > 0 && secret == nil {
 		return nil, nil, errs.Configuration("--webhook-url needs --webhook-secret-file", "write a secret (`openssl rand -hex 32 > FILE`), pass --webhook-secret-file FILE, and verify the signature in the receiver (docs/events.md)", nil)
 	}
+	for _, e := range f.events {
+		if !knownEventFilter(e) {
+			return nil, nil, errs.Configuration(fmt.Sprintf("--webhook-events entry %q matches no event", e),
+				"use statuses (completed,failed), types (job.completed) or a prefix with a star (job.*)", nil)
+		}
+	}
 	var dests []events.Destination
 	for _, u := range f.urls {
 		if err := events.CheckURL(u); err != nil {
@@ -74,4 +81,14 @@ func newEventSender(st store.Store, f webhookFlags, log *slog.Logger) (*events.S
 func runEventSender(ctx context.Context, s *events.Sender, done chan<- struct{}) {
 	defer close(done)
 	s.Run(ctx)
+}
+
+// knownEventFilter accepts "*", a prefix with a star, a job status, or
+// job.<status>: a typo would otherwise silently filter every event out.
+func knownEventFilter(e string) bool {
+	if strings.HasSuffix(e, "*") {
+		return true
+	}
+	st := store.Status(strings.TrimPrefix(e, "job."))
+	return st.Valid()
 }

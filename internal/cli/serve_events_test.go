@@ -190,3 +190,32 @@ func TestServeKilledBeforeDeliveryDeliversAfterRestart(t *testing.T) {
 		t.Errorf("the first event took %d attempts; the receiver refused two after the restart", page.Events[0].Attempts)
 	}
 }
+
+func TestServeRefusesBadWebhookSetups(t *testing.T) {
+	bin := jobsBuildBinary(t)
+	home := t.TempDir()
+	secret := filepath.Join(home, "secret")
+	short := filepath.Join(home, "short")
+	_ = os.WriteFile(secret, []byte("long-enough-secret\n"), 0o600)
+	_ = os.WriteFile(short, []byte("abc\n"), 0o600)
+	base := []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(home, "jobs.db")}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--webhook-url", "http://127.0.0.1:9/x"}, "needs --webhook-secret-file"},
+		{[]string{"--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret-file", short}, "shorter than 8"},
+		{[]string{"--webhook-url", "ftp://127.0.0.1/x", "--webhook-secret-file", secret}, "not an absolute http"},
+		{[]string{"--webhook-url", "http://u:p@127.0.0.1:9/x", "--webhook-secret-file", secret}, "carries credentials"},
+		{[]string{"--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret-file", secret, "--webhook-events", "complete"}, "matches no event"},
+		{[]string{"--webhook-url", "http://127.0.0.1:9/x", "--webhook-secret-file", secret, "--webhook-format", "xml"}, "unknown --webhook-format"},
+	} {
+		cmd := exec.Command(bin, append(base, c.args...)...)
+		cmd.Env = serveEnv(home, "SAGETRAIN_API_TOKENS="+serveTestToken)
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("serve %v: %v\n%s\nwant exit 2 and %q", c.args, err, out, c.want)
+		}
+	}
+}
