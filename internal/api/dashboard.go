@@ -61,6 +61,7 @@ func (s *Server) registerDashboard() {
 	s.handle("POST", "/jobs/{id}/cancel", "session", false, s.session(s.cancelForm))
 	s.handle("GET", "/jobs/{id}/logs", "session", false, s.session(s.streamLogs))
 	s.handle("GET", "/jobs/{id}/plots/{name}", "session", false, s.session(s.servePlot))
+	s.registerSweepPages()
 }
 
 type sessionKey struct{}
@@ -145,8 +146,6 @@ type pageData struct {
 	Auth    bool
 	Error   string
 	Next    string
-	Sweep   *sweepPageView
-	Compare *comparePageView
 
 	// list page
 	Jobs     []*store.Job
@@ -160,6 +159,9 @@ type pageData struct {
 	Plots    []plotView
 	Logs     string
 	LogsNote string
+
+	Sweep   *sweepPageView   // sweep page
+	Compare *comparePageView // compare page
 }
 
 type listFilterView struct {

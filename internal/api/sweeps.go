@@ -35,7 +35,6 @@ func (s *Server) registerSweeps() {
 	s.handle("GET", p+"/sweeps/{id}", "bearer", true, s.getSweep)
 	s.handle("POST", p+"/sweeps/{id}/cancel", "bearer", true, s.cancelSweep)
 	s.handle("POST", p+"/jobs/{id}/resume", "bearer", true, s.resumeJob)
-	s.registerSweepPages() // the dashboard's sweep and compare pages
 }
 
 // sweepRequest is the body of POST /sweeps.
