@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/sweep"
@@ -98,7 +99,8 @@ func (s *Server) createSweep(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_configuration", "resume_from is set by POST /jobs/{id}/resume only; leave it out of the spec")
 		return
 	}
-	sr := sweep.Request{Name: req.Name, Spec: &sp, Random: req.Random, MaxParallel: req.MaxParallel, Engine: req.Engine, Seed: req.Seed}
+	sr := sweep.Request{Name: req.Name, Spec: &sp, Random: req.Random, MaxParallel: req.MaxParallel, Engine: req.Engine, Seed: req.Seed,
+		Check: s.trialCheck()}
 	var err error
 	if sr.Objective, err = sweep.ParseObjective(req.Objective); err != nil {
 		writeErr(w, r, s.log, err)
@@ -208,4 +210,40 @@ func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, code, NewJobView(j, true))
+}
+
+// trialChecker is the server's submission checks for one spec (data roots,
+// job limits), where the server has them.
+type trialChecker interface {
+	CheckTrialSpec(sp *spec.Spec) error
+}
+
+// trialCheck vets each trial's spec as POST /jobs vets a spec. A server
+// without those checks fails closed: no server path at all in a sweep.
+func (s *Server) trialCheck() func(*spec.Spec) error {
+	if c, ok := any(s).(trialChecker); ok {
+		return c.CheckTrialSpec
+	}
+	return refuseServerPaths
+}
+
+// refuseServerPaths allows only S3 data and output in a sweep's spec.
+func refuseServerPaths(sp *spec.Spec) error {
+	bad := ""
+	switch {
+	case sp.DatasetFolder != "":
+		bad = "dataset_folder"
+	case sp.OutputS3URI != "" && !strings.HasPrefix(sp.OutputS3URI, "s3://"):
+		bad = "output_s3_uri"
+	}
+	for n, p := range sp.Channels {
+		if !strings.HasPrefix(p, "s3://") {
+			bad = "channels." + n
+		}
+	}
+	if bad != "" {
+		return errs.Configuration(bad+" names a server path, which this server does not allow in a sweep",
+			"give s3:// data and output in the sweep's spec", nil)
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func TestSweepRoutes(t *testing.T) {
 		o.Jobs, o.Sweeps = FromJobs(js), sw
 	})
 	body := func(extra string) string {
-		return fmt.Sprintf(`{"spec":{"job_name":"api-sweep","dataset_folder":%q},"objective":"val_loss:min","max_parallel":2,%s}`, data, extra)
+		return fmt.Sprintf(`{"spec":{"job_name":"api-sweep","input_data_s3_uri":"s3://drawings/training/"},"objective":"val_loss:min","max_parallel":2,%s}`, extra)
 	}
 	var v sweep.View
 	h.json("POST", Prefix+"/sweeps", body(`"grid":{"hyperparameters.learning_rate":["0.001","0.002","0.003"]}`), 201, &v)
@@ -78,6 +78,8 @@ func TestSweepRoutes(t *testing.T) {
 	// Hostile input: fields outside training settings, resume_from, bad objectives and ranges.
 	for _, bad := range []string{
 		body(`"grid":{"dataset_folder":["/etc"]}`),
+		// A server path in the spec itself: this server has no data-root checks for sweeps, so none is taken.
+		fmt.Sprintf(`{"spec":{"job_name":"x","dataset_folder":%q},"objective":"val_loss:min","grid":{"hyperparameters.epochs":["1"]}}`, data),
 		body(`"grid":{"environment_variables.LD_PRELOAD":["/tmp/x.so"]}`),
 		body(`"random":2,"ranges":{"output_s3_uri":"1:2"}`),
 		fmt.Sprintf(`{"spec":{"job_name":"x","dataset_folder":%q,"resume_from":"file:///etc"},"objective":"val_loss:min","grid":{"hyperparameters.epochs":["1"]}}`, data),

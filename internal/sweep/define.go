@@ -67,6 +67,9 @@ type Request struct {
 	MaxParallel int    // default 1
 	Engine      string // default EngineJobs
 	Seed        uint64 // random search seed (default: fixed, so a request is reproducible)
+	// Check, when set, vets every trial's spec as a submission of it would
+	// be (the API passes its trust-boundary checks: data roots, job limits).
+	Check func(*spec.Spec) error
 }
 
 var (

@@ -120,6 +120,11 @@ func (s *Service) Create(ctx context.Context, r Request) (*View, error) {
 		if err := checkTuner(&r); err != nil {
 			return nil, err
 		}
+		if r.Check != nil {
+			if err := r.Check(r.Spec); err != nil {
+				return nil, err
+			}
+		}
 		points = nil
 	}
 	for i, p := range points {
@@ -129,6 +134,11 @@ func (s *Service) Create(ctx context.Context, r Request) (*View, error) {
 		}
 		if err := sp.Validate(); err != nil {
 			return nil, fmt.Errorf("trial %d (%s): %w", i+1, paramString(p), err)
+		}
+		if r.Check != nil {
+			if err := r.Check(sp); err != nil {
+				return nil, fmt.Errorf("trial %d (%s): %w", i+1, paramString(p), err)
+			}
 		}
 		d.Trials = append(d.Trials, trial{Ordinal: i + 1, Params: p, Status: TrialWaiting})
 	}
