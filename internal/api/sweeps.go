@@ -212,38 +212,19 @@ func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, NewJobView(j, true))
 }
 
-// trialChecker is the server's submission checks for one spec (data roots,
-// job limits), where the server has them.
-type trialChecker interface {
-	CheckTrialSpec(sp *spec.Spec) error
-}
+// trialCheck vets each trial's spec as POST /jobs vets a spec: its server
+// paths must lie in a data root, its network and environment within the
+// job limits.
+func (s *Server) trialCheck() func(*spec.Spec) error { return s.CheckTrialSpec }
 
-// trialCheck vets each trial's spec as POST /jobs vets a spec. A server
-// without those checks fails closed: no server path at all in a sweep.
-func (s *Server) trialCheck() func(*spec.Spec) error {
-	if c, ok := any(s).(trialChecker); ok {
-		return c.CheckTrialSpec
+// CheckTrialSpec is submitJob's server checks for one sweep trial's spec.
+func (s *Server) CheckTrialSpec(sp *spec.Spec) error {
+	if e := s.checkSpecPaths(sp); e != nil {
+		return errs.Configuration(e.msg, "name a folder under serve --data-root, or use s3://", nil)
 	}
-	return refuseServerPaths
-}
-
-// refuseServerPaths allows only S3 data and output in a sweep's spec.
-func refuseServerPaths(sp *spec.Spec) error {
-	bad := ""
-	switch {
-	case sp.DatasetFolder != "":
-		bad = "dataset_folder"
-	case sp.OutputS3URI != "" && !strings.HasPrefix(sp.OutputS3URI, "s3://"):
-		bad = "output_s3_uri"
-	}
-	for n, p := range sp.Channels {
-		if !strings.HasPrefix(p, "s3://") {
-			bad = "channels." + n
-		}
-	}
-	if bad != "" {
-		return errs.Configuration(bad+" names a server path, which this server does not allow in a sweep",
-			"give s3:// data and output in the sweep's spec", nil)
+	if code, msg := s.checkJobLimits(sp); code != 0 {
+		return errs.Configuration(msg, "lower the hyperparameters the message names", nil)
 	}
 	return nil
 }
+

@@ -78,7 +78,7 @@ func TestSweepRoutes(t *testing.T) {
 	// Hostile input: fields outside training settings, resume_from, bad objectives and ranges.
 	for _, bad := range []string{
 		body(`"grid":{"dataset_folder":["/etc"]}`),
-		// A server path in the spec itself: this server has no data-root checks for sweeps, so none is taken.
+		// A server path in the spec itself: this server has no data root, so POST /jobs's path check refuses it.
 		fmt.Sprintf(`{"spec":{"job_name":"x","dataset_folder":%q},"objective":"val_loss:min","grid":{"hyperparameters.epochs":["1"]}}`, data),
 		body(`"grid":{"environment_variables.LD_PRELOAD":["/tmp/x.so"]}`),
 		body(`"random":2,"ranges":{"output_s3_uri":"1:2"}`),
