@@ -227,4 +227,3 @@ func (s *Server) CheckTrialSpec(sp *spec.Spec) error {
 	}
 	return nil
 }
-
