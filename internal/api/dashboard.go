@@ -338,10 +338,9 @@ func plotCaption(name string) string {
 		return "age group " + g
 	}
 	for prefix, what := range map[string]string{"roc_": "ROC curve, ", "scores_": "test scores, "} {
-		if g, ok := strings.CutPrefix(base, prefix); ok && g != "" {
-			if g == "all" {
-				return what + "all age groups"
-			}
+		if g, ok := strings.CutPrefix(base, prefix); ok && g == "all" {
+			return what + "all age groups"
+		} else if ok && g != "" && g[0] >= '0' && g[0] <= '9' {
 			return what + "age group " + g
 		}
 	}

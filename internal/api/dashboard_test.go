@@ -155,6 +155,12 @@ func TestPlotOrderAndCaptions(t *testing.T) {
 	if c := plotCaption("loss_2-3.png"); c != "age group 2-3" {
 		t.Fatalf("caption %q", c)
 	}
+	if c := plotCaption("roc_5-6.png"); c != "ROC curve, age group 5-6" {
+		t.Fatalf("caption %q", c)
+	}
+	if c := plotCaption("scores_all.png"); c != "test scores, all age groups" {
+		t.Fatalf("caption %q", c)
+	}
 	if c := plotCaption("roc_curve.png"); c != "roc curve" {
 		t.Fatalf("caption %q", c)
 	}
