@@ -10,7 +10,8 @@
 # 1 core, PyTorch 1 thread, so a change in the machine's load hits both sides.
 # The summary gives the median of the rounds for each setting, Go 2 cores over
 # the best PyTorch setting, Go 2 cores over Go 1 core, and the GFLOP/s against
-# the AVX2 FMA peak (32 flops per cycle per core at the nominal clock). The load
+# the AVX2 FMA peak (32 flops per cycle per core at the nominal clock; twice
+# that with AVX-512, which the kernels use where the CPU has it). The load
 # average is printed before and after, and next to every run: a figure taken
 # above load 1 on 2 cores is not a quiet-machine figure.
 #
@@ -51,12 +52,14 @@ done
 echo "load average after: $(load)"
 med() { grep "^$1 " "$W/runs" | cut -d' ' -f"$2" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 G2=$(med go2 2); G1=$(med go1 2); T2=$(med torch2 2); T1=$(med torch1 2)
-awk -v g2="$G2" -v g1="$G1" -v t2="$T2" -v t1="$T1" -v f2="$(med go2 3)" -v f1="$(med go1 3)" -v mhz="$MHZ" 'BEGIN {
+AVX512=$(grep -m1 '^flags' /proc/cpuinfo | grep -qw avx512f && echo 1 || echo 0)
+awk -v avx512="$AVX512" -v g2="$G2" -v g1="$G1" -v t2="$T2" -v t1="$T1" -v f2="$(med go2 3)" -v f1="$(med go1 3)" -v mhz="$MHZ" 'BEGIN {
   best = (t1 > t2) ? t1 : t2; peak = mhz * 32 / 1000
   printf "== medians (samples/s): go 2 cores %.0f, go 1 core %.0f, torch 2 threads %.0f, torch 1 thread %.0f\n", g2, g1, t2, t1
   printf "go 2 cores / best torch: %.2fx (target >= 2)\n", g2 / best
   printf "go 2 cores / go 1 core:  %.2fx (target >= 1.7)\n", g2 / g1
-  printf "GFLOP/s: %.1f on 2 cores (%.0f%% of %.0f peak), %.1f on 1 core (%.0f%% of %.0f)\n", f2, 100 * f2 / (2 * peak), 2 * peak, f1, 100 * f1 / peak, peak
+  printf "GFLOP/s: %.1f on 2 cores (%.0f%% of the %.0f AVX2 FMA peak), %.1f on 1 core (%.0f%% of %.0f)\n", f2, 100 * f2 / (2 * peak), 2 * peak, f1, 100 * f1 / peak, peak
+  if (avx512) printf "(this CPU has AVX-512, which the kernels use: its FMA peak is twice the AVX2 one, %.0f per core)\n", 2 * peak
 }'
 echo "samples per CPU second (medians; what a sample costs, whatever else runs): go 1 core $(med go1 4), torch 1 thread $(med torch1 4), go 2 cores $(med go2 4), torch 2 threads $(med torch2 4)"
 awk '{print $1}' /proc/loadavg | awk '$1 > 1 {print "NOTE: load average above 1 on 2 cores: not a quiet-machine figure"}'
