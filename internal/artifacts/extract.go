@@ -100,7 +100,7 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 	var links []string // symlinks this extraction made, checked at the end
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return checkLinks(archivePath, destDir, links)
 		}
 		if err != nil {
@@ -125,7 +125,7 @@ func ExtractTarGz(archivePath, destDir string, limits Limits) error {
 			if err := root.MkdirAll(name, 0o755); err != nil {
 				return extractErr(archivePath, hdr.Name, err)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, '\x00': // '\x00' is the old TypeRegA, which Go 1.11+ reads as TypeReg
 			if hdr.Size < 0 || hdr.Size > limits.MaxFileBytes {
 				return limitErr(archivePath, fmt.Sprintf("entry %q is %d bytes, more than the %d allowed for one file", hdr.Name, hdr.Size, limits.MaxFileBytes))
 			}
@@ -208,11 +208,9 @@ func checkLinkTarget(name, target string, symlink bool) error {
 	if strings.HasPrefix(target, "/") || strings.HasPrefix(target, `\`) {
 		return fmt.Errorf("is a link to the absolute path %q", target)
 	}
-	resolved := target
+	resolved := path.Clean(target) // a hard link names a path from the archive's root
 	if symlink {
 		resolved = path.Join(path.Dir(name), target)
-	} else {
-		resolved = path.Clean(target)
 	}
 	if resolved == ".." || strings.HasPrefix(resolved, "../") {
 		return fmt.Errorf("is a link to %q, outside the destination folder", target)
