@@ -52,6 +52,14 @@ export SAGETRAIN_TEST_POSTGRES="${SAGETRAIN_TEST_POSTGRES:-postgres://postgres@1
 log "go vet"
 go vet ./...
 
+# 5. The linter (.golangci.yml), built from source with this Go.
+if ! command -v golangci-lint >/dev/null 2>&1; then
+  log "installing golangci-lint"
+  go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+fi
+log "golangci-lint"
+golangci-lint run ./...
+
 # Concurrent packages run under the race detector; the numeric trainer
 # packages run without it (the detector makes them ~10x slower and they are
 # single-writer code).

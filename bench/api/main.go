@@ -186,7 +186,7 @@ func serve(st store.Store) (base string, stop func()) {
 	return "http://" + ln.Addr().String() + api.Prefix, func() { srv.Close() }
 }
 
-func run(ctx context.Context, st store.Store, ids []string, clients int, dur time.Duration, rate float64) *result {
+func run(_ context.Context, st store.Store, ids []string, clients int, dur time.Duration, rate float64) *result {
 	base, stop := serve(st)
 	defer stop()
 	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}

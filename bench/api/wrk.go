@@ -22,7 +22,7 @@ import (
 func runWrk(ctx context.Context, st store.Store, ids []string, clients int, dur time.Duration) *result {
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
-		check(fmt.Errorf("wrk not found: apt-get install -y wrk (%v)", err))
+		check(fmt.Errorf("wrk not found: apt-get install -y wrk (%w)", err))
 	}
 	base, stop := serve(st)
 	defer stop()
@@ -36,7 +36,7 @@ func runWrk(ctx context.Context, st store.Store, ids []string, clients int, dur 
 	for i := 0; i < 30; i++ {
 		code, body, err := get(defaultClient(), base+"/jobs?cursor="+url.QueryEscape(cursor))
 		if err != nil || code != 200 {
-			check(fmt.Errorf("paging for wrk: %d %v", code, err))
+			check(fmt.Errorf("paging for wrk: %d %w", code, err))
 		}
 		var lr struct {
 			NextCursor string `json:"next_cursor"`

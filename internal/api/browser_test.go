@@ -112,7 +112,7 @@ func TestDashboardInChromium(t *testing.T) {
 					return nil
 				}
 				if time.Now().After(deadline) {
-					return fmt.Errorf("waited 20s for %s (last error %v)", cond, err)
+					return fmt.Errorf("waited 20s for %s (last error %w)", cond, err)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}

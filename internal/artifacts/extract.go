@@ -115,7 +115,7 @@ func extract(archivePath, destDir string, limits Limits, madep *[]string) error 
 	defer func() { *madep = made }()
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -141,7 +141,7 @@ func extract(archivePath, destDir string, limits Limits, madep *[]string) error 
 				return extractErr(archivePath, hdr.Name, err)
 			}
 			made = append(made, name)
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, '\x00': // '\x00' is the old TypeRegA, which Go 1.11+ reads as TypeReg
 			if hdr.Size < 0 || hdr.Size > limits.MaxFileBytes {
 				return limitErr(archivePath, fmt.Sprintf("entry %q is %d bytes, more than the %d allowed for one file", hdr.Name, hdr.Size, limits.MaxFileBytes))
 			}
@@ -235,11 +235,9 @@ func checkLinkTarget(name, target string, symlink bool) error {
 	if strings.HasPrefix(target, "/") || strings.HasPrefix(target, `\`) {
 		return fmt.Errorf("is a link to the absolute path %q", target)
 	}
-	resolved := target
+	resolved := path.Clean(target) // a hard link names a path from the archive's root
 	if symlink {
 		resolved = path.Join(path.Dir(name), target)
-	} else {
-		resolved = path.Clean(target)
 	}
 	if resolved == ".." || strings.HasPrefix(resolved, "../") {
 		return fmt.Errorf("is a link to %q, outside the destination folder", target)

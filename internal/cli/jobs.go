@@ -2,28 +2,22 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/sagetrain/sagetrain/internal/awssetup"
-	"github.com/sagetrain/sagetrain/internal/backend"
+	"github.com/sagetrain/sagetrain/internal/app"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
-	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
 	"github.com/sagetrain/sagetrain/internal/cost"
-	"github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
-	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
 func init() {
@@ -49,52 +43,19 @@ func (e *jobsEnv) Close() { _ = e.st.Close() }
 // jobsOpen opens the store and builds the service with the local backend
 // and, when AWS configuration loads, the SageMaker backend.
 func jobsOpen(ctx context.Context) (*jobsEnv, error) {
-	dsn, err := storeopen.Resolve(globals.DB)
+	a, err := app.Open(ctx, app.Options{DB: globals.DB, RefreshCache: true, Upload: true, Precheck: true})
 	if err != nil {
 		return nil, err
 	}
-	st, err := storeopen.Open(ctx, dsn)
-	if err != nil {
-		return nil, err
+	return &jobsEnv{svc: a.Jobs, st: a.Store, local: a.Local, awsErr: a.AWSErr}, nil
+}
+
+// jobsSyncOne is jobsSync for a command about one job: only that job's
+// backend is asked about it.
+func jobsSyncOne(cmd *cobra.Command, e *jobsEnv, id string) {
+	if err := e.svc.ReconcileJob(cmd.Context(), id); err != nil && !errors.Is(err, errs.ErrNotFound) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning: bringing the job's record up to date:", err)
 	}
-	lb, err := local.New(local.Options{Root: os.Getenv("SAGETRAIN_LOCAL_ROOT")})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	backends := map[string]backend.Backend{"local": lb}
-	var uploader func(ctx context.Context, dir, metadata, prefix string) (string, error)
-	var precheck jobs.Prechecker
-	cfg, awsErr := awssetup.LoadConfig(ctx, awssetup.Options{})
-	if awsErr == nil {
-		precheck = awssetup.SubmitChecks(cfg)
-		// The refresh cache file lets each one-shot command list the live
-		// SageMaker jobs instead of describing every one of them again.
-		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{CachePath: filepath.Join(local.DataDir(), "sagemaker-refresh-cache.json")})
-		// A SageMaker job with a local data set: upload it (incrementally,
-		// with its manifest) next to the job's output.
-		uploader = func(ctx context.Context, dir, metadata, prefix string) (string, error) {
-			res, err := dataset.Upload(ctx, cfg, dataset.UploadOptions{Dir: dir, Metadata: metadata, To: prefix})
-			if err != nil {
-				return "", err
-			}
-			return res.URI, nil
-		}
-	}
-	artRoot := filepath.Join(local.DataDir(), "artifacts")
-	if !storeopen.IsPostgres(dsn) {
-		// Next to the SQLite file, so one folder holds a whole setup.
-		if abs, err := filepath.Abs(dsn); err == nil {
-			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
-		}
-	}
-	var pcfg *aws.Config
-	if awsErr == nil {
-		pcfg = &cfg
-	}
-	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, Uploader: uploader, Precheck: precheck}, pcfg))
-	usePriceList(pcfg, st)
-	return &jobsEnv{svc: svc, st: st, local: lb, awsErr: awsErr}, nil
 }
 
 // jobsSync brings the records up to date before a command reads them, so
@@ -339,7 +300,7 @@ func newStatusCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				jobsSync(cmd, e)
+				jobsSyncOne(cmd, e, args[0])
 				if j, err = e.svc.Get(cmd.Context(), args[0]); err != nil {
 					return err
 				}
@@ -458,7 +419,7 @@ trainer gets SIGTERM (it checkpoints), then SIGKILL after 10 seconds.`,
 			if sw := sweepFind(cmd.Context(), e, args[0]); sw != nil {
 				return sweepCancelCmd(cmd, e, sw, args[0], wait)
 			}
-			jobsSync(cmd, e)
+			jobsSyncOne(cmd, e, args[0])
 			j, err := e.svc.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -495,7 +456,7 @@ func newLogsCmd() *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			jobsSync(cmd, e)
+			jobsSyncOne(cmd, e, args[0])
 			if jsonOutput() {
 				// One JSON object per log line.
 				w := &jobsJSONLines{w: cmd.OutOrStdout()}
@@ -559,7 +520,7 @@ func newReportCmd() *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			jobsSync(cmd, e)
+			jobsSyncOne(cmd, e, args[0])
 			r, err := e.svc.Report(cmd.Context(), args[0])
 			if err != nil {
 				return err

@@ -139,7 +139,7 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 		}
 	}
 	for {
-		if err := e.svc.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := e.svc.ReconcileJob(ctx, id); err != nil && ctx.Err() == nil {
 			fmt.Fprintln(out, "warning:", err)
 		}
 		j, err := e.svc.Get(ctx, id)

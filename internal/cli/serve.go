@@ -8,18 +8,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/api"
+	"github.com/sagetrain/sagetrain/internal/app"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend"
-	"github.com/sagetrain/sagetrain/internal/backend/local"
-	smbackend "github.com/sagetrain/sagetrain/internal/backend/sagemaker"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/models"
@@ -121,16 +119,17 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		return errs.Configuration("bad --max-job-memory", "give a size such as 4GiB or 512MiB", err)
 	}
 
-	dsn, err := storeopen.Resolve(globals.DB)
+	var metrics *api.Metrics // made once the store is open; AWS calls start after
+	a, err := app.Open(ctx, app.Options{DB: globals.DB, LocalRoot: f.localRoot, ArtifactRoot: f.artifactRoot,
+		CheckCredentials: 5 * time.Second,
+		AWSAPIOptions:    []func(*middleware.Stack) error{func(s *middleware.Stack) error { return metrics.AWSAPIOption(s) }},
+		Jobs:             jobs.Options{PollInterval: f.poll, LeaseTTL: f.leaseTTL}})
 	if err != nil {
 		return err
 	}
-	st, err := storeopen.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	metrics := api.NewMetrics(st)
+	defer a.Close()
+	st, svc, backends, loc := a.Store, a.Jobs, a.Backends, a.Location
+	metrics = api.NewMetrics(st)
 	sender, senderMetrics, err := newEventSender(st, f.webhooks, log)
 	if err != nil {
 		return err
@@ -139,16 +138,6 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		return err
 	}
 
-	localRoot := f.localRoot
-	if localRoot == "" {
-		localRoot = os.Getenv("SAGETRAIN_LOCAL_ROOT")
-	}
-	lb, err := local.New(local.Options{Root: localRoot})
-	if err != nil {
-		return err
-	}
-	backends := map[string]backend.Backend{"local": lb}
-
 	// AWS is optional: without it local jobs work and the SageMaker routes
 	// answer 503 with what to do.
 	envs := &api.AWSEnvironments{
@@ -156,28 +145,14 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		Role:     awssetup.Layout{Bucket: f.bucket, Root: f.prefix}.RoleOptions(f.role, f.repository),
 	}
 	ready := map[string]func(context.Context) error{}
-	if cfg, err := serveAWSConfig(ctx); err != nil {
-		log.Info("AWS is not configured: SageMaker jobs are off", "reason", err)
+	if a.AWSErr != nil {
+		log.Info("AWS is not configured: SageMaker jobs are off", "reason", a.AWSErr)
 	} else {
-		cfg.APIOptions = append(cfg.APIOptions, metrics.AWSAPIOption)
-		envs.Config = cfg
-		backends["sagemaker"] = smbackend.New(cfg, smbackend.Options{})
+		envs.Config = a.AWS
 		ready["aws"] = envs.ReadyCheck
-		log.Info("AWS configured: SageMaker jobs are on", "region", cfg.Region)
+		log.Info("AWS configured: SageMaker jobs are on", "region", a.AWS.Region)
 	}
 
-	artRoot := f.artifactRoot
-	if artRoot == "" && !storeopen.IsPostgres(dsn) {
-		if abs, err := filepath.Abs(dsn); err == nil {
-			artRoot = filepath.Join(filepath.Dir(abs), "artifacts")
-		}
-	}
-	var pcfg *aws.Config
-	if envs.Config.Region != "" {
-		pcfg = &envs.Config
-	}
-	svc := jobs.New(st, withProvenance(jobs.Options{Backends: backends, ArtifactRoot: artRoot, PollInterval: f.poll, LeaseTTL: f.leaseTTL}, pcfg))
-	usePriceList(pcfg, st)
 	if n := svc.RemovePartial(); n > 0 {
 		log.Info("removed artifact folders a killed collection left", "count", n)
 	}
@@ -220,10 +195,10 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 		auth = "none (--insecure-no-auth)"
 	}
 	if jsonOutput() {
-		_ = printJSON(cmd.OutOrStdout(), map[string]any{"url": url, "api": url + api.Prefix, "auth": auth, "store": serveStoreKind(dsn), "reconciler": f.reconcile, "owner": svc.Owner(), "backends": serveBackendNames(backends)})
+		_ = printJSON(cmd.OutOrStdout(), map[string]any{"url": url, "api": url + api.Prefix, "auth": auth, "store": serveStoreKind(loc), "reconciler": f.reconcile, "owner": svc.Owner(), "backends": serveBackendNames(backends)})
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "sagetrain serving on %s (API %s%s, dashboard %s/, auth: %s, store: %s, backends: %s, reconciler: %v)\n",
-			url, url, api.Prefix, url, auth, serveStoreKind(dsn), strings.Join(serveBackendNames(backends), ","), f.reconcile)
+			url, url, api.Prefix, url, auth, serveStoreKind(loc), strings.Join(serveBackendNames(backends), ","), f.reconcile)
 	}
 
 	var serveErr error
@@ -244,26 +219,11 @@ func serveRun(cmd *cobra.Command, f serveFlags) error {
 	return nil
 }
 
-// serveAWSConfig loads the AWS configuration and checks credentials can
-// be found, within a few seconds (no instance metadata wait at start).
-func serveAWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awssetup.LoadConfig(ctx, awssetup.Options{})
-	if err != nil {
-		return cfg, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := cfg.Credentials.Retrieve(cctx); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
-func serveStoreKind(dsn string) string {
-	if storeopen.IsPostgres(dsn) {
+func serveStoreKind(loc storeopen.Location) string {
+	if loc.Postgres() {
 		return "postgres"
 	}
-	return "sqlite " + dsn
+	return "sqlite " + loc.SQLitePath
 }
 
 func serveBackendNames(m map[string]backend.Backend) []string {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,8 +61,8 @@ func TestServeRefusesUnsafeSetups(t *testing.T) {
 		cmd := exec.Command(bin, c.args...)
 		cmd.Env = serveEnv(home, c.env...)
 		out, err := cmd.CombinedOutput()
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
 			t.Errorf("sagetrain %v: %v\n%s\nwant exit 2 and %q", c.args, err, out, c.want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // TestMain doubles as the "other process" of the reproducibility test: with
@@ -82,6 +83,10 @@ func TestImageShape(t *testing.T) {
 	}
 	img := buildFixture(t, BuildOptions{Created: created, Revision: "abc123",
 		Adds: []Add{{Src: addDir, Dst: "/opt/program"}}})
+	// ggcr's invariant checker: digests, sizes, diff IDs and the manifest agree
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("validate.Image: %v", err)
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)

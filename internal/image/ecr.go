@@ -205,6 +205,7 @@ type ECRPublisher struct {
 	Options ECROptions
 }
 
+// Publish logs in to ECR, creates the repository when missing and pushes img.
 func (p ECRPublisher) Publish(ctx context.Context, img v1.Image) (Published, error) {
 	res, err := PushECR(ctx, img, p.URI, p.Options)
 	return res.Published, err

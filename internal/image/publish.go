@@ -41,6 +41,7 @@ type LayoutPublisher struct {
 	Tag string // "" = "latest"
 }
 
+// Publish writes img into the OCI layout folder, tagged.
 func (p LayoutPublisher) Publish(ctx context.Context, img v1.Image) (Published, error) {
 	tag := p.Tag
 	if tag == "" {
@@ -70,6 +71,7 @@ type TarballPublisher struct {
 	Tag  string // the repo:tag docker load gives it; "" = sagetrain:latest
 }
 
+// Publish writes img as a docker-loadable tarball.
 func (p TarballPublisher) Publish(ctx context.Context, img v1.Image) (Published, error) {
 	t := p.Tag
 	if t == "" {
@@ -100,6 +102,7 @@ type RegistryPublisher struct {
 	Progress  chan<- v1.Update    // optional upload progress; closed by remote.Write
 }
 
+// Publish pushes img to the registry and returns its reference by digest.
 func (p RegistryPublisher) Publish(ctx context.Context, img v1.Image) (Published, error) {
 	var nopts []name.Option
 	if p.Insecure {

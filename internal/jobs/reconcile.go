@@ -65,7 +65,21 @@ func (s *Service) RunWithErrors(ctx context.Context, onError func(error)) error 
 // crash left pending, passes cancel requests on, and on completion fetches
 // and unpacks the artifacts and records the report. It releases its leases
 // when done, so a one-shot CLI command does not hold jobs back from `serve`.
-func (s *Service) ReconcileOnce(ctx context.Context) error {
+func (s *Service) ReconcileOnce(ctx context.Context) error { return s.reconcile(ctx, nil) }
+
+// ReconcileJob brings one job up to date, as ReconcileOnce does for all:
+// a single-job command (status, logs, report, cancel) asks its backend
+// about that job alone. An ended job needs nothing.
+func (s *Service) ReconcileJob(ctx context.Context, id string) error {
+	j, err := s.st.Get(ctx, id)
+	if err != nil || j.Status.Terminal() {
+		return err
+	}
+	return s.reconcile(ctx, func(c *store.Job) bool { return c.ID == j.ID })
+}
+
+// reconcile is one round over the claimed jobs that only accepts (all when nil).
+func (s *Service) reconcile(ctx context.Context, only func(*store.Job) bool) error {
 	l := &leases{s: s, all: map[string]bool{}}
 	claimed, err := l.renew(ctx)
 	if err != nil {
@@ -82,6 +96,9 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 	var problems []error
 	byBackend := map[string][]*store.Job{}
 	for _, j := range claimed {
+		if only != nil && !only(j) {
+			continue
+		}
 		if _, busy := s.launching.Load(j.ID); busy {
 			continue // our own Submit is creating it right now
 		}

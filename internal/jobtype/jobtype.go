@@ -14,6 +14,7 @@ import (
 // docs/sagemaker.md).
 type Status string
 
+// The statuses of a job.
 const (
 	StatusPending   Status = "pending"   // row written, backend not yet asked
 	StatusPreparing Status = "preparing" // backend accepted it, not yet training

@@ -71,13 +71,13 @@ func loadModel(t *testing.T) *serviceModel {
 	modelOnce.Do(func() {
 		out, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output()
 		if err != nil {
-			modelErr = fmt.Errorf("cannot locate botocore with python3 (%v); install it (pip install botocore) or put the Python that has it on PATH", err)
+			modelErr = fmt.Errorf("cannot locate botocore with python3 (%w); install it (pip install botocore) or put the Python that has it on PATH", err)
 			return
 		}
 		path := filepath.Join(strings.TrimSpace(string(out)), "data", "sagemaker", "2017-07-24", "service-2.json.gz")
 		f, err := os.Open(path)
 		if err != nil {
-			modelErr = fmt.Errorf("botocore has no SageMaker model at %s: %v", path, err)
+			modelErr = fmt.Errorf("botocore has no SageMaker model at %s: %w", path, err)
 			return
 		}
 		defer f.Close()

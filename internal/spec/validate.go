@@ -163,9 +163,8 @@ func (v *validator) check(s *Spec) {
 	}
 
 	// Resources.
-	if s.Backend == BackendLocal && s.InstanceType == LocalInstanceType {
-		// fine: local mode
-	} else if !slices.Contains(InstanceTypes, s.InstanceType) {
+	localMode := s.Backend == BackendLocal && s.InstanceType == LocalInstanceType
+	if !localMode && !slices.Contains(InstanceTypes, s.InstanceType) {
 		v.add("instance_type", "%q is not a SageMaker training instance type (e.g. ml.m5.xlarge, ml.g5.xlarge)", s.InstanceType)
 	}
 	maxCount := int32(MaxInstanceCount)

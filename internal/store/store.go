@@ -20,13 +20,16 @@ import (
 	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
-// The job types live in the leaf package jobtype, so that a backend can
-// say "running" without importing the storage layer; these aliases keep
+// Status, Job and Event live in the leaf package jobtype, so that a backend
+// can say "running" without importing the storage layer; these aliases keep
 // store.Job and friends working for every caller.
 type (
+	// Status is jobtype.Status.
 	Status = jobtype.Status
-	Job    = jobtype.Job
-	Event  = jobtype.Event
+	// Job is jobtype.Job.
+	Job = jobtype.Job
+	// Event is jobtype.Event.
+	Event = jobtype.Event
 )
 
 // The statuses, re-exported from jobtype.

@@ -13,7 +13,7 @@ func BuildSagetrain(dir string) (string, error) {
 	bin := filepath.Join(dir, "sagetrain")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/sagetrain/sagetrain/cmd/sagetrain").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build sagetrain: %v\n%s", err, out)
+		return "", fmt.Errorf("go build sagetrain: %w\n%s", err, out)
 	}
 	return bin, nil
 }

@@ -23,6 +23,7 @@ var files embed.FS
 // Dialect names a schema directory.
 type Dialect string
 
+// The dialects, one migrations folder each.
 const (
 	SQLite   Dialect = "sqlite"
 	Postgres Dialect = "postgres"

@@ -59,19 +59,57 @@ func IsPostgres(dsn string) bool {
 // Open opens the store dsn names (see the package comment), migrating its
 // schema to the latest version.
 func Open(ctx context.Context, dsn string) (store.Store, error) {
+	st, _, err := OpenLocation(ctx, dsn)
+	return st, err
+}
+
+// Location is where a DSN put the store, parsed once so that no caller
+// parses a DSN again.
+type Location struct {
+	DSN        string // the resolved DSN
+	SQLitePath string // the SQLite file, absolute; "" for PostgreSQL
+}
+
+// Postgres reports whether the store is a PostgreSQL database.
+func (l Location) Postgres() bool { return l.SQLitePath == "" }
+
+// Parse resolves dsn (see the package comment) into a Location.
+func Parse(dsn string) (Location, error) {
 	dsn, err := Resolve(dsn)
 	if err != nil {
-		return nil, err
+		return Location{}, err
 	}
 	if IsPostgres(dsn) {
-		return postgres.Open(ctx, dsn)
+		return Location{DSN: dsn}, nil
 	}
+	p := dsn
 	if rest, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
-		return sqlite.Open(ctx, rest)
-	}
-	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\.`) {
-		return nil, errs.Configuration(fmt.Sprintf("unsupported job store URL scheme %q", scheme),
+		p = rest
+	} else if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\.`) {
+		return Location{}, errs.Configuration(fmt.Sprintf("unsupported job store URL scheme %q", scheme),
 			"use a SQLite file path (or sqlite://PATH) or a postgres:// URL", nil)
 	}
-	return sqlite.Open(ctx, dsn)
+	if p == "" {
+		return Location{}, errs.Configuration("the job store DSN "+dsn+" names no file", "give a path, e.g. --db sqlite:///var/lib/sagetrain/jobs.db", nil)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return Location{}, errs.Configuration("cannot make the job store path "+p+" absolute", "give an absolute path", err)
+	}
+	return Location{DSN: dsn, SQLitePath: abs}, nil
+}
+
+// OpenLocation is Open that also says where the store is.
+func OpenLocation(ctx context.Context, dsn string) (store.Store, Location, error) {
+	loc, err := Parse(dsn)
+	if err != nil {
+		return nil, loc, err
+	}
+	var st store.Store
+	if loc.Postgres() {
+		st, err = postgres.Open(ctx, loc.DSN)
+	} else {
+		st, err = sqlite.Open(ctx, loc.SQLitePath)
+	}
+	return st, loc, err
 }

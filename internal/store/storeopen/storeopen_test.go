@@ -105,3 +105,21 @@ func TestOpenSchemes(t *testing.T) {
 		}
 	}
 }
+
+func TestParse(t *testing.T) {
+	dir := t.TempDir()
+	loc, err := storeopen.Parse("sqlite://" + dir + "/x/jobs.db")
+	if err != nil || loc.SQLitePath != filepath.Join(dir, "x", "jobs.db") || loc.Postgres() {
+		t.Fatalf("Parse(sqlite://...) = %+v, %v", loc, err)
+	}
+	loc, err = storeopen.Parse("postgres://u@h/db")
+	if err != nil || !loc.Postgres() || loc.DSN != "postgres://u@h/db" {
+		t.Fatalf("Parse(postgres://...) = %+v, %v", loc, err)
+	}
+	if _, err := storeopen.Parse("mysql://h/db"); err == nil {
+		t.Fatal("Parse accepted mysql://")
+	}
+	if _, err := storeopen.Parse("sqlite://"); err == nil {
+		t.Fatal("Parse accepted sqlite:// with no path")
+	}
+}

@@ -950,12 +950,9 @@ func testSharedUpdate(t *testing.T, a, b store.Store) {
 		if (errA == nil) == (errB == nil) {
 			t.Fatalf("round %d: both or neither won: %v / %v", round, errA, errB)
 		}
-		loser := errA
-		winner := ja
+		loser, winner := errA, jb
 		if errA == nil {
 			loser, winner = errB, ja
-		} else {
-			winner = jb
 		}
 		if !errors.Is(loser, errs.ErrConflict) {
 			t.Fatalf("round %d: loser got %v, want ErrConflict", round, loser)

@@ -73,7 +73,7 @@ func (j *job) interrupt() {
 	j.intOnce.Do(func() { close(ch) })
 }
 
-func (j *job) ended_() bool {
+func (j *job) finished() bool {
 	return j.status == "Completed" || j.status == "Failed" || j.status == "Stopped"
 }
 
@@ -86,7 +86,7 @@ func (j *job) set(status, secondary, message, failure string) {
 }
 
 func (j *job) setLocked(status, secondary, message, failure string) {
-	if j.ended_() {
+	if j.finished() {
 		return
 	}
 	now := time.Now()
@@ -103,7 +103,7 @@ func (j *job) setLocked(status, secondary, message, failure string) {
 	if secondary == "Training" && j.started.IsZero() {
 		j.started = now
 	}
-	if j.ended_() {
+	if j.finished() {
 		j.ended = now
 		if n := len(j.trans); n > 0 {
 			j.trans[n-1].EndTime = toEpoch(now)
@@ -123,7 +123,7 @@ func (j *job) summary() summary {
 	defer j.mu.Unlock()
 	s := summary{TrainingJobName: j.name, TrainingJobArn: j.arn, TrainingJobStatus: j.status, SecondaryStatus: j.secondary,
 		CreationTime: toEpoch(j.created), LastModifiedTime: toEpoch(j.modified)}
-	if j.ended_() {
+	if j.finished() {
 		s.TrainingEndTime = toEpoch(j.ended)
 	}
 	return s
@@ -149,7 +149,7 @@ func (j *job) describe() map[string]any {
 	if !j.started.IsZero() {
 		out["TrainingStartTime"] = toEpoch(j.started)
 	}
-	if j.ended_() {
+	if j.finished() {
 		out["TrainingEndTime"] = toEpoch(j.ended)
 		if !j.started.IsZero() {
 			out["TrainingTimeInSeconds"] = j.billable
@@ -184,7 +184,7 @@ func (r createRequest) metricNames() []string {
 
 func (j *job) requestStop() error {
 	j.mu.Lock()
-	if j.ended_() {
+	if j.finished() {
 		st := j.status
 		j.mu.Unlock()
 		return validation("The request was rejected because the training job is in status %s.", st)
@@ -210,7 +210,7 @@ func (j *job) requestStop() error {
 
 func (j *job) fail(reason string) {
 	j.mu.Lock()
-	if j.ended_() {
+	if j.finished() {
 		j.mu.Unlock()
 		return
 	}

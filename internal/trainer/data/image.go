@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
-	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/bmp" // registers the BMP decoder: drawings come scanned as BMP too
 )
 
 // MaxImagePixels bounds the size of an image that is decoded (a guard
