@@ -121,6 +121,7 @@ score = reconstruction error / group threshold; above 1 the verdict is anomalous
 					return err
 				}
 				scores = append(scores, s)
+				scoreWarn(cmd.ErrOrStderr(), s, subj)
 			}
 			if jsonOutput() {
 				return printJSON(cmd.OutOrStdout(), scores)
