@@ -57,3 +57,7 @@ func (l Layout) RoleOptions(name, repository string) RoleOptions {
 func (l Layout) ValidateOptions(repository, role string) ValidateOptions {
 	return ValidateOptions{Bucket: l.Bucket, Prefix: l.DataPrefix(), OutputPrefix: l.OutputPrefix(), Repository: repository, Role: role}
 }
+
+// CheckRoleOptions refuses role options that IAM or S3 would refuse later
+// (an invalid role name, a URI as a prefix), before any AWS call.
+func CheckRoleOptions(o RoleOptions) error { return o.check() }

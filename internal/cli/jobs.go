@@ -334,6 +334,9 @@ func newListCmd() *cobra.Command {
 		Example: "  sagetrain list\n  sagetrain list --status running,preparing --backend local\n  sagetrain list --name nightly --limit 20 --cursor <next cursor>",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := listCheckFlags(f); err != nil {
+				return err
+			}
 			for _, s := range statuses {
 				for _, p := range strings.Split(s, ",") {
 					st := store.Status(strings.TrimSpace(p))
@@ -381,7 +384,7 @@ func newListCmd() *cobra.Command {
 			}
 			tw.Flush()
 			if next != "" {
-				fmt.Fprintf(w, "more: sagetrain list --cursor %s\n", next)
+				fmt.Fprintf(w, "more: sagetrain list%s --cursor %s\n", listFilterFlags(cmd), next)
 			}
 			return nil
 		},

@@ -58,6 +58,9 @@ rewrites its trust policy. The command waits until IAM shows the role.`,
 			if grace == 0 {
 				o.Grace = -1
 			}
+			if err := awssetup.CheckRoleOptions(o); err != nil {
+				return err
+			}
 			cfg, err := awsf.load(cmd, 0)
 			if err != nil {
 				return err

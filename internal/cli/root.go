@@ -85,6 +85,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if code, ok := interruptedExit(ctx, root, args, err, stderr); ok {
+		return code
+	}
 	if err != nil {
 		if globals.Output == "json" {
 			_ = json.NewEncoder(stderr).Encode(map[string]string{"error": err.Error()})

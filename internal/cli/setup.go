@@ -67,6 +67,9 @@ saying what to fix, and prints the values to put in a job spec.
 			// Where the image's trainer comes from is settled before
 			// anything is created: no role is made for an image that
 			// cannot be built.
+			if err := awssetup.CheckRoleOptions(awssetup.Layout{Bucket: bucket, Root: prefix}.RoleOptions(roleName, repository)); err != nil {
+				return err
+			}
 			var bo image.BuildOptions
 			if imageURI == "" {
 				if err := imageTrainerSource(ctx, &bo); err != nil {

@@ -143,6 +143,7 @@ normals for an honest threshold.`,
 					return err
 				}
 				scores = append(scores, s)
+				scoreWarn(cmd.ErrOrStderr(), s, subj)
 			}
 			if jsonOutput() {
 				return printJSON(cmd.OutOrStdout(), scores)

@@ -86,6 +86,11 @@ func TestTrainThenScoreCommands(t *testing.T) {
 		!strings.Contains(out.String(), "VERDICT") || !strings.Contains(out.String(), filepath.Base(imgs[0])) {
 		t.Fatalf("score table: exit %d\n%s", code, out.String())
 	}
+	errOut.Reset()
+	if code := Main(context.Background(), []string{"score", "--model", filepath.Join(root, "model"), "--age", "40", "--subject", "spaceship", imgs[0]}, &out, &errOut); code != 0 ||
+		!strings.Contains(errOut.String(), "age 40 is outside every age group") || !strings.Contains(errOut.String(), `subject "spaceship" is not one the model knows`) {
+		t.Fatalf("score warnings: exit %d\n%s", code, errOut.String())
+	}
 	if code := Main(context.Background(), []string{"score", "--model", filepath.Join(root, "model"), imgs[0]}, &out, &errOut); code != 2 {
 		t.Fatalf("score without an age: exit %d, want 2", code)
 	}

@@ -25,8 +25,10 @@ func TrainerRules(dir, metadata string) (*CheckResult, error) {
 	if ch.Source == data.SourceEmbeddings {
 		cr.Files = []string{data.EmbeddingsFile}
 	} else {
+		cr.RowLines = map[string]int{}
 		for _, it := range ch.Items {
 			cr.Files = append(cr.Files, it.Path)
+			cr.RowLines[it.Path] = it.Row.Line
 		}
 	}
 	for _, p := range ch.Report.Problems {

@@ -92,7 +92,16 @@ func TestUploadByTrainerRules(t *testing.T) {
 	if res.Uploaded != 13 { // 12 good drawings + metadata.csv
 		t.Fatalf("--allow-partial uploaded %d files: %+v", res.Uploaded, res)
 	}
-	m := checkRemote(t, e, "channel", dir, filepath.Join(dir, "metadata.csv"))
+	// The metadata sent is the original without the rows left out.
+	orig, err := os.ReadFile(filepath.Join(dir, "metadata.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "metadata.csv")
+	if err := os.WriteFile(partial, []byte(strings.Replace(string(orig), "g0/broken.png,7,tree,\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := checkRemote(t, e, "channel", dir, partial)
 	got := m.Lookup()
 	if _, ok := got["g0/broken.png"]; ok {
 		t.Error("the corrupt image was uploaded")

@@ -58,6 +58,8 @@ type ScanResult struct {
 	Warnings []Problem // notices that do not stop the upload
 	// Excluded lists relative paths left out because of a problem.
 	Excluded []string
+	// RowLines maps each data file to the line of its metadata row (CSV).
+	RowLines map[string]int
 }
 
 // CheckResult is what a Checker found.
@@ -66,6 +68,9 @@ type CheckResult struct {
 	Metadata string    // the metadata file it read (absolute or relative to dir)
 	Problems []Problem // things that make files or rows unusable
 	Warnings []Problem // notices: the data is used anyway
+	// RowLines maps each data file to the 1-based line where its row starts
+	// in a CSV metadata file (nil otherwise), for --allow-partial.
+	RowLines map[string]int
 }
 
 // Checker applies the trainer's rules to a data set folder and its metadata
@@ -115,6 +120,7 @@ func Scan(dir, metadata string, check Checker) (*ScanResult, error) {
 		}
 		res.Problems = append(res.Problems, cr.Problems...)
 		res.Warnings = append(res.Warnings, cr.Warnings...)
+		res.RowLines = cr.RowLines
 	}
 	if check == nil && metadata == "" {
 		// A plain folder's own metadata.csv / metadata.json is its metadata.

@@ -206,6 +206,16 @@ func Upload(ctx context.Context, cfg aws.Config, opts UploadOptions) (*UploadRes
 	if len(scan.Problems) > 0 && !opts.AllowPartial {
 		return res, &ProblemsError{Problems: scan.Problems}
 	}
+	if opts.AllowPartial && len(scan.Problems) > 0 {
+		tmpDir, err := os.MkdirTemp("", "sagetrain-partial-")
+		if err != nil {
+			return res, errs.Configuration("cannot write the partial metadata file", "check the temporary folder", err)
+		}
+		defer os.RemoveAll(tmpDir)
+		if err := partialMetadata(scan, tmpDir); err != nil {
+			return res, err
+		}
+	}
 	if len(scan.Files) == 0 {
 		return res, errs.Configuration(fmt.Sprintf("the data set folder %s holds no files to upload", opts.Dir),
 			"check the folder and the metadata file", nil)

@@ -196,3 +196,28 @@ func TestArtifactsMissingAndStopRefused(t *testing.T) {
 		t.Errorf("once SageMaker accepts the stop: %s: %q", got.Status, got.StatusMessage)
 	}
 }
+
+// status NAME finds a job by its job_name when one job has it.
+func TestGetByUniqueJobName(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t, filepath.Join(t.TempDir(), "jobs.db"))
+	svc := New(st, Options{ArtifactRoot: t.TempDir()})
+	for _, n := range []string{"solo", "dup", "dup", "solo-other"} {
+		if _, _, err := st.Create(ctx, &store.Job{ID: store.NewID(), Name: n, RemoteName: n + "-" + strings.ToLower(store.NewID()[:8]),
+			Backend: "local", Spec: []byte(`{}`), Status: store.StatusFailed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j, err := svc.Get(ctx, "solo"); err != nil || j.Name != "solo" {
+		t.Errorf("unique name: %v %+v", err, j)
+	}
+	if _, err := svc.Get(ctx, "dup"); err == nil || !strings.Contains(err.Error(), "several jobs are named dup") {
+		t.Errorf("two jobs with one name: %v", err)
+	}
+	if _, err := svc.Get(ctx, "nobody"); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("no such name: %v", err)
+	}
+	if _, err := svc.Events(ctx, "solo"); err != nil {
+		t.Errorf("events by name: %v", err)
+	}
+}

@@ -57,7 +57,7 @@ type Report struct {
 // Report returns a completed job's report; errs.ErrConflict while the job
 // has not completed (or ended otherwise).
 func (s *Service) Report(ctx context.Context, id string) (*Report, error) {
-	j, err := s.st.Get(ctx, id)
+	j, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}

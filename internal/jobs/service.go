@@ -255,12 +255,18 @@ func hasLocalChannel(sp *spec.Spec) bool {
 	return false
 }
 
-// Get returns a job by id (or remote name).
-func (s *Service) Get(ctx context.Context, id string) (*store.Job, error) { return s.st.Get(ctx, id) }
+// Get returns a job by id, remote name, or job_name when one job has it.
+func (s *Service) Get(ctx context.Context, id string) (*store.Job, error) {
+	j, err := s.st.Get(ctx, id)
+	if err == nil || !errors.Is(err, errs.ErrNotFound) {
+		return j, err
+	}
+	return s.byJobName(ctx, id, err)
+}
 
 // Events returns a job's status history, oldest first.
 func (s *Service) Events(ctx context.Context, id string) ([]store.Event, error) {
-	j, err := s.st.Get(ctx, id)
+	j, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +284,7 @@ func (s *Service) List(ctx context.Context, f store.ListFilter) ([]*store.Job, s
 // never reached the backend is stopped right away. errs.ErrConflict if the
 // job has already ended.
 func (s *Service) Cancel(ctx context.Context, id string) (*store.Job, error) {
-	j, err := s.st.Get(ctx, id)
+	j, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +331,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*store.Job, error) {
 
 // Logs writes the job's log to w; with follow, until the job ends or ctx does.
 func (s *Service) Logs(ctx context.Context, id string, follow bool, w io.Writer) error {
-	j, err := s.st.Get(ctx, id)
+	j, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -346,7 +352,7 @@ func (s *Service) Logs(ctx context.Context, id string, follow bool, w io.Writer)
 				return nil
 			case <-time.After(500 * time.Millisecond):
 			}
-			if j, err = s.st.Get(ctx, id); err != nil {
+			if j, err = s.st.Get(ctx, j.ID); err != nil {
 				return err
 			}
 		}
