@@ -12,6 +12,7 @@ need_apt=()
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || need_apt+=(python3-onnx) # ONNX's checker, for the ONNX export test
+[ -x /usr/bin/aws ] || need_apt+=(awscli) # aws-cli v2, the peer of the upload bench and what the acceptance checks make buckets with
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -141,7 +141,7 @@ func train(root string, hp map[string]string) time.Duration {
 	d := time.Since(t0)
 	check(os.WriteFile(filepath.Join(root, "train.log"), log.Bytes(), 0o644))
 	if err != nil {
-		check(fmt.Errorf("%v\n%s", err, log.String()))
+		check(fmt.Errorf("%w\n%s", err, log.String()))
 	}
 	return d
 }

@@ -89,6 +89,6 @@ func TestSweepRoutes(t *testing.T) {
 	} {
 		h.json("POST", Prefix+"/sweeps", bad, 422, nil)
 	}
-	h.json("POST", Prefix+"/jobs", fmt.Sprintf(`{"job_name":"x","resume_from":"file:///etc"}`), 422, nil)
+	h.json("POST", Prefix+"/jobs", `{"job_name":"x","resume_from":"file:///etc"}`, 422, nil)
 	h.json("GET", Prefix+"/sweeps/nope", "", 404, nil)
 }

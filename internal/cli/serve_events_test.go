@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -213,8 +214,8 @@ func TestServeRefusesBadWebhookSetups(t *testing.T) {
 		cmd := exec.Command(bin, append(base, c.args...)...)
 		cmd.Env = serveEnv(home, "SAGETRAIN_API_TOKENS="+serveTestToken)
 		out, err := cmd.CombinedOutput()
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
 			t.Errorf("serve %v: %v\n%s\nwant exit 2 and %q", c.args, err, out, c.want)
 		}
 	}

@@ -100,7 +100,7 @@ func (p *PriceList) remember(key string, got Price) {
 func (p *PriceList) fallback(ctx context.Context, region, instanceType string, cause error) (Price, error) {
 	got, err := Pinned{}.Price(ctx, region, instanceType)
 	if err != nil {
-		return Price{}, fmt.Errorf("%w; and the price list: %v", err, cause)
+		return Price{}, fmt.Errorf("%w; and the price list: %w", err, cause)
 	}
 	note := "price list not used: " + bounded(cause.Error())
 	if got.Note != "" {

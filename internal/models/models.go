@@ -311,9 +311,8 @@ func (s *Service) Validate(ctx context.Context, id string) (*Validation, error) 
 
 func (s *Service) check(e *store.Export) (*Validation, *trainer.Model) {
 	v := &Validation{ModelID: e.ID, SHA256: e.SHA256, Format: e.Format, Groups: e.Groups, TestMetrics: e.Metrics, CheckedAt: store.Now()}
-	add := func(name string, ok bool, detail string) bool {
+	add := func(name string, ok bool, detail string) {
 		v.Checks = append(v.Checks, Check{Name: name, OK: ok, Detail: detail})
-		return ok
 	}
 	dir := filepath.Join(s.root, e.ID)
 	sum, _, err := Digest(dir)

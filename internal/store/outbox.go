@@ -180,6 +180,7 @@ func EncodeURLs(urls []string) string {
 	return string(b)
 }
 
+// DecodeURLs reads a job's notify_urls back from their stored form.
 func DecodeURLs(s string) []string {
 	if s == "" {
 		return nil

@@ -3,6 +3,7 @@ package trainer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -106,7 +107,7 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 		out, err := exec.Command("node", js, onnxFile, raw, strconv.Itoa(x.Rows), strconv.Itoa(x.Cols), string(ab)).Output()
 		if err != nil {
 			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
+			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 				stderr = ee.Stderr
 			}
 			t.Fatalf("onnxruntime: %v\n%s", err, stderr)
