@@ -20,6 +20,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/sweep"
 	"github.com/sagetrain/sagetrain/internal/trainer"
 )
 
@@ -154,6 +155,7 @@ type pageData struct {
 	Jobs     []*store.Job
 	Filter   listFilterView
 	NextPage string
+	Sweeps   []*sweep.View // one row each in place of their trials (list_sweeps.go)
 
 	// job page
 	Job      *store.Job
@@ -276,6 +278,12 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Jobs = jobs
+	d.Sweeps = s.sweepRows(r.Context(), f)
+	for _, v := range d.Sweeps {
+		if !store.SweepTerminal(v.Status) {
+			d.Refresh = 5
+		}
+	}
 	if next != "" {
 		nq := url.Values{}
 		for k, v := range q {

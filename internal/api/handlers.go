@@ -15,6 +15,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/sweep"
 )
 
 func (s *Server) registerAPI() {
@@ -207,6 +208,8 @@ type ListResponse struct {
 	Jobs       []JobView `json:"jobs"`
 	Count      int       `json:"count"`
 	NextCursor string    `json:"next_cursor"`
+	// Sweeps are listed as one row each in place of their trials (list_sweeps.go).
+	Sweeps []*sweep.View `json:"sweeps,omitempty"`
 }
 
 // parseListFilter reads environment, status (comma-separated or repeated),
@@ -246,7 +249,7 @@ func parseListFilter(q map[string][]string) (store.ListFilter, string) {
 		f.Limit = n
 	}
 	f.Cursor = get("cursor")
-	return f, ""
+	return f, parseTrialsFilter(q, &f) // list_sweeps.go
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -266,6 +269,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 			resp.Jobs = append(resp.Jobs, NewJobView(j, false))
 		}
 		resp.Count = len(resp.Jobs)
+		resp.Sweeps = s.sweepRows(ctx, f)
 		return encodeJSON(resp)
 	}
 	var body []byte

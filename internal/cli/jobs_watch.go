@@ -187,6 +187,10 @@ func jobsWatch(cmd *cobra.Command, e *jobsEnv, id string, quiet bool) (*store.Jo
 // threshold; the test metrics; and where the model is. Every number is the
 // trainer's (metrics.json).
 func jobsPrintReport(w io.Writer, r *jobs.Report) {
+	if r.Partial {
+		jobsPrintPartial(w, r) // report_partial.go
+		return
+	}
 	fmt.Fprintf(w, "Training report: job %s (%s), %s\n", r.JobID, r.RemoteName, r.Status)
 	if r.Metrics == nil {
 		fmt.Fprintln(w, "The trainer wrote no metrics.json.")

@@ -294,6 +294,11 @@ func (s *Service) apply(ctx context.Context, be backend.Backend, j *store.Job, o
 		}
 		rep, collectErr = s.collect(ctx, be, j, o)
 	}
+	if wantsPartial(j, o) {
+		if cur, err := s.st.Get(ctx, j.ID); err == nil && !cur.Status.Terminal() && len(cur.Report) == 0 {
+			rep = s.collectPartial(ctx, be, j, o)
+		}
+	}
 	_, err := s.modify(ctx, j.ID, func(cur *store.Job) ([]store.Event, error) {
 		if cur.Status.Terminal() {
 			return nil, errUnchanged // someone recorded the end already

@@ -17,6 +17,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/trainer"
 )
 
 // Report is a completed job's training report. Its numbers are the
@@ -52,6 +53,12 @@ type Report struct {
 	// CPUSeconds is the trainer's CPU time (output/usage.json), when it wrote it.
 	CPUSeconds *float64  `json:"cpu_seconds,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Partial: the job stopped or failed before its end; the report holds
+	// only the age groups it finished (partialreport.go).
+	Partial          bool                   `json:"partial,omitempty"`
+	PartialReason    string                 `json:"partial_reason,omitempty"`
+	GroupsFinished   []trainer.PartialGroup `json:"groups_finished,omitempty"`
+	GroupsNotTrained []string               `json:"groups_not_trained,omitempty"`
 }
 
 // Report returns a completed job's report; errs.ErrConflict while the job
@@ -61,10 +68,11 @@ func (s *Service) Report(ctx context.Context, id string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.Status != store.StatusCompleted || len(j.Report) == 0 {
+	// A stopped or failed job may have a partial report (partialreport.go).
+	if !j.Status.Terminal() || len(j.Report) == 0 {
 		fix := "wait for it to complete ('sagetrain status --watch " + j.ID + "')"
 		if j.Status.Terminal() {
-			fix = "only completed jobs have a report; see 'sagetrain status " + j.ID + "' and its logs"
+			fix = "only completed jobs, and stopped or failed ones that finished an age group, have a report; see 'sagetrain status " + j.ID + "' and its logs"
 		}
 		return nil, errs.Conflict(fmt.Sprintf("job %s has no report: it is %s", j.ID, j.Status), fix, nil)
 	}

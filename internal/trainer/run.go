@@ -97,6 +97,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		}
 	}
 	_ = os.Remove(r.l.FailureFile())
+	removePartial(r.l)
 	r.logf("host %s of %v, hyperparameters %+v", r.rc.CurrentHost, r.rc.Hosts, r.p)
 
 	sets, err := r.loadChannels(ctx)
@@ -162,6 +163,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		}
 		res, err := r.trainGroup(ctx, g, gtrain[i], gval[i])
 		if err != nil {
+			r.writePartial(groups, short, valNormals, assign, own, ctx.Err(), err)
 			return err
 		}
 		r.prog.groupDone()
