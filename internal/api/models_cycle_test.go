@@ -77,7 +77,7 @@ func modelCycle(t *testing.T, dir string, open func() store.Store, browser bool)
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := New(Options{Jobs: FromJobs(svc), Store: st, Tokens: []string{testToken}, Models: ms, ListCacheTTL: -1})
+		srv := New(Options{Jobs: FromJobs(svc), Store: st, Tokens: []string{testToken}, Models: ms, ListCacheTTL: -1, DataRoots: []string{sampleDir}})
 		ts := httptest.NewServer(srv)
 		t.Cleanup(ts.Close)
 		reps = append(reps, &harness{t: t, srv: srv, ts: ts})

@@ -31,7 +31,7 @@ func TestProgressAppearsWhileAJobRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := jobs.New(st, jobs.Options{Backends: map[string]backend.Backend{"local": lb}, PollInterval: 100 * time.Millisecond, ArtifactRoot: filepath.Join(dir, "artifacts")})
-	srv := New(Options{Jobs: FromJobs(svc), Store: st, Tokens: []string{testToken}, ListCacheTTL: -1})
+	srv := New(Options{Jobs: FromJobs(svc), Store: st, Tokens: []string{testToken}, ListCacheTTL: -1, DataRoots: []string{sampleDir}})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	h := &harness{t: t, srv: srv, ts: ts}

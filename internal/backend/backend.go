@@ -83,3 +83,12 @@ type Backend interface {
 	// (package artifacts).
 	FetchArtifacts(ctx context.Context, obs Observation, dir string) error
 }
+
+// ServiceEnvCreator is a backend that takes the service's own variables for
+// the trainer (the provenance digests) apart from the job's environment.
+// The job's environment is the caller's, and a backend may refuse names in
+// it (the local one refuses SAGETRAIN_*); the service's variables are not
+// the caller's and pass as they are.
+type ServiceEnvCreator interface {
+	CreateWithServiceEnv(ctx context.Context, in *sagemaker.CreateTrainingJobInput, serviceEnv map[string]string) (arn string, err error)
+}

@@ -73,7 +73,7 @@ func TestServeKilledBeforeDeliveryDeliversAfterRestart(t *testing.T) {
 	db := filepath.Join(home, "jobs.db")
 	start := func() (string, *exec.Cmd, *testpeer.SyncBuffer) {
 		addr := serveFreeAddr(t)
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--poll", "300ms", "--db", db, "-o", "json",
+		cmd := exec.Command(bin, "serve", "--addr", addr, "--poll", "300ms", "--db", db, "-o", "json", "--data-root", data,
 			"--webhook-url", "http://"+hookAddr+"/hook", "--webhook-secret-file", secretFile)
 		cmd.Env = serveEnv(home, "SAGETRAIN_API_TOKENS="+serveTestToken)
 		stdout, _ := cmd.StdoutPipe()

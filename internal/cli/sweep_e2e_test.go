@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sagetrain/sagetrain/internal/testpeer"
 )
 
 // Sweeps through the built binary, as a user runs them.
@@ -214,7 +216,7 @@ func TestSweepSurvivesKill(t *testing.T) {
 	job := sweepData(t, home, "4")
 	cmd := exec.Command(jobsBuildBinary(t), append(append([]string{"sweep", job}, sweepGridArgs...), "--wait")...)
 	cmd.Env = jobsEnvFor(home)
-	stderr := &strings.Builder{}
+	stderr := &testpeer.SyncBuffer{} // the command writes it while the test reads it
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

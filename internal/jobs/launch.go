@@ -56,8 +56,8 @@ func (s *Service) launch(ctx context.Context, j *store.Job) (*store.Job, error) 
 	if err != nil {
 		return s.failLaunch(ctx, j, err)
 	}
-	s.pin(ctx, j, sp, channels, in)
-	arn, err := be.Create(ctx, in)
+	serviceEnv := s.pin(ctx, j, sp, channels)
+	arn, err := s.create(ctx, be, j, in, serviceEnv)
 	if err != nil && !(errors.Is(err, errs.ErrConflict) && arn != "") {
 		if errors.Is(err, errs.ErrConfiguration) {
 			return s.failLaunch(ctx, j, err)

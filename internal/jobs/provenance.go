@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
+	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/buildinfo"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/provenance"
@@ -42,11 +43,12 @@ func (s *Service) pinImage(ctx context.Context, sp *spec.Spec, o SubmitOptions) 
 }
 
 // pin records the job's provenance just before the backend is asked to run
-// it (the data is known then), and gives the trainer the pinned digests.
-func (s *Service) pin(ctx context.Context, j *store.Job, sp *spec.Spec, channels map[string]string, in *sagemaker.CreateTrainingJobInput) {
+// it (the data is known then), and returns the pinned digests as variables
+// for the trainer (see create).
+func (s *Service) pin(ctx context.Context, j *store.Job, sp *spec.Spec, channels map[string]string) map[string]string {
 	ps, ok := s.st.(store.ProvenanceStore)
 	if !ok {
-		return
+		return nil
 	}
 	pv := s.provenanceOf(ctx, j)
 	if pv == nil {
@@ -75,20 +77,42 @@ func (s *Service) pin(ctx context.Context, j *store.Job, sp *spec.Spec, channels
 			pv.DataDigest, pv.DataFiles = d, n
 		}
 	}
-	if in.Environment == nil {
-		in.Environment = map[string]string{}
+	env := map[string]string{}
+	if pv.ImageDigest != "" {
+		env[provenance.EnvImageDigest] = pv.ImageDigest
 	}
-	if len(in.Environment) <= spec.MaxEnvironment-2 {
-		if pv.ImageDigest != "" {
-			in.Environment[provenance.EnvImageDigest] = pv.ImageDigest
-		}
-		if pv.DataDigest != "" {
-			in.Environment[provenance.EnvDataDigest] = pv.DataDigest
-		}
+	if pv.DataDigest != "" {
+		env[provenance.EnvDataDigest] = pv.DataDigest
 	}
 	if raw, err := json.Marshal(pv); err == nil {
 		_ = ps.SetProvenance(ctx, j.ID, raw)
 	}
+	return env
+}
+
+// create asks the backend to create the job, giving the trainer the
+// service's own variables (serviceEnv) apart from the caller's environment
+// where the backend takes them so (the local one refuses SAGETRAIN_* names
+// in a job's environment, as a caller must not set them). A SageMaker job
+// gets them in its Environment: the container is the caller's anyway. A
+// backend that takes neither trains without them (the trainer recomputes
+// the data digest itself).
+func (s *Service) create(ctx context.Context, be backend.Backend, j *store.Job, in *sagemaker.CreateTrainingJobInput, serviceEnv map[string]string) (string, error) {
+	if len(serviceEnv) == 0 {
+		return be.Create(ctx, in)
+	}
+	if sc, ok := be.(backend.ServiceEnvCreator); ok {
+		return sc.CreateWithServiceEnv(ctx, in, serviceEnv)
+	}
+	if j.Backend != spec.BackendLocal && len(in.Environment)+len(serviceEnv) <= spec.MaxEnvironment {
+		if in.Environment == nil {
+			in.Environment = map[string]string{}
+		}
+		for k, v := range serviceEnv {
+			in.Environment[k] = v
+		}
+	}
+	return be.Create(ctx, in)
 }
 
 // provenanceOf reads a job's recorded provenance (nil when none).

@@ -49,6 +49,9 @@ type jobFile struct {
 	OutputBase string                            `json:"output_base"`           // <output>; artifacts go to <output>/<name>/output/
 	TrainerEnv []string                          `json:"trainer_env,omitempty"` // Options.Env: the only variables of the creating process a trainer gets
 	Request    *sagemaker.CreateTrainingJobInput `json:"request"`
+	// ServiceEnv are the job service's own variables for the trainer (the
+	// provenance digests), set after the job's environment.
+	ServiceEnv map[string]string `json:"service_env,omitempty"`
 }
 
 // pidFile is pid.json: enough to recognise the runner even after pid reuse.

@@ -127,6 +127,15 @@ func conflict(name string) error {
 // an errs.ErrConflict error; a folder left by a Create that crashed before
 // starting the runner is resumed.
 func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInput) (string, error) {
+	return b.CreateWithServiceEnv(ctx, in, nil)
+}
+
+var _ backend.ServiceEnvCreator = (*Backend)(nil)
+
+// CreateWithServiceEnv is Create, with variables the job service itself
+// gives the trainer (not the caller's: they skip the refusal of
+// SAGETRAIN_* names that in.Environment gets).
+func (b *Backend) CreateWithServiceEnv(ctx context.Context, in *sagemaker.CreateTrainingJobInput, serviceEnv map[string]string) (string, error) {
 	if in == nil {
 		return "", errs.Configuration("no training job request", "pass a CreateTrainingJobInput", nil)
 	}
@@ -149,6 +158,12 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 			return "", errs.Configuration("environment variable "+excerpt.Clean(k, 64)+" "+why, "remove it from the job's environment_variables", nil)
 		}
 	}
+	for k := range serviceEnv {
+		// The service gives only its own SAGETRAIN_* settings, never the loader's or the shell's.
+		if !strings.HasPrefix(k, "SAGETRAIN_") {
+			return "", errs.Configuration("service variable "+excerpt.Clean(k, 64)+" is not a SAGETRAIN_* variable", "give the trainer only sagetrain's own settings this way", nil)
+		}
+	}
 	if err := os.MkdirAll(b.root, 0o755); err != nil {
 		return "", errs.Configuration("cannot create the local jobs folder "+b.root, "check its permissions or pick another root", err)
 	}
@@ -168,7 +183,7 @@ func (b *Backend) Create(ctx context.Context, in *sagemaker.CreateTrainingJobInp
 	var jf jobFile
 	if err := readJSON(filepath.Join(dir, fileJob), &jf); err != nil {
 		now := time.Now().UTC()
-		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in, TrainerEnv: b.env}
+		jf = jobFile{Name: name, ARN: arn, CreatedAt: now, Executable: b.exe, StopGrace: b.grace, OutputBase: outBase, Request: in, TrainerEnv: b.env, ServiceEnv: serviceEnv}
 		if err := writeJSONAtomic(filepath.Join(dir, fileJob), jf); err != nil {
 			return "", errs.Job("cannot write "+fileJob+" in "+dir, "check the folder's permissions", err)
 		}

@@ -281,7 +281,8 @@ const trainerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // the server's own (its AWS credentials, API tokens, store DSN, loader
 // settings) reaches a job. It holds what the container contract needs, the
 // backend's test variables, the job's own variables (minus refused ones,
-// which Create turned away already) and, for several hosts, the addresses
+// which Create turned away already), the job service's own variables (the
+// provenance digests) and, for several hosts, the addresses
 // they find each other at. Each host adds its own name and HOME.
 func (r *runner) environment(hosts []string) ([]string, error) {
 	env := []string{"PATH=" + trainerPath, "LANG=C.UTF-8", container.EnvTrainingJobName + "=" + r.job.Name, container.EnvTrainingJobARN + "=" + r.job.ARN}
@@ -297,6 +298,14 @@ func (r *runner) environment(hosts []string) ([]string, error) {
 			continue
 		}
 		env = append(env, k+"="+r.job.Request.Environment[k])
+	}
+	keys = keys[:0]
+	for k := range r.job.ServiceEnv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+r.job.ServiceEnv[k])
 	}
 	if len(hosts) > 1 {
 		addrs := make([]string, len(hosts))

@@ -34,7 +34,9 @@ func TestResumeAfterCancelOnSageMaker(t *testing.T) {
 		ImageURI:        "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagetrain@sha256:" + strings.Repeat("c", 64),
 		RoleARN:         "arn:aws:iam::123456789012:role/sagetrain-execution",
 		CheckpointS3URI: "s3://" + w.bucket + "/checkpoints/resumable/",
-		Hyperparameters: map[string]string{"epochs": "40", "sleep": "0.25"},
+		Hyperparameters: map[string]string{"epochs": "40"},
+		// The stand-in's pause: not a hyperparameter, which the spec check refuses.
+		EnvironmentVariables: map[string]string{"FAKE_TRAINER_SLEEP": "0.25"},
 	}
 	follow := func(id string, done func(*store.Job) bool) *store.Job {
 		t.Helper()

@@ -2,8 +2,10 @@
 # A stand-in for `sagetrain train` that honours the container contract
 # quickly: called as `fake-trainer.sh --ml-root DIR`. Hyperparameters steer
 # it: "sleep" (seconds per epoch), "epochs", "fail" ("yes" writes
-# output/failure and exits 2). Its lines match the trainer's metric
-# definitions (spec.DefaultMetricDefinitions).
+# output/failure and exits 2). A job that goes through the job service's
+# spec check (which refuses hyperparameters the real trainer does not
+# know) gives its pause as the environment variable FAKE_TRAINER_SLEEP.
+# Its lines match the trainer's metric definitions (spec.DefaultMetricDefinitions).
 root="$2"
 hp="$root/input/config/hyperparameters.json"
 host=$(sed -n 's/.*"current_host":"\([^"]*\)".*/\1/p' "$root/input/config/resourceconfig.json")
@@ -14,6 +16,7 @@ for f in $(cd "$root/input/data/training" && find . -type f | sort); do echo "da
 if [ -f "$root/checkpoints/state.txt" ]; then echo "resumed from checkpoint $(cat "$root/checkpoints/state.txt")"; fi
 echo "checkpoint of $host" > "$root/checkpoints/state.txt"
 pause=$(sed -n 's/.*"sleep":"\([0-9.]*\)".*/\1/p' "$hp")
+[ -n "$pause" ] || pause="$FAKE_TRAINER_SLEEP"
 epochs=$(sed -n 's/.*"epochs":"\([0-9]*\)".*/\1/p' "$hp")
 [ -n "$epochs" ] || epochs=5
 i=1
