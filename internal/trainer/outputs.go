@@ -89,7 +89,10 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		man.NTrain += g.NTrain
 		man.NValidation += gval[i].Rows
 	}
-	scorers := newScorers(p, nets, gtrain)
+	if p.ScoreMethod == ScoreEnsemble {
+		man.KNNBlocks = knnBlocksFor(norm)
+	}
+	scorers := newScorers(p, nets, gtrain, knnWeights(norm, man.KNNBlocks))
 	calibrateThresholds(p, scorers, gval, man.Groups)
 	refs := make([]autoencoder.Matrix, len(groups))
 	for i, sc := range scorers {

@@ -10,14 +10,14 @@ import (
 // newScorers builds each group's scorer: its network, and for the ensemble
 // its standardised training normals and the two scales (medians on the
 // training normals; the kNN one leave-one-out, so it is not zero).
-func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix) []*groupScorer {
+func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, w []float32) []*groupScorer {
 	sc := make([]*groupScorer, len(nets))
 	for i, net := range nets {
 		g := &groupScorer{net: net, method: p.ScoreMethod, k: p.KNNNeighbours}
 		g.aeScale = positive(median(net.Errors(gtrain[i].Data, gtrain[i].Rows)))
 		g.knnScale = 1
 		if g.method == ScoreEnsemble {
-			g.ref = gtrain[i]
+			g.ref, g.w = weighted(gtrain[i], w), w
 			g.knnScale = positive(median(knnDistances(g.ref, g.ref, g.k, true)))
 		}
 		sc[i] = g
