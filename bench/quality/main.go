@@ -38,6 +38,7 @@ var (
 	flagClasses = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
 	flagPairs   = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
 	flagPerYear = flag.String("per-year", "50,100", "age-band training normals per year")
+	flagModes   = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
 	flagScan    = flag.Bool("scan", true, "measure the scan changes (one-class task)")
 	flagPy      = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
 	flagHP      = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
@@ -324,7 +325,7 @@ func ageBand(tr, te split, a, b, perYear int) {
 	}
 	fmt.Printf("\n== age band: class %d at ages 3-7, class %d at 8-12, %d training normals a year; test a year: 50 normal, 25 wrong-age, 25 other-class (classes %v); load %s\n",
 		a, b, perYear, others, loadavg())
-	for _, mode := range []string{"per-age", "pooled"} {
+	for _, mode := range strings.Split(*flagModes, ",") {
 		root := filepath.Join(w, mode)
 		_ = writeChannel(filepath.Join(root, "input", "data", "training"), trainItems, original)
 		tePaths := writeChannel(filepath.Join(root, "input", "data", "test"), testItems, original)
