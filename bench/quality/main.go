@@ -222,6 +222,11 @@ func oneClass(tr, te split, c int, classes []int) float64 {
 	fmt.Printf("\n== class %d one-vs-rest (%d train normals, %d test normals, %d other-class), load %s\n", c, len(trainItems), 500, len(testItems)-500, loadavg())
 	fmt.Printf("%-34s AUROC %.4f  wall %6.2fs (train, descriptor included); score %d images %.2fs\n", "trainer (default recipe)", auc, wall.Seconds(), len(tePaths), scoreWall.Seconds())
 	fmt.Printf("  its parts: autoencoder error alone %.4f, kNN distance alone %.4f\n", partAUC(orig, anom, nil, false), partAUC(orig, anom, nil, true))
+	fmt.Printf("  kNN weight of the ensemble:")
+	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+		fmt.Printf(" %.2f: %.4f", kw, mixAUC(orig, anom, kw))
+	}
+	fmt.Println()
 
 	dTrain := descriptors(trDir, trPaths)
 	dTest := descriptors(teDir, tePaths)
@@ -431,6 +436,23 @@ func partAUC(ss []trainer.Score, anom []bool, keep func(int) bool, knn bool) flo
 			}
 			v = *s.KNNDistance / s.KNNScale
 		}
+		if anom[i] {
+			pos = append(pos, v)
+		} else {
+			neg = append(neg, v)
+		}
+	}
+	return auc2(pos, neg)
+}
+
+// mixAUC ranks by (1-w) ae/ae_scale + w knn/knn_scale.
+func mixAUC(ss []trainer.Score, anom []bool, w float64) float64 {
+	var pos, neg []float64
+	for i, s := range ss {
+		if s.KNNDistance == nil {
+			return math.NaN()
+		}
+		v := (1-w)*s.Error/s.AEScale + w**s.KNNDistance/s.KNNScale
 		if anom[i] {
 			pos = append(pos, v)
 		} else {
