@@ -13,9 +13,9 @@ import (
 
 // Score methods (hyperparameter "score_method", recorded in model.json).
 const (
-	// ScoreEnsemble: the mean of the autoencoder's error and the distance to
-	// the k nearest training normals of the group, each divided by its
-	// group's median on the training normals (kNN: leave-one-out).
+	// ScoreEnsemble: the weighted mean (knn_weight) of the autoencoder's
+	// error and the distance to the k nearest training normals of the group,
+	// each divided by its group's median on the training normals (kNN: leave-one-out).
 	ScoreEnsemble = "ensemble"
 	// ScoreAutoencoder: the reconstruction error alone (format 1's score).
 	ScoreAutoencoder = "autoencoder"
@@ -37,6 +37,7 @@ type groupScorer struct {
 	ref      autoencoder.Matrix // standardised training normals times w (ensemble only)
 	w        []float32          // kNN weight per feature (knnWeights); nil: all 1
 	k        int
+	weight   float64 // of the kNN part; 1 - weight of the autoencoder's
 	aeScale  float64
 	knnScale float64
 }
@@ -62,7 +63,7 @@ func (g *groupScorer) raw(x []float32, rows int) (ae, knn, raw []float64) {
 	}
 	knn = knnDistances(g.ref, autoencoder.Matrix{Rows: rows, Cols: g.ref.Cols, Data: q}, g.k, false)
 	for i := range raw {
-		raw[i] = 0.5 * (ae[i]/g.aeScale + knn[i]/g.knnScale)
+		raw[i] = (1-g.weight)*ae[i]/g.aeScale + g.weight*knn[i]/g.knnScale
 	}
 	return
 }

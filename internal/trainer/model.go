@@ -64,6 +64,7 @@ type Manifest struct {
 	// feature weighted 1/sqrt(its block's size); empty: every feature, weight 1.
 	// The stored reference rows are already weighted.
 	KNNBlocks []string `json:"knn_blocks,omitempty"`
+	KNNWeight float64  `json:"knn_weight,omitempty"` // the kNN part's weight in the ensemble
 }
 
 // Architecture describes every group's network.
@@ -189,7 +190,7 @@ func LoadModel(dir string) (*Model, error) {
 			continue
 		}
 		sc := &groupScorer{net: net, method: man.ScoreMethod, k: man.KNNNeighbours, aeScale: g.AEScale, knnScale: g.KNNScale,
-			w: knnWeights(man.Normalization, man.KNNBlocks)}
+			w: knnWeights(man.Normalization, man.KNNBlocks), weight: man.KNNWeight}
 		if sc.method == ScoreEnsemble {
 			end := g.ReferenceOffset + int64(g.ReferenceRows)*int64(a.Input)*4
 			if g.ReferenceRows <= 0 || g.ReferenceOffset < 0 || end > int64(len(w)) || !(g.KNNScale > 0) || !(g.AEScale > 0) || sc.k < 1 {

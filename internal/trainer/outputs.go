@@ -90,7 +90,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		man.NValidation += gval[i].Rows
 	}
 	if p.ScoreMethod == ScoreEnsemble {
-		man.KNNBlocks = knnBlocksFor(norm)
+		man.KNNBlocks, man.KNNWeight = knnBlocksFor(norm), p.KNNWeight
 	}
 	scorers := newScorers(p, nets, gtrain, knnWeights(norm, man.KNNBlocks))
 	calibrateThresholds(p, scorers, gval, man.Groups)
