@@ -365,6 +365,12 @@ func ageBand(tr, te split, a, b, perYear int) {
 		fmt.Printf("  its parts: autoencoder alone %.4f (wrong-age %.4f), kNN alone %.4f (wrong-age %.4f)\n",
 			partAUC(ss, anom, nil, false), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, false),
 			partAUC(ss, anom, nil, true), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, true))
+		fmt.Printf("  kNN weight of the ensemble (AUROC / wrong-age):")
+		wa := func(i int) bool { return kinds[i] != "other-class" }
+		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+			fmt.Printf(" %.2f: %.4f / %.4f", kw, mixAUCKeep(ss, anom, kw, nil), mixAUCKeep(ss, anom, kw, wa))
+		}
+		fmt.Println()
 		if mode == "per-age" {
 			fmt.Printf("  groups: %s\n", strings.Join(groups, "; "))
 			writeMeta(filepath.Join(w, "task.json"), map[string]any{"anomalous": anom, "kinds": kinds, "ages": ages, "train_ages": trAges,
@@ -446,9 +452,14 @@ func partAUC(ss []trainer.Score, anom []bool, keep func(int) bool, knn bool) flo
 }
 
 // mixAUC ranks by (1-w) ae/ae_scale + w knn/knn_scale.
-func mixAUC(ss []trainer.Score, anom []bool, w float64) float64 {
+func mixAUC(ss []trainer.Score, anom []bool, w float64) float64 { return mixAUCKeep(ss, anom, w, nil) }
+
+func mixAUCKeep(ss []trainer.Score, anom []bool, w float64, keep func(int) bool) float64 {
 	var pos, neg []float64
 	for i, s := range ss {
+		if keep != nil && !keep(i) {
+			continue
+		}
 		if s.KNNDistance == nil {
 			return math.NaN()
 		}
