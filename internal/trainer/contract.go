@@ -162,7 +162,7 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
-		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.5, MinCalibration: 50,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50,
 	}
 }
 
