@@ -38,6 +38,7 @@ var (
 	flagClasses = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
 	flagPairs   = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
 	flagPerYear = flag.String("per-year", "50,100", "age-band training normals per year")
+	flagModes   = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
 	flagScan    = flag.Bool("scan", true, "measure the scan changes (one-class task)")
 	flagPy      = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
 	flagHP      = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
@@ -221,6 +222,11 @@ func oneClass(tr, te split, c int, classes []int) float64 {
 	fmt.Printf("\n== class %d one-vs-rest (%d train normals, %d test normals, %d other-class), load %s\n", c, len(trainItems), 500, len(testItems)-500, loadavg())
 	fmt.Printf("%-34s AUROC %.4f  wall %6.2fs (train, descriptor included); score %d images %.2fs\n", "trainer (default recipe)", auc, wall.Seconds(), len(tePaths), scoreWall.Seconds())
 	fmt.Printf("  its parts: autoencoder error alone %.4f, kNN distance alone %.4f\n", partAUC(orig, anom, nil, false), partAUC(orig, anom, nil, true))
+	fmt.Printf("  kNN weight of the ensemble:")
+	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+		fmt.Printf(" %.2f: %.4f", kw, mixAUC(orig, anom, kw))
+	}
+	fmt.Println()
 
 	dTrain := descriptors(trDir, trPaths)
 	dTest := descriptors(teDir, tePaths)
@@ -324,7 +330,7 @@ func ageBand(tr, te split, a, b, perYear int) {
 	}
 	fmt.Printf("\n== age band: class %d at ages 3-7, class %d at 8-12, %d training normals a year; test a year: 50 normal, 25 wrong-age, 25 other-class (classes %v); load %s\n",
 		a, b, perYear, others, loadavg())
-	for _, mode := range []string{"per-age", "pooled"} {
+	for _, mode := range strings.Split(*flagModes, ",") {
 		root := filepath.Join(w, mode)
 		_ = writeChannel(filepath.Join(root, "input", "data", "training"), trainItems, original)
 		tePaths := writeChannel(filepath.Join(root, "input", "data", "test"), testItems, original)
@@ -359,6 +365,12 @@ func ageBand(tr, te split, a, b, perYear int) {
 		fmt.Printf("  its parts: autoencoder alone %.4f (wrong-age %.4f), kNN alone %.4f (wrong-age %.4f)\n",
 			partAUC(ss, anom, nil, false), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, false),
 			partAUC(ss, anom, nil, true), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, true))
+		fmt.Printf("  kNN weight of the ensemble (AUROC / wrong-age):")
+		wa := func(i int) bool { return kinds[i] != "other-class" }
+		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+			fmt.Printf(" %.2f: %.4f / %.4f", kw, mixAUCKeep(ss, anom, kw, nil), mixAUCKeep(ss, anom, kw, wa))
+		}
+		fmt.Println()
 		if mode == "per-age" {
 			fmt.Printf("  groups: %s\n", strings.Join(groups, "; "))
 			writeMeta(filepath.Join(w, "task.json"), map[string]any{"anomalous": anom, "kinds": kinds, "ages": ages, "train_ages": trAges,
@@ -430,6 +442,28 @@ func partAUC(ss []trainer.Score, anom []bool, keep func(int) bool, knn bool) flo
 			}
 			v = *s.KNNDistance / s.KNNScale
 		}
+		if anom[i] {
+			pos = append(pos, v)
+		} else {
+			neg = append(neg, v)
+		}
+	}
+	return auc2(pos, neg)
+}
+
+// mixAUC ranks by (1-w) ae/ae_scale + w knn/knn_scale.
+func mixAUC(ss []trainer.Score, anom []bool, w float64) float64 { return mixAUCKeep(ss, anom, w, nil) }
+
+func mixAUCKeep(ss []trainer.Score, anom []bool, w float64, keep func(int) bool) float64 {
+	var pos, neg []float64
+	for i, s := range ss {
+		if keep != nil && !keep(i) {
+			continue
+		}
+		if s.KNNDistance == nil {
+			return math.NaN()
+		}
+		v := (1-w)*s.Error/s.AEScale + w**s.KNNDistance/s.KNNScale
 		if anom[i] {
 			pos = append(pos, v)
 		} else {

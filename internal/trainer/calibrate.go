@@ -13,9 +13,9 @@ import (
 
 // Score methods (hyperparameter "score_method", recorded in model.json).
 const (
-	// ScoreEnsemble: the mean of the autoencoder's error and the distance to
-	// the k nearest training normals of the group, each divided by its
-	// group's median on the training normals (kNN: leave-one-out).
+	// ScoreEnsemble: the weighted mean (knn_weight) of the autoencoder's
+	// error and the distance to the k nearest training normals of the group,
+	// each divided by its group's median on the training normals (kNN: leave-one-out).
 	ScoreEnsemble = "ensemble"
 	// ScoreAutoencoder: the reconstruction error alone (format 1's score).
 	ScoreAutoencoder = "autoencoder"
@@ -34,8 +34,10 @@ const (
 type groupScorer struct {
 	net      *autoencoder.Net
 	method   string
-	ref      autoencoder.Matrix // standardised training normals (ensemble only)
+	ref      autoencoder.Matrix // standardised training normals times w (ensemble only)
+	w        []float32          // kNN weight per feature (knnWeights); nil: all 1
 	k        int
+	weight   float64 // of the kNN part; 1 - weight of the autoencoder's
 	aeScale  float64
 	knnScale float64
 }
@@ -52,9 +54,16 @@ func (g *groupScorer) raw(x []float32, rows int) (ae, knn, raw []float64) {
 		}
 		return
 	}
-	knn = knnDistances(g.ref, autoencoder.Matrix{Rows: rows, Cols: g.ref.Cols, Data: x}, g.k, false)
+	q := x
+	if g.w != nil {
+		q = make([]float32, len(x))
+		for i, v := range x {
+			q[i] = v * g.w[i%len(g.w)]
+		}
+	}
+	knn = knnDistances(g.ref, autoencoder.Matrix{Rows: rows, Cols: g.ref.Cols, Data: q}, g.k, false)
 	for i := range raw {
-		raw[i] = 0.5 * (ae[i]/g.aeScale + knn[i]/g.knnScale)
+		raw[i] = (1-g.weight)*ae[i]/g.aeScale + g.weight*knn[i]/g.knnScale
 	}
 	return
 }
@@ -102,6 +111,60 @@ func knnDistances(ref, q autoencoder.Matrix, k int, leaveOneOut bool) []float64 
 			}
 			out[q0+r] = s / float64(len(best))
 		}
+	}
+	return out
+}
+
+// knnShapeBlocks are the descriptor blocks the ensemble's distance uses:
+// the ink grids (frame and shape, 3x3 to 8x8) and the HOG blocks. Chosen on
+// the dev classes of bench/quality (Fashion-MNIST 0, 2, 4): 5-NN AUROC 0.925
+// on these against 0.903 on the whole standardised descriptor, whose stroke,
+// component, run, texture and colour statistics add noise to a distance.
+var knnShapeBlocks = []string{"frame_ink_grid_3x3", "frame_ink_grid_4x4", "frame_ink_grid_8x8",
+	"shape_ink_grid_3x3", "shape_ink_grid_4x4", "shape_ink_grid_8x8",
+	"shape_hog_1x1", "shape_hog_2x2", "shape_hog_4x4", "frame_hog_1x1", "frame_hog_2x2", "frame_hog_4x4"}
+
+// knnWeights gives each feature of the named blocks the weight
+// 1/sqrt(block size), so that every block counts the same in the distance,
+// and every other feature 0. Without named blocks (embeddings) it is nil: all 1.
+func knnWeights(n Normalization, names []string) []float32 {
+	if len(names) == 0 {
+		return nil
+	}
+	w := make([]float32, len(n.Mean))
+	for _, b := range n.Blocks {
+		for _, name := range names {
+			if b.Name == name {
+				for j := b.Start; j < b.Start+b.Size; j++ {
+					w[j] = float32(1 / math.Sqrt(float64(b.Size)))
+				}
+			}
+		}
+	}
+	return w
+}
+
+// knnBlocksFor returns the blocks the distance uses for this standardisation:
+// the shape blocks when the descriptor has them, none (all features) otherwise.
+func knnBlocksFor(n Normalization) []string {
+	var out []string
+	for _, name := range knnShapeBlocks {
+		for _, b := range n.Blocks {
+			if b.Name == name {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+func weighted(m autoencoder.Matrix, w []float32) autoencoder.Matrix {
+	if w == nil {
+		return m
+	}
+	out := autoencoder.Matrix{Rows: m.Rows, Cols: m.Cols, Data: make([]float32, len(m.Data))}
+	for i, v := range m.Data {
+		out.Data[i] = v * w[i%m.Cols]
 	}
 	return out
 }

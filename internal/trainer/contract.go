@@ -147,9 +147,10 @@ type Params struct {
 	StdFloorFraction float64 `json:"std_floor_fraction"`
 	ZClip            float64 `json:"z_clip"`
 	// Scoring and thresholds (issues 15 and 18): see calibrate.go.
-	ScoreMethod    string `json:"score_method"`
-	KNNNeighbours  int    `json:"knn_k"`
-	MinCalibration int    `json:"min_calibration"`
+	ScoreMethod    string  `json:"score_method"`
+	KNNNeighbours  int     `json:"knn_k"`
+	KNNWeight      float64 `json:"knn_weight"`
+	MinCalibration int     `json:"min_calibration"`
 }
 
 // DefaultParams returns the defaults.
@@ -161,7 +162,7 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
-		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, MinCalibration: 50,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50,
 	}
 }
 
@@ -251,6 +252,8 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			if v != ScoreEnsemble && v != ScoreAutoencoder {
 				err = errors.New("must be ensemble or autoencoder")
 			}
+		case "knn_weight":
+			p.KNNWeight, err = hpFloat(v, 0, 1)
 		case "knn_k":
 			p.KNNNeighbours, err = hpInt(v, 1)
 		case "min_calibration":

@@ -67,6 +67,11 @@ type Manifest struct {
 	// error alone, thresholds on the error); KNNNeighbours the ensemble's k.
 	ScoreMethod   string `json:"score_method,omitempty"`
 	KNNNeighbours int    `json:"knn_k,omitempty"`
+	// KNNBlocks are the normalization blocks the distance uses, each
+	// feature weighted 1/sqrt(its block's size); empty: every feature, weight 1.
+	// The stored reference rows are already weighted.
+	KNNBlocks []string `json:"knn_blocks,omitempty"`
+	KNNWeight float64  `json:"knn_weight,omitempty"` // the kNN part's weight in the ensemble
 }
 
 // Architecture describes every group's network.
@@ -191,7 +196,8 @@ func LoadModel(dir string) (*Model, error) {
 		if man.FormatVersion < 2 {
 			continue
 		}
-		sc := &groupScorer{net: net, method: man.ScoreMethod, k: man.KNNNeighbours, aeScale: g.AEScale, knnScale: g.KNNScale}
+		sc := &groupScorer{net: net, method: man.ScoreMethod, k: man.KNNNeighbours, aeScale: g.AEScale, knnScale: g.KNNScale,
+			w: knnWeights(man.Normalization, man.KNNBlocks), weight: man.KNNWeight}
 		if sc.method == ScoreEnsemble {
 			end := g.ReferenceOffset + int64(g.ReferenceRows)*int64(a.Input)*4
 			if g.ReferenceRows <= 0 || g.ReferenceOffset < 0 || end > int64(len(w)) || !(g.KNNScale > 0) || !(g.AEScale > 0) || sc.k < 1 {

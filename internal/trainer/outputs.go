@@ -96,7 +96,10 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		// which identical runs must write byte for byte.
 		_ = writeJSON(filepath.Join(r.l.OutputDataDir(), UsageFile), map[string]float64{"cpu_seconds": cpu})
 	}
-	scorers := newScorers(p, nets, gtrain)
+	if p.ScoreMethod == ScoreEnsemble {
+		man.KNNBlocks, man.KNNWeight = knnBlocksFor(norm), p.KNNWeight
+	}
+	scorers := newScorers(p, nets, gtrain, knnWeights(norm, man.KNNBlocks))
 	calibrateThresholds(p, scorers, gval, man.Groups)
 	refs := make([]autoencoder.Matrix, len(groups))
 	for i, sc := range scorers {

@@ -10,14 +10,14 @@ import (
 // newScorers builds each group's scorer: its network, and for the ensemble
 // its standardised training normals and the two scales (medians on the
 // training normals; the kNN one leave-one-out, so it is not zero).
-func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix) []*groupScorer {
+func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, w []float32) []*groupScorer {
 	sc := make([]*groupScorer, len(nets))
 	for i, net := range nets {
-		g := &groupScorer{net: net, method: p.ScoreMethod, k: p.KNNNeighbours}
+		g := &groupScorer{net: net, method: p.ScoreMethod, k: p.KNNNeighbours, weight: p.KNNWeight}
 		g.aeScale = positive(median(net.Errors(gtrain[i].Data, gtrain[i].Rows)))
 		g.knnScale = 1
 		if g.method == ScoreEnsemble {
-			g.ref = gtrain[i]
+			g.ref, g.w = weighted(gtrain[i], w), w
 			g.knnScale = positive(median(knnDistances(g.ref, g.ref, g.k, true)))
 		}
 		sc[i] = g
@@ -73,7 +73,7 @@ func calibrateThresholds(p Params, scorers []*groupScorer, gval []autoencoder.Ma
 
 func scoreDefinition(p Params) string {
 	if p.ScoreMethod == ScoreEnsemble {
-		return fmt.Sprintf("raw = (reconstruction error / ae_scale + mean distance to the %d nearest training normals of the group / knn_scale) / 2; score = raw / group threshold; above 1 is anomalous", p.KNNNeighbours)
+		return fmt.Sprintf("raw = %g * reconstruction error / ae_scale + %g * mean distance to the %d nearest training normals of the group / knn_scale; score = raw / group threshold; above 1 is anomalous", 1-p.KNNWeight, p.KNNWeight, p.KNNNeighbours)
 	}
 	return "raw = reconstruction error / ae_scale; score = raw / group threshold; above 1 is anomalous"
 }
