@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sagetrain/sagetrain/internal/app"
+	"github.com/sagetrain/sagetrain/internal/awssetup"
 	"github.com/sagetrain/sagetrain/internal/backend/local"
 	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -43,7 +44,8 @@ func (e *jobsEnv) Close() { _ = e.st.Close() }
 // jobsOpen opens the store and builds the service with the local backend
 // and, when AWS configuration loads, the SageMaker backend.
 func jobsOpen(ctx context.Context) (*jobsEnv, error) {
-	a, err := app.Open(ctx, app.Options{DB: globals.DB, RefreshCache: true, Upload: true, Precheck: true})
+	a, err := app.Open(ctx, app.Options{DB: globals.DB, RefreshCache: true, Upload: true, Precheck: true,
+		AWS: awssetup.Options{Profile: globals.Profile, Region: globals.Region}})
 	if err != nil {
 		return nil, err
 	}

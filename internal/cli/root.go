@@ -23,6 +23,8 @@ type globalFlags struct {
 	Output string // "table" (default) or "json"
 	DB     string // store DSN: a SQLite path or postgres://...; default from SAGETRAIN_DB or the default path
 	Debug  bool   // the AWS SDK's own log lines on stderr
+
+	Profile, Region string // --profile/--region of the job commands (addJobAWSFlags)
 }
 
 var (
@@ -51,6 +53,7 @@ func NewRoot() *cobra.Command {
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
+	addJobAWSFlags(root)
 	markUsageErrors(root)
 	return root
 }
