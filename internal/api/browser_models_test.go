@@ -38,7 +38,7 @@ func browserDeploy(t *testing.T, h *harness, jobID, modelID string) {
 	var groups, exports string
 	run("open the job", chromedp.Navigate(h.ts.URL+"/jobs/"+jobID), chromedp.WaitVisible("#groups", chromedp.ByID),
 		chromedp.Text("#groups", &groups, chromedp.ByID), chromedp.Text("#exports", &exports, chromedp.ByID))
-	for _, want := range []string{"AUROC", "Threshold", "FPR", "Recall", "F1", "Source", "training"} {
+	for _, want := range []string{"AUROC", "Threshold", "FPR", "Recall", "F1", "Source", "conformal-"} {
 		if !strings.Contains(groups, want) {
 			t.Errorf("age-group table lacks %q:\n%s", want, groups)
 		}
