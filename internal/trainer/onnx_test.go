@@ -33,7 +33,8 @@ const fs = require("fs"), ort = require("onnxruntime-node");
   const s = await ort.InferenceSession.create(file);
   const o = await s.run({features: new ort.Tensor("float32", x, [+rows, +cols]), age: new ort.Tensor("float32", age, [age.length])});
   console.log(JSON.stringify({error: Array.from(o.reconstruction_error.data), threshold: Array.from(o.threshold.data),
-    score: Array.from(o.score.data), group: Array.from(o.group_index.data, Number)}));
+    score: Array.from(o.score.data), group: Array.from(o.group_index.data, Number), raw: Array.from(o.raw_score.data),
+    knn: o.knn_distance ? Array.from(o.knn_distance.data) : null}));
 })().catch(e => { console.error(e); process.exit(1); });
 `
 
@@ -112,8 +113,8 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 			t.Fatalf("onnxruntime: %v\n%s", err, stderr)
 		}
 		var got struct {
-			Error, Threshold, Score []float64
-			Group                   []int
+			Error, Threshold, Score, Raw, KNN []float64
+			Group                             []int
 		}
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("evaluator output %q: %v", out, err)
@@ -135,6 +136,24 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 			worst = max(worst, d)
 			if d > 1e-5 {
 				t.Fatalf("row %d: ONNX score %.9g, ScoreVector %.9g (|diff| %.3g > 1e-5)", i, got.Score[i], s.Score, d)
+			}
+			wantRaw := s.Raw
+			if m.Manifest.FormatVersion < 2 {
+				wantRaw = s.Error
+			}
+			for _, c := range []struct {
+				what      string
+				got, want float64
+			}{{"reconstruction_error", got.Error[i], s.Error}, {"raw_score", got.Raw[i], wantRaw}} {
+				if d := math.Abs(c.got - c.want); d > 1e-5*max(1, math.Abs(c.want)) {
+					t.Fatalf("row %d: ONNX %s %.9g, ScoreVector %.9g", i, c.what, c.got, c.want)
+				}
+			}
+			if (got.KNN != nil) != (s.KNNDistance != nil) {
+				t.Fatalf("row %d: ONNX knn_distance present %v, ScoreVector's %v", i, got.KNN != nil, s.KNNDistance != nil)
+			}
+			if s.KNNDistance != nil && math.Abs(got.KNN[i]-*s.KNNDistance) > 1e-5*max(1, *s.KNNDistance) {
+				t.Fatalf("row %d: ONNX knn_distance %.9g, ScoreVector %.9g", i, got.KNN[i], *s.KNNDistance)
 			}
 		}
 		t.Logf("%s: %d groups, %d rows, largest |score difference| %.3g", filepath.Base(dir), len(m.Manifest.Groups), x.Rows, worst)
