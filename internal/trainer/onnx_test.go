@@ -56,10 +56,30 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 	if _, err := WriteSubset(l.ModelDir(), sub, func(g ModelGroup) bool { return g.Min >= 6 }); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{l.ModelDir(), sub} {
-		m, err := LoadModel(dir)
+	// The same model as format 1 read it (the error against the threshold,
+	// no scorers), and with one group that has no threshold (score 0).
+	format1 := rewriteManifest(t, l.ModelDir(), func(m map[string]any) {
+		m["format_version"] = 1
+		delete(m, "score_method")
+		delete(m, "knn_k")
+	})
+	noThreshold := rewriteManifest(t, l.ModelDir(), func(m map[string]any) {
+		m["groups"].([]any)[1].(map[string]any)["threshold"] = 0
+	})
+	// The autoencoder-only score method.
+	hp := fastHP()
+	hp["score_method"] = ScoreAutoencoder
+	aeRoot := newRoot(t, hp)
+	runOK(t, aeRoot)
+	cases := []struct{ name, dir, method string }{{"ensemble", l.ModelDir(), ScoreEnsemble}, {"ensemble-subset", sub, ScoreEnsemble},
+		{"format-1", format1, ""}, {"no-threshold", noThreshold, ScoreEnsemble}, {"autoencoder", Layout{Root: aeRoot}.ModelDir(), ScoreAutoencoder}}
+	for _, c := range cases {
+		m, err := LoadModel(c.dir)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m.Manifest.ScoreMethod != c.method {
+			t.Fatalf("%s: score method %q, want %q", c.name, m.Manifest.ScoreMethod, c.method)
 		}
 		b, err := m.ONNX()
 		if err != nil {
@@ -156,6 +176,35 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 				t.Fatalf("row %d: ONNX knn_distance %.9g, ScoreVector %.9g", i, got.KNN[i], *s.KNNDistance)
 			}
 		}
-		t.Logf("%s: %d groups, %d rows, largest |score difference| %.3g", filepath.Base(dir), len(m.Manifest.Groups), x.Rows, worst)
+		t.Logf("%s: %d groups, %d rows, largest |score difference| %.3g", c.name, len(m.Manifest.Groups), x.Rows, worst)
 	}
+}
+
+// rewriteManifest copies a model folder with its model.json changed by edit.
+func rewriteManifest(t *testing.T, dir string, edit func(map[string]any)) string {
+	t.Helper()
+	out := t.TempDir()
+	var m map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, ManifestFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, WeightsFile), w, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
