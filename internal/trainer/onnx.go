@@ -12,15 +12,19 @@ const ONNXOpset = 13
 // does what ScoreVector does for a batch of N drawings:
 //
 //	inputs:  features float32 [N, D] (raw, not standardised), age float32 [N] (years)
-//	outputs: reconstruction_error, threshold, score (float64 [N, 1]),
+//	outputs: reconstruction_error, raw_score, threshold, score (float64 [N, 1]),
+//	         knn_distance (float64 [N, 1], ensemble only),
 //	         group_index int64 [N, 1] (index into the model's groups)
 //
-// The features are standardised with the model's normalisation, every
-// group's autoencoder reconstructs them (Gemm + Relu, the last layer plain),
-// the error is the mean squared difference (in float64, as the Go scorer
-// computes it), and the group of each age is chosen as ScoreVector chooses
-// it: the group containing floor(age), else the nearest (the younger on a
-// tie). score = error / threshold. docs/models.md describes it.
+// The features are standardised (and clipped) with the model's
+// normalisation, every group's autoencoder reconstructs them (Gemm + Relu,
+// the last layer plain), the error is the mean squared difference (in
+// float64, as the Go scorer computes it); for the ensemble every group's
+// kNN distance to its reference rows is combined with it (onnxensemble.go,
+// from the group's scorer). The group of each age is chosen as ScoreVector
+// chooses it: the group containing floor(age), else the nearest (the
+// younger on a tie). score = raw_score / threshold (0 without a threshold;
+// format 1: error / threshold). docs/models.md describes it.
 func (m *Model) ONNX() ([]byte, error) {
 	man := m.Manifest
 	D := int64(man.Architecture.Input)
