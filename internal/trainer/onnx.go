@@ -12,15 +12,19 @@ const ONNXOpset = 13
 // does what ScoreVector does for a batch of N drawings:
 //
 //	inputs:  features float32 [N, D] (raw, not standardised), age float32 [N] (years)
-//	outputs: reconstruction_error, threshold, score (float64 [N, 1]),
+//	outputs: reconstruction_error, raw_score, threshold, score (float64 [N, 1]),
+//	         knn_distance (float64 [N, 1], ensemble only),
 //	         group_index int64 [N, 1] (index into the model's groups)
 //
-// The features are standardised with the model's normalisation, every
-// group's autoencoder reconstructs them (Gemm + Relu, the last layer plain),
-// the error is the mean squared difference (in float64, as the Go scorer
-// computes it), and the group of each age is chosen as ScoreVector chooses
-// it: the group containing floor(age), else the nearest (the younger on a
-// tie). score = error / threshold. docs/models.md describes it.
+// The features are standardised (and clipped) with the model's
+// normalisation, every group's autoencoder reconstructs them (Gemm + Relu,
+// the last layer plain), the error is the mean squared difference (in
+// float64, as the Go scorer computes it); for the ensemble every group's
+// kNN distance to its reference rows is combined with it (onnxensemble.go,
+// from the group's scorer). The group of each age is chosen as ScoreVector
+// chooses it: the group containing floor(age), else the nearest (the
+// younger on a tie). score = raw_score / threshold (0 without a threshold;
+// format 1: error / threshold). docs/models.md describes it.
 func (m *Model) ONNX() ([]byte, error) {
 	man := m.Manifest
 	D := int64(man.Architecture.Input)
@@ -33,6 +37,9 @@ func (m *Model) ONNX() ([]byte, error) {
 	node := func(op string, in []string, out string, attrs ...*pb) string {
 		nodes = append(nodes, onnxNode(op, fmt.Sprintf("n%d_%s", len(nodes), op), in, []string{out}, attrs...))
 		return out
+	}
+	nodeN := func(op string, in, out []string, attrs ...*pb) {
+		nodes = append(nodes, onnxNode(op, fmt.Sprintf("n%d_%s", len(nodes), op), in, out, attrs...))
 	}
 	init := func(t *pb) { inits = append(inits, t) }
 
@@ -67,11 +74,21 @@ func (m *Model) ONNX() ([]byte, error) {
 	gi := node("ArgMin", []string{dist}, "group_index", onnxAttrInt("axis", 1), onnxAttrInt("keepdims", 1))
 	mask := node("Cast", []string{node("Equal", []string{gi, "group_ids"}, "mask_bool")}, "mask", onnxAttrInt("to", onnxDouble))
 
-	// Standardisation, then one autoencoder per group.
+	// Standardisation (clipped as Normalization.apply clips), then per group
+	// the autoencoder's error and, for the ensemble, the kNN distance.
 	init(onnxTensor("norm_mean", onnxFloat, []int64{D}, rawFloat32(man.Normalization.Mean)))
 	init(onnxTensor("norm_std", onnxFloat, []int64{D}, rawFloat32(man.Normalization.Std)))
-	z := node("Div", []string{node("Sub", []string{"features", "norm_mean"}, "centred"), "norm_std"}, "standardised")
-	var errsOut []string
+	z := node("Div", []string{node("Sub", []string{"features", "norm_mean"}, "centred"), "norm_std"}, "standardised_unclipped")
+	if c := float32(man.Normalization.ClipZ); c > 0 {
+		init(onnxTensor("clip_low", onnxFloat, nil, rawFloat32([]float32{-c})))
+		init(onnxTensor("clip_high", onnxFloat, nil, rawFloat32([]float32{c})))
+		z = node("Clip", []string{z, "clip_low", "clip_high"}, "standardised")
+	}
+	parts, err := onnxScoreParts(m)
+	if err != nil {
+		return nil, err
+	}
+	var errsOut, knnOut, rawOut []string
 	for i, gr := range man.Groups {
 		net := m.nets[i]
 		h := z
@@ -87,15 +104,56 @@ func (m *Model) ONNX() ([]byte, error) {
 		}
 		diff := node("Cast", []string{node("Sub", []string{h, z}, fmt.Sprintf("g%d_diff32", i))}, fmt.Sprintf("g%d_diff", i), onnxAttrInt("to", onnxDouble))
 		sq := node("Mul", []string{diff, diff}, fmt.Sprintf("g%d_sq", i))
-		errsOut = append(errsOut, node("MatMul", []string{sq, "feature_mean_weights"}, fmt.Sprintf("g%d_error_%s", i, gr.Name)))
+		ae := node("MatMul", []string{sq, "feature_mean_weights"}, fmt.Sprintf("g%d_error_%s", i, gr.Name))
+		errsOut = append(errsOut, ae)
+		p := parts[i]
+		if p.knn == nil {
+			rawOut = append(rawOut, ae)
+			continue
+		}
+		knn := onnxKNN(node, nodeN, init, fmt.Sprintf("g%d_", i), z, p.knn)
+		knnOut = append(knnOut, knn)
+		// raw = ae_weight * ae / ae_scale + knn_weight * knn / knn_scale
+		term := func(name, v string, weight, scale float64) string {
+			pre := fmt.Sprintf("g%d_%s_", i, name)
+			init(onnxTensor(pre+"weight", onnxDouble, nil, rawFloat64([]float64{weight})))
+			init(onnxTensor(pre+"scale", onnxDouble, nil, rawFloat64([]float64{scale})))
+			return node("Div", []string{node("Mul", []string{v, pre + "weight"}, pre+"weighted"), pre + "scale"}, pre+"term")
+		}
+		rawOut = append(rawOut, node("Add", []string{term("ae", ae, p.aeWeight, p.aeScale), term("knn", knn, p.knnWeight, p.knnScale)}, fmt.Sprintf("g%d_raw", i)))
 	}
-	all := errsOut[0]
-	if G > 1 {
-		all = node("Concat", errsOut, "group_errors", onnxAttrInt("axis", 1))
+	// pick keeps, of per-group columns [N, 1], the column of each row's group.
+	pick := func(cols []string, name string) string {
+		all := cols[0]
+		if len(cols) > 1 {
+			all = node("Concat", cols, name+"_groups", onnxAttrInt("axis", 1))
+		}
+		return node("MatMul", []string{node("Mul", []string{all, mask}, name+"_masked"), "group_ones"}, name)
 	}
-	e := node("MatMul", []string{node("Mul", []string{all, mask}, "masked_errors"), "group_ones"}, "reconstruction_error")
+	e := pick(errsOut, "reconstruction_error")
+	raw := pick(rawOut, "raw_score")
+	if len(knnOut) > 0 {
+		pick(knnOut, "knn_distance")
+	}
 	t := node("MatMul", []string{mask, "group_thresholds"}, "threshold")
-	node("Div", []string{e, t}, "score")
+	if m.scorers == nil {
+		// Format 1: error / threshold, whatever the threshold.
+		node("Div", []string{e, t}, "score")
+	} else {
+		// Format 2: raw / threshold, 0 where the group has no threshold (<= 0).
+		safe, has := make([]float64, G), make([]float64, G)
+		for i, gr := range man.Groups {
+			safe[i], has[i] = 1, 0
+			if gr.Threshold > 0 {
+				safe[i], has[i] = gr.Threshold, 1
+			}
+		}
+		init(onnxTensor("group_divisors", onnxDouble, []int64{int64(G), 1}, rawFloat64(safe)))
+		init(onnxTensor("group_has_threshold", onnxDouble, []int64{int64(G), 1}, rawFloat64(has)))
+		div := node("MatMul", []string{mask, "group_divisors"}, "score_divisor")
+		has1 := node("MatMul", []string{mask, "group_has_threshold"}, "score_has_threshold")
+		node("Mul", []string{node("Div", []string{raw, div}, "score_unmasked"), has1}, "score")
+	}
 
 	for _, n := range nodes {
 		g.msg(1, n)
@@ -111,6 +169,10 @@ func (m *Model) ONNX() ([]byte, error) {
 	g.msg(12, onnxValueInfo("threshold", onnxDouble, []int64{-1, 1}))
 	g.msg(12, onnxValueInfo("score", onnxDouble, []int64{-1, 1}))
 	g.msg(12, onnxValueInfo("group_index", onnxInt64, []int64{-1, 1}))
+	g.msg(12, onnxValueInfo("raw_score", onnxDouble, []int64{-1, 1}))
+	if countKNN(parts) > 0 {
+		g.msg(12, onnxValueInfo("knn_distance", onnxDouble, []int64{-1, 1}))
+	}
 
 	groups := make([]map[string]any, G)
 	for i, gr := range man.Groups {

@@ -34,7 +34,8 @@ const fs = require("fs"), ort = require("onnxruntime-node");
   const s = await ort.InferenceSession.create(file);
   const o = await s.run({features: new ort.Tensor("float32", x, [+rows, +cols]), age: new ort.Tensor("float32", age, [age.length])});
   console.log(JSON.stringify({error: Array.from(o.reconstruction_error.data), threshold: Array.from(o.threshold.data),
-    score: Array.from(o.score.data), group: Array.from(o.group_index.data, Number)}));
+    score: Array.from(o.score.data), group: Array.from(o.group_index.data, Number), raw: Array.from(o.raw_score.data),
+    knn: o.knn_distance ? Array.from(o.knn_distance.data) : null}));
 })().catch(e => { console.error(e); process.exit(1); });
 `
 
@@ -56,10 +57,30 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 	if _, err := WriteSubset(l.ModelDir(), sub, func(g ModelGroup) bool { return g.Min >= 6 }); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{l.ModelDir(), sub} {
-		m, err := LoadModel(dir)
+	// The same model as format 1 read it (the error against the threshold,
+	// no scorers), and with one group that has no threshold (score 0).
+	format1 := rewriteManifest(t, l.ModelDir(), func(m map[string]any) {
+		m["format_version"] = 1
+		delete(m, "score_method")
+		delete(m, "knn_k")
+	})
+	noThreshold := rewriteManifest(t, l.ModelDir(), func(m map[string]any) {
+		m["groups"].([]any)[1].(map[string]any)["threshold"] = 0
+	})
+	// The autoencoder-only score method.
+	hp := fastHP()
+	hp["score_method"] = ScoreAutoencoder
+	aeRoot := newRoot(t, hp)
+	runOK(t, aeRoot)
+	cases := []struct{ name, dir, method string }{{"ensemble", l.ModelDir(), ScoreEnsemble}, {"ensemble-subset", sub, ScoreEnsemble},
+		{"format-1", format1, ""}, {"no-threshold", noThreshold, ScoreEnsemble}, {"autoencoder", Layout{Root: aeRoot}.ModelDir(), ScoreAutoencoder}}
+	for _, c := range cases {
+		m, err := LoadModel(c.dir)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m.Manifest.ScoreMethod != c.method {
+			t.Fatalf("%s: score method %q, want %q", c.name, m.Manifest.ScoreMethod, c.method)
 		}
 		b, err := m.ONNX()
 		if err != nil {
@@ -113,8 +134,8 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 			t.Fatalf("onnxruntime: %v\n%s", err, stderr)
 		}
 		var got struct {
-			Error, Threshold, Score []float64
-			Group                   []int
+			Error, Threshold, Score, Raw, KNN []float64
+			Group                             []int
 		}
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("evaluator output %q: %v", out, err)
@@ -137,7 +158,54 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 			if d > 1e-5 {
 				t.Fatalf("row %d: ONNX score %.9g, ScoreVector %.9g (|diff| %.3g > 1e-5)", i, got.Score[i], s.Score, d)
 			}
+			wantRaw := s.Raw
+			if m.Manifest.FormatVersion < 2 {
+				wantRaw = s.Error
+			}
+			for _, c := range []struct {
+				what      string
+				got, want float64
+			}{{"reconstruction_error", got.Error[i], s.Error}, {"raw_score", got.Raw[i], wantRaw}} {
+				if d := math.Abs(c.got - c.want); d > 1e-5*max(1, math.Abs(c.want)) {
+					t.Fatalf("row %d: ONNX %s %.9g, ScoreVector %.9g", i, c.what, c.got, c.want)
+				}
+			}
+			if (got.KNN != nil) != (s.KNNDistance != nil) {
+				t.Fatalf("row %d: ONNX knn_distance present %v, ScoreVector's %v", i, got.KNN != nil, s.KNNDistance != nil)
+			}
+			if s.KNNDistance != nil && math.Abs(got.KNN[i]-*s.KNNDistance) > 1e-5*max(1, *s.KNNDistance) {
+				t.Fatalf("row %d: ONNX knn_distance %.9g, ScoreVector %.9g", i, got.KNN[i], *s.KNNDistance)
+			}
 		}
-		t.Logf("%s: %d groups, %d rows, largest |score difference| %.3g", filepath.Base(dir), len(m.Manifest.Groups), x.Rows, worst)
+		t.Logf("%s: %d groups, %d rows, largest |score difference| %.3g", c.name, len(m.Manifest.Groups), x.Rows, worst)
 	}
+}
+
+// rewriteManifest copies a model folder with its model.json changed by edit.
+func rewriteManifest(t *testing.T, dir string, edit func(map[string]any)) string {
+	t.Helper()
+	out := t.TempDir()
+	var m map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, ManifestFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, WeightsFile), w, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
