@@ -49,7 +49,7 @@ func TestDashboardListCostAndJobProvenance(t *testing.T) {
 	pv := map[string]any{"image": "reg.example/sagetrain:1", "image_digest": "reg.example/sagetrain@sha256:" + strings.Repeat("ab", 32),
 		"data_uri": "s3://b/data", "data_digest": "sha256:" + strings.Repeat("cd", 32), "data_files": 120,
 		"trainer": map[string]any{"version": "v1.2.3", "revision": "abcdef1234567", "go_version": "go1.26", "dirty": false},
-		"seed": seed, "hyperparameters": map[string]any{"seed": seed}}
+		"seed":    seed, "hyperparameters": map[string]any{"seed": seed}}
 	raw, _ := json.Marshal(pv)
 	if err := h.st.SetProvenance(context.Background(), sm.ID, raw); err != nil {
 		t.Fatal(err)
