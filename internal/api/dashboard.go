@@ -29,6 +29,7 @@ var webFS embed.FS
 
 var dashTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"cost": costText,
+	"usd":  jobCostText,
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:

@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+
+	"github.com/sagetrain/sagetrain/internal/cost"
 
 	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
@@ -57,4 +60,21 @@ func (s *Server) jobPageProvenance(r *http.Request, j *store.Job, d *pageData) {
 	if json.Unmarshal(raw, &pv) == nil {
 		d.Provenance = &pv
 	}
+}
+
+// jobCostText is a computed cost for a table cell (the compare page).
+func jobCostText(c *cost.Cost) string {
+	switch {
+	case c == nil:
+		return "—"
+	case c.CPUSeconds != nil:
+		return fmt.Sprintf("%.1f CPU-seconds", *c.CPUSeconds)
+	case c.Basis == "cpu_seconds":
+		return "local job: no money"
+	case c.USD == nil:
+		return "unknown"
+	case c.Final:
+		return fmt.Sprintf("$%.4f", *c.USD)
+	}
+	return fmt.Sprintf("~$%.4f (estimate)", *c.USD)
 }

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 
+	"github.com/sagetrain/sagetrain/internal/cost"
+	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -63,5 +66,21 @@ func TestDashboardListCostAndJobProvenance(t *testing.T) {
 	}
 	if strings.Contains(h.page(t, "/jobs/"+lo.ID), `id="provenance"`) {
 		t.Error("a job with no provenance record shows a provenance section")
+	}
+}
+
+// The compare page has a cost row: dollars, or CPU-seconds for local jobs.
+func TestComparePageShowsCost(t *testing.T) {
+	usd, cpu := 0.115, 12.5
+	d := &pageData{Title: "Compare", Compare: &comparePageView{Comparison: &jobs.Comparison{Jobs: []jobs.ComparedJob{
+		{ID: "a", Name: "sm", CostUSD: &usd, Cost: &cost.Cost{USD: &usd, Final: true}},
+		{ID: "b", Name: "lo", Cost: &cost.Cost{Basis: "cpu_seconds", CPUSeconds: &cpu}},
+	}}}}
+	var b bytes.Buffer
+	if err := dashTemplates.ExecuteTemplate(&b, "compare.html", d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `<tr class="cost" id="compare-cost"><th>cost</th><td>$0.1150</td><td>12.5 CPU-seconds</td></tr>`) {
+		t.Fatalf("compare page without the cost row:\n%s", b.String())
 	}
 }
