@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/sweep"
 	"github.com/sagetrain/sagetrain/internal/trainer"
@@ -29,6 +30,7 @@ var webFS embed.FS
 
 var dashTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"cost": costText,
+	"usd":  jobCostText,
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -172,6 +174,10 @@ type pageData struct {
 	CanExport bool
 	Sweep     *sweepPageView   // sweep page
 	Compare   *comparePageView // compare page
+
+	// list page costs, job page provenance (dashboard_provenance.go)
+	ListCosts  map[string]string
+	Provenance *provenance.Provenance
 }
 
 type listFilterView struct {
@@ -298,7 +304,7 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	s.render(w, r, http.StatusOK, "list.html", d)
+	s.render(w, r, http.StatusOK, "list.html", s.withListCosts(r.Context(), d))
 }
 
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
@@ -331,6 +337,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.jobPageModels(r, j, d)
+	s.jobPageProvenance(r, j, d)
 	d.Logs, err = s.tailLogs(r.Context(), j.ID, 64<<10)
 	if err != nil && d.Logs == "" {
 		d.Logs = "(no log yet: " + err.Error() + ")"

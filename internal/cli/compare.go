@@ -77,6 +77,7 @@ func comparePrint(w io.Writer, c *jobs.Comparison) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	fmt.Fprintln(tw, "")
+	fmt.Fprintln(tw, compareCostRow(c))
 	for _, k := range c.Names {
 		fmt.Fprintln(tw, compareRow(k, c.Metrics[k]))
 	}

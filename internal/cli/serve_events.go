@@ -26,7 +26,7 @@ type webhookFlags struct {
 func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
 	fl.StringArrayVar(&f.urls, "webhook-url", nil, "POST every job status change to this URL (repeatable); see docs/events.md")
 	fl.StringVar(&f.secretFile, "webhook-secret-file", "", "file holding the secret that signs every event (X-Sagetrain-Signature: sha256=HMAC)")
-	fl.StringSliceVar(&f.events, "webhook-events", nil, "only these event types to --webhook-url (comma-separated: completed,failed or job.completed or job.*; default all)")
+	fl.StringSliceVar(&f.events, "webhook-events", nil, "only these event types to --webhook-url (comma-separated: completed,failed or job.completed or job.*, sweep.status_changed, deployment.deployed, deployment.*; default all)")
 	fl.StringVar(&f.format, "webhook-format", events.FormatJSON, "body sent to --webhook-url: json (the event) or slack (a Slack-compatible {\"text\"})")
 	fl.BoolVar(&f.allowPrivate, "notify-allow-private", false, "let jobs' own notify_urls reach loopback and private addresses (off: an API user could otherwise make the server POST inside your network)")
 }
@@ -55,7 +55,7 @@ func newEventSender(st store.Store, f webhookFlags, log *slog.Logger) (*events.S
 	for _, e := range f.events {
 		if !knownEventFilter(e) {
 			return nil, nil, errs.Configuration(fmt.Sprintf("--webhook-events entry %q matches no event", e),
-				"use statuses (completed,failed), types (job.completed) or a prefix with a star (job.*)", nil)
+				"use statuses (completed,failed), types (job.completed, sweep.status_changed, deployment.deployed, deployment.undeployed) or a prefix with a star (job.*, sweep.*, deployment.*)", nil)
 		}
 	}
 	var dests []events.Destination
@@ -90,5 +90,5 @@ func knownEventFilter(e string) bool {
 		return true
 	}
 	st := store.Status(strings.TrimPrefix(e, "job."))
-	return st.Valid()
+	return st.Valid() || events.KnownSubjectFilter(e)
 }

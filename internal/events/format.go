@@ -12,6 +12,10 @@ import (
 // body: {"text": "..."}. Slack's mrkdwn treats &, < and > as control
 // characters, so they are escaped; everything else is shown as written.
 func slackBody(payload []byte) []byte {
+	if text, ok := slackSubjectText(payload); ok {
+		out, _ := json.Marshal(map[string]string{"text": text})
+		return out
+	}
 	var b store.EventBody
 	if err := json.Unmarshal(payload, &b); err != nil {
 		out, _ := json.Marshal(map[string]string{"text": "sagetrain event (unreadable)"})

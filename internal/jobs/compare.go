@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sagetrain/sagetrain/internal/cost"
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/spec"
 )
@@ -30,6 +31,9 @@ type ComparedJob struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Status string `json:"status"`
+	// CostUSD and Cost as list and report show them (compare_cost.go).
+	CostUSD *float64   `json:"cost_usd"`
+	Cost    *cost.Cost `json:"cost,omitempty"`
 }
 
 // groupMetrics are the per-group numbers compared; test.X comes from the
@@ -61,7 +65,7 @@ func (s *Service) Compare(ctx context.Context, ids []string, metrics []string) (
 		if err != nil {
 			return nil, err
 		}
-		c.Jobs = append(c.Jobs, ComparedJob{ID: j.ID, Name: j.Name, Status: string(j.Status)})
+		c.Jobs = append(c.Jobs, comparedJob(ctx, j))
 		settings = append(settings, compareSettings(sp))
 		reports = append(reports, r)
 	}

@@ -80,6 +80,7 @@ func TestProvenanceIsPinnedAndEqualEverywhere(t *testing.T) {
 			t.Errorf("note: %s", n)
 		}
 	}
+	checkExportCarriesProvenance(t, e.st, j, b)
 }
 
 func TestRequireDigestRefusesATag(t *testing.T) {

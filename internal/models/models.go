@@ -85,6 +85,8 @@ type exportManifest struct {
 	TrainerVersion     string    `json:"trainer_version"`
 	DataManifestDigest string    `json:"data_manifest_digest,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
+	// Provenance is the trained model.json's block as is (see provenance.go).
+	Provenance json.RawMessage `json:"provenance,omitempty"`
 }
 
 // Export writes an export of a completed job's model and records it.
@@ -128,6 +130,13 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*store.Export,
 	if err != nil {
 		return nil, err
 	}
+	prov, err := rawProvenance(modelDir)
+	if err != nil {
+		return nil, errs.Job("cannot read the provenance of the job's model.json", "check the job's model folder "+modelDir, err)
+	}
+	if err := keepProvenance(tmp, prov); err != nil {
+		return nil, err
+	}
 	if format == FormatONNX {
 		m, err := trainer.LoadModel(tmp)
 		if err != nil {
@@ -153,7 +162,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*store.Export,
 	e.Metrics = exportMetrics(tmp, e.Groups)
 	em := exportManifest{Format: ExportFormat, FormatVersion: ExportFormatVersion, ID: id, JobID: job.ID, JobName: job.Name,
 		ModelFormat: format, AgeMin: e.AgeMin, AgeMax: e.AgeMax, Groups: e.Groups, TrainerVersion: e.TrainerVersion,
-		DataManifestDigest: e.DataManifestDigest, CreatedAt: e.CreatedAt}
+		DataManifestDigest: e.DataManifestDigest, CreatedAt: e.CreatedAt, Provenance: prov}
 	b, _ := json.MarshalIndent(em, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, ExportFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err

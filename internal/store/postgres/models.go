@@ -156,7 +156,10 @@ func (s *Store) Deploy(ctx context.Context, d *store.Deployment, replace, backup
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO model_deployments ("+deploymentColumns+") VALUES ($1,$2,$3,$4,TRUE,$5,$6,$7,NULL,'','','')",
 			d.ID, d.ModelID, d.AgeMin, d.AgeMax, d.ThresholdSource, d.DeployedAt, d.DeployedBy)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertDeploymentEvents(ctx, tx, store.DeployChanges(d, replaced))
 	})
 	return replaced, wrap("deploy", err)
 }
@@ -201,7 +204,7 @@ func (s *Store) Undeploy(ctx context.Context, id, by string) (*store.Deployment,
 			}
 		}
 		ended = d
-		return nil
+		return insertDeploymentEvents(ctx, tx, store.UndeployChanges(d, restored))
 	})
 	return ended, restored, wrap("undeploy", err)
 }

@@ -24,6 +24,12 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, job *store.Job, events []store
 	if err != nil {
 		return err
 	}
+	return insertOutboxRows(ctx, tx, rows)
+}
+
+// insertOutboxRows writes outbox rows (of a job, sweep or deployment)
+// inside the caller's transaction.
+func insertOutboxRows(ctx context.Context, tx pgx.Tx, rows []*store.OutboxEvent) error {
 	for _, o := range rows {
 		_, err := tx.Exec(ctx, `INSERT INTO event_outbox (id, job_id, type, payload, notify_urls, occurred_at, created_at, state, next_attempt_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,

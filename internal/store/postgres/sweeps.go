@@ -31,8 +31,13 @@ func scanSweep(r pgx.Row) (*store.Sweep, error) {
 // CreateSweep inserts a sweep.
 func (s *Store) CreateSweep(ctx context.Context, sw *store.Sweep) error {
 	store.PrepareSweep(sw)
-	_, err := s.pool.Exec(ctx, "INSERT INTO sweeps ("+sweepColumns+") VALUES ($1,$2,$3,$4,$5::json,$6,$7,$8)",
-		sw.ID, sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), sw.CreatedAt, sw.UpdatedAt, sw.Version)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO sweeps ("+sweepColumns+") VALUES ($1,$2,$3,$4,$5::json,$6,$7,$8)",
+			sw.ID, sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), sw.CreatedAt, sw.UpdatedAt, sw.Version); err != nil {
+			return err
+		}
+		return insertSweepEvent(ctx, tx, sw, "")
+	})
 	return wrap("create sweep", err)
 }
 
@@ -48,17 +53,29 @@ func (s *Store) GetSweep(ctx context.Context, id string) (*store.Sweep, error) {
 // UpdateSweep writes sw if its version is still the stored one.
 func (s *Store) UpdateSweep(ctx context.Context, sw *store.Sweep) error {
 	now := store.Now()
-	tag, err := s.pool.Exec(ctx, `UPDATE sweeps SET name = $1, status = $2, cancel_requested = $3, doc = $4::json, updated_at = $5,
-		version = version + 1 WHERE id = $6 AND version = $7`,
-		sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), now, sw.ID, sw.Version)
-	if err != nil {
-		return wrap("update sweep "+sw.ID, err)
-	}
-	if tag.RowsAffected() != 1 {
-		if _, err := s.GetSweep(ctx, sw.ID); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The row lock orders concurrent updates, so each status change is
+		// seen (and becomes an event) once.
+		var previous string
+		err := tx.QueryRow(ctx, "SELECT status FROM sweeps WHERE id = $1 AND version = $2 FOR UPDATE", sw.ID, sw.Version).Scan(&previous)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if _, err := s.GetSweep(ctx, sw.ID); err != nil {
+				return err
+			}
+			return store.Conflict(fmt.Sprintf("sweep %s was updated by someone else", sw.ID))
+		}
+		if err != nil {
 			return err
 		}
-		return store.Conflict(fmt.Sprintf("sweep %s was updated by someone else", sw.ID))
+		if _, err := tx.Exec(ctx, `UPDATE sweeps SET name = $1, status = $2, cancel_requested = $3, doc = $4::json, updated_at = $5,
+			version = version + 1 WHERE id = $6`,
+			sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), now, sw.ID); err != nil {
+			return err
+		}
+		return insertSweepEvent(ctx, tx, sw, previous)
+	})
+	if err != nil {
+		return wrap("update sweep "+sw.ID, err)
 	}
 	sw.Version++
 	sw.UpdatedAt = now

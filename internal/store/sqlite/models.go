@@ -154,7 +154,10 @@ func (s *Store) Deploy(ctx context.Context, d *store.Deployment, replace, backup
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO model_deployments ("+deploymentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 			d.ID, d.ModelID, d.AgeMin, d.AgeMax, 1, d.ThresholdSource, micro(d.DeployedAt), d.DeployedBy, nil, "", "", "")
-		return err
+		if err != nil {
+			return err
+		}
+		return s.insertDeploymentEvents(ctx, tx, store.DeployChanges(d, replaced))
 	})
 	return replaced, err
 }
@@ -196,7 +199,7 @@ func (s *Store) Undeploy(ctx context.Context, id, by string) (*store.Deployment,
 			}
 		}
 		ended = d
-		return nil
+		return s.insertDeploymentEvents(ctx, tx, store.UndeployChanges(d, restored))
 	})
 	return ended, restored, err
 }

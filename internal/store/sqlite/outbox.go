@@ -23,6 +23,12 @@ func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, job *store.Job, ev
 	if err != nil {
 		return err
 	}
+	return s.insertOutboxRows(ctx, tx, rows)
+}
+
+// insertOutboxRows writes outbox rows (of a job, sweep or deployment)
+// inside the caller's transaction.
+func (s *Store) insertOutboxRows(ctx context.Context, tx *sql.Tx, rows []*store.OutboxEvent) error {
 	for _, o := range rows {
 		_, err := s.txExec(ctx, tx, `INSERT INTO event_outbox (id, job_id, type, payload, notify_urls, occurred_at, created_at, state, next_attempt_at)
 			VALUES (?,?,?,?,?,?,?,?,?)`,

@@ -36,7 +36,10 @@ func (s *Store) CreateSweep(ctx context.Context, sw *store.Sweep) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO sweeps ("+sweepColumns+") VALUES (?,?,?,?,?,?,?,?)",
 			sw.ID, sw.Name, sw.Status, boolInt(sw.CancelRequested), string(sw.Doc), micro(sw.CreatedAt), micro(sw.UpdatedAt), sw.Version)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.insertSweepEvent(ctx, tx, sw, "")
 	})
 	return wrap("create sweep", err)
 }
@@ -59,6 +62,10 @@ func (s *Store) GetSweep(ctx context.Context, id string) (*store.Sweep, error) {
 func (s *Store) UpdateSweep(ctx context.Context, sw *store.Sweep) error {
 	now := store.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		var previous string
+		if err := tx.QueryRowContext(ctx, "SELECT status FROM sweeps WHERE id = ?", sw.ID).Scan(&previous); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE sweeps SET name = ?, status = ?, cancel_requested = ?, doc = ?, updated_at = ?,
 			version = version + 1 WHERE id = ? AND version = ?`,
 			sw.Name, sw.Status, boolInt(sw.CancelRequested), string(sw.Doc), micro(now), sw.ID, sw.Version)
@@ -72,7 +79,7 @@ func (s *Store) UpdateSweep(ctx context.Context, sw *store.Sweep) error {
 			}
 			return store.Conflict(fmt.Sprintf("sweep %s was updated by someone else", sw.ID))
 		}
-		return nil
+		return s.insertSweepEvent(ctx, tx, sw, previous)
 	})
 	if err != nil {
 		return wrap("update sweep "+sw.ID, err)

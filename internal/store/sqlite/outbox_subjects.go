@@ -1,0 +1,28 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/sagetrain/sagetrain/internal/store"
+)
+
+// insertSweepEvent writes the outbox row of sw's status change from
+// previous, if it changed, inside the transaction that writes sw.
+func (s *Store) insertSweepEvent(ctx context.Context, tx *sql.Tx, sw *store.Sweep, previous string) error {
+	ev, err := store.NewSweepEvent(sw, previous)
+	if err != nil || ev == nil {
+		return err
+	}
+	return s.insertOutboxRows(ctx, tx, []*store.OutboxEvent{ev})
+}
+
+// insertDeploymentEvents writes the outbox rows of deployments started
+// and ended inside the transaction that does it.
+func (s *Store) insertDeploymentEvents(ctx context.Context, tx *sql.Tx, changes []store.DeploymentChange) error {
+	rows, err := store.NewDeploymentEvents(changes...)
+	if err != nil {
+		return err
+	}
+	return s.insertOutboxRows(ctx, tx, rows)
+}
