@@ -35,8 +35,8 @@ func onnxScoreParts(m *Model) ([]onnxPart, error) {
 		if sc.method != ScoreEnsemble {
 			continue
 		}
-		// groupScorer.raw: 0.5 * (ae/aeScale + knn/knnScale).
-		parts[i] = onnxPart{knn: &onnxKNNSpec{ref: sc.ref, k: sc.k}, aeWeight: 0.5, knnWeight: 0.5,
+		// groupScorer.raw (calibrate.go): (1-weight)*ae/aeScale + weight*knn/knnScale, with the kNN over the weighted features.
+		parts[i] = onnxPart{knn: &onnxKNNSpec{ref: sc.ref, w: sc.w, k: sc.k}, aeWeight: 1 - sc.weight, knnWeight: sc.weight,
 			aeScale: sc.aeScale, knnScale: sc.knnScale}
 	}
 	if n := countKNN(parts); n != 0 && n != len(parts) {
