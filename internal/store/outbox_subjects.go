@@ -19,9 +19,11 @@ const (
 	EventDeploymentUndeployed = "deployment.undeployed"
 )
 
-// SubjectSweep and SubjectDeployment are the outbox subjects of a sweep and
-// a deployment (OutboxEvent.JobID, OutboxFilter.JobID).
-func SubjectSweep(id string) string      { return "sweep:" + id }
+// SubjectSweep is the outbox subject of a sweep (OutboxEvent.JobID,
+// OutboxFilter.JobID): its events are delivered in order among themselves.
+func SubjectSweep(id string) string { return "sweep:" + id }
+
+// SubjectDeployment is the outbox subject of a deployment.
 func SubjectDeployment(id string) string { return "deployment:" + id }
 
 // EventTypes lists every event type sagetrain writes: job.<status> for
