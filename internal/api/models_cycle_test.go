@@ -229,6 +229,11 @@ func modelCycle(t *testing.T, dir string, open func() store.Store, browser bool)
 	if r[0].Score != want.Score || r[0].Verdict != want.Verdict || r[0].AgeGroup != want.Group {
 		t.Fatalf("API score %+v, the model's own %+v", r[0], want)
 	}
+	// What the threshold promises and the single-feature guard come through too.
+	if r[0].ThresholdMethod != want.ThresholdMethod || r[0].ExpectedFPR != want.ExpectedFPR ||
+		r[0].LargestFeatureShare != want.LargestFeatureShare || r[0].LargestFeature != want.LargestFeature || r[0].ThresholdMethod == "" {
+		t.Fatalf("API score lacks the calibration or the feature guard: %+v, the model's own %+v", r[0], want)
+	}
 	vb, _ := json.Marshal(map[string]any{"features": vec, "age_years": age})
 	var jr struct{ Results []models.Result }
 	a.json("POST", ScorePath, string(vb), 200, &jr)

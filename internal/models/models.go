@@ -477,7 +477,18 @@ type Result struct {
 	Score               float64 `json:"score"`
 	Threshold           float64 `json:"threshold"`
 	ReconstructionError float64 `json:"reconstruction_error"`
-	Verdict             string  `json:"verdict"`
+	Verdict             string  `json:"verdict"` // "anomalous", "normal", or "undetermined" (no honest threshold for the group)
+	Note                string  `json:"note,omitempty"`
+
+	// What the threshold promises (the trainer's calibration), and how much
+	// of the error one feature carries: above 0.5 one feature decides the
+	// score, and a clinician should look at the drawing before trusting it.
+	ThresholdMethod     string     `json:"threshold_method,omitempty"`
+	ExpectedFPR         float64    `json:"expected_fpr,omitempty"`
+	ExpectedFPRInterval [2]float64 `json:"expected_fpr_interval_90,omitempty"`
+	NCalibration        int        `json:"n_calibration,omitempty"`
+	LargestFeature      string     `json:"largest_feature,omitempty"`
+	LargestFeatureShare float64    `json:"largest_feature_share"`
 }
 
 // NoDeployment is the conflict of a score for an age no deployment covers.
@@ -558,7 +569,9 @@ func (s *Service) ScoreImage(ctx context.Context, name string, img []byte, subje
 
 func result(d *store.Deployment, sc trainer.Score) *Result {
 	return &Result{ModelID: d.ModelID, DeploymentID: d.ID, AgeYears: sc.AgeYears, AgeGroup: sc.Group, GroupExact: sc.GroupExact,
-		Score: sc.Score, Threshold: sc.Threshold, ReconstructionError: sc.Error, Verdict: sc.Verdict}
+		Score: sc.Score, Threshold: sc.Threshold, ReconstructionError: sc.Error, Verdict: sc.Verdict, Note: sc.Note,
+		ThresholdMethod: sc.ThresholdMethod, ExpectedFPR: sc.ExpectedFPR, ExpectedFPRInterval: sc.ExpectedFPRInterval,
+		NCalibration: sc.NCalibration, LargestFeature: sc.LargestFeature, LargestFeatureShare: sc.LargestFeatureShare}
 }
 
 // clip bounds a user-given string shown in a message.
