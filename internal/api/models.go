@@ -246,6 +246,24 @@ func (s *Server) modelsOff(w http.ResponseWriter) bool {
 	return false
 }
 
+// exportRequest reads the original's export parameters (training_job_id,
+// export_format, age_group_min, age_group_max) for POST /models/export and
+// POST /deploy. The message is the first problem: of those parameters, then
+// of the caller's own (more), then a missing training_job_id.
+func exportRequest(r *http.Request, p params, more ...string) (models.ExportRequest, string) {
+	job, m1 := p.str("training_job_id")
+	format, m2 := p.str("export_format")
+	lo, m3 := p.years("age_group_min")
+	hi, m4 := p.years("age_group_max")
+	if msg := firstMsg(append([]string{m1, m2, m3, m4}, more...)...); msg != "" {
+		return models.ExportRequest{}, msg
+	}
+	if job == "" {
+		return models.ExportRequest{}, "training_job_id is required: the id of a completed job"
+	}
+	return models.ExportRequest{JobID: job, Format: format, AgeMin: lo, AgeMax: hi, By: caller(r)}, ""
+}
+
 func (s *Server) exportModel(w http.ResponseWriter, r *http.Request) {
 	if s.modelsOff(w) {
 		return
@@ -255,19 +273,12 @@ func (s *Server) exportModel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	job, m1 := p.str("training_job_id")
-	format, m2 := p.str("export_format")
-	lo, m3 := p.years("age_group_min")
-	hi, m4 := p.years("age_group_max")
-	if msg := firstMsg(m1, m2, m3, m4); msg != "" {
+	req, msg := exportRequest(r, p)
+	if msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	if job == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "training_job_id is required: the id of a completed job")
-		return
-	}
-	e, err := s.opt.Models.Export(r.Context(), models.ExportRequest{JobID: job, Format: format, AgeMin: lo, AgeMax: hi, By: caller(r)})
+	e, err := s.opt.Models.Export(r.Context(), req)
 	if err != nil {
 		writeErr(w, r, s.log, err)
 		return
@@ -407,21 +418,14 @@ func (s *Server) deployJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	job, m1 := p.str("training_job_id")
-	format, m2 := p.str("export_format")
-	lo, m3 := p.years("age_group_min")
-	hi, m4 := p.years("age_group_max")
 	replace, m5 := p.boolean("replace_existing", false)
 	backup, m6 := p.boolean("backup_existing", true)
-	if msg := firstMsg(m1, m2, m3, m4, m5, m6); msg != "" {
+	req, msg := exportRequest(r, p, m5, m6)
+	if msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	if job == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "training_job_id is required: the id of a completed job")
-		return
-	}
-	e, err := s.opt.Models.Export(r.Context(), models.ExportRequest{JobID: job, Format: format, AgeMin: lo, AgeMax: hi, By: caller(r)})
+	e, err := s.opt.Models.Export(r.Context(), req)
 	if err != nil {
 		writeErr(w, r, s.log, err)
 		return
