@@ -98,10 +98,10 @@ func TestRequireDigestRefusesATag(t *testing.T) {
 		t.Fatalf("a refused submit recorded %d jobs", len(js))
 	}
 	sp.ImageURI = "127.0.0.1:5000/sagetrain@sha256:" + strings.Repeat("ab", 32)
-	if err := func() error {
-		_, _, err := e.svc.Submit(context.Background(), sp, SubmitOptions{RequireDigest: true})
-		return err
-	}(); err != nil {
+	j, _, err := e.svc.Submit(context.Background(), sp, SubmitOptions{RequireDigest: true})
+	if err != nil {
 		t.Fatalf("submit by digest: %v", err)
 	}
+	// The job runs in the test's temp dir: let it end before the dir is removed.
+	waitStatus(t, e.svc, j.ID, 2*time.Minute, terminal)
 }
