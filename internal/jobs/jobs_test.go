@@ -483,6 +483,8 @@ func TestLogsFollowReturnsWhenTheJobEnds(t *testing.T) {
 	if !regexpMatch(`metric: test_auroc=`, b.b) {
 		t.Fatalf("log lacks the final metrics:\n%s", b.tail())
 	}
+	// The runner may still write its last files after the log ends.
+	waitStatus(t, e.svc, j.ID, time.Minute, terminal)
 }
 
 func regexpMatch(re string, b []byte) bool { return regexp.MustCompile(re).Match(b) }
