@@ -3,7 +3,6 @@ package autoencoder
 import (
 	"fmt"
 	"runtime"
-	"sync"
 )
 
 // The matrix products of a training step, on the AVX2/FMA kernels of
@@ -27,14 +26,7 @@ func splitCols(work, n, align int, f func(lo, hi int)) {
 		return
 	}
 	mid := (n/2 + align - 1) / align * align
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f(mid, n)
-	}()
-	f(0, mid)
-	wg.Wait()
+	inPair(func() { f(0, mid) }, func() { f(mid, n) })
 }
 
 func checkLen(what string, have, need int) {
@@ -215,14 +207,8 @@ func sumSquares(g []float32) float64 {
 		hi = sumSquaresPart(g[mid:])
 		return sumSquaresPart(g[:mid]) + hi
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		hi = sumSquaresPart(g[mid:])
-	}()
-	lo := sumSquaresPart(g[:mid])
-	wg.Wait()
+	var lo float64
+	inPair(func() { lo = sumSquaresPart(g[:mid]) }, func() { hi = sumSquaresPart(g[mid:]) })
 	return lo + hi
 }
 

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
 )
 
 // Matrix is a row-major float32 matrix: Rows samples of Cols features.
@@ -263,14 +262,11 @@ func adam(st, from *State, g []float32, f float32) {
 		return
 	}
 	mid := n / 2 / 8 * 8
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	inPair(func() {
+		adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], from.Params[:mid], from.M[:mid], from.V[:mid], g[:mid], &k)
+	}, func() {
 		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], from.Params[mid:], from.M[mid:], from.V[mid:], g[mid:], &k)
-	}()
-	adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], from.Params[:mid], from.M[:mid], from.V[:mid], g[:mid], &k)
-	wg.Wait()
+	})
 }
 
 // workspace holds the per-batch activations.
