@@ -20,10 +20,10 @@ import (
 
 // Model file names and format.
 const (
-	ManifestFile  = "model.json"
-	WeightsFile   = "weights.bin"
-	MetricsFile   = "metrics.json"
-	ModelFormat   = "sagetrain-drawing-anomaly-model"
+	ManifestFile = "model.json"
+	WeightsFile  = "weights.bin"
+	MetricsFile  = "metrics.json"
+	ModelFormat  = "sagetrain-drawing-anomaly-model"
 	// FormatVersion 3 (issue 18) adds knn_year_refs and each group's
 	// reference_years: the kNN reference of a drawing is its year of age.
 	FormatVersion = 3
@@ -104,17 +104,17 @@ type ModelGroup struct {
 	KNNScale        float64     `json:"knn_scale,omitempty"` // median leave-one-out kNN distance of the training normals
 	// The ensemble's reference rows (standardised training normals) follow
 	// the networks in weights.bin: ReferenceRows × input float32 at ReferenceOffset.
-	ReferenceOffset int64   `json:"reference_offset,omitempty"`
-	ReferenceRows   int     `json:"reference_rows,omitempty"`
+	ReferenceOffset int64 `json:"reference_offset,omitempty"`
+	ReferenceRows   int   `json:"reference_rows,omitempty"`
 	// ReferenceYears (format 3) splits the reference rows, ordered by
 	// floor(age), into runs of one year.
 	ReferenceYears []RefYear `json:"reference_years,omitempty"`
-	BestEpoch       int     `json:"best_epoch"`
-	EpochsTrained   int     `json:"epochs_trained"`
-	BestValLoss     float64 `json:"best_val_loss"`
-	TrainedOnHost   string  `json:"trained_on_host"`
-	WeightsOffset   int64   `json:"weights_offset"`
-	WeightsCount    int     `json:"weights_count"`
+	BestEpoch      int       `json:"best_epoch"`
+	EpochsTrained  int       `json:"epochs_trained"`
+	BestValLoss    float64   `json:"best_val_loss"`
+	TrainedOnHost  string    `json:"trained_on_host"`
+	WeightsOffset  int64     `json:"weights_offset"`
+	WeightsCount   int       `json:"weights_count"`
 }
 
 // Model is a loaded model, ready to score.
