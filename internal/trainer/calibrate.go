@@ -34,17 +34,89 @@ const (
 type groupScorer struct {
 	net      *autoencoder.Net
 	method   string
-	ref      autoencoder.Matrix // standardised training normals times w (ensemble only)
+	ref      autoencoder.Matrix // standardised training normals times w (ensemble only), ordered by year of age
 	w        []float32          // kNN weight per feature (knnWeights); nil: all 1
 	k        int
 	weight   float64 // of the kNN part; 1 - weight of the autoencoder's
 	aeScale  float64
 	knnScale float64
+	// years splits ref into runs of one year of age (ascending); with
+	// yearRefs > 0 a drawing's kNN reference is the run of its own year,
+	// widened a year each way until it holds yearRefs rows (knnWindow).
+	// nil or yearRefs 0: the whole group (format 2).
+	years    []RefYear
+	yearRefs int
+}
+
+// RefYear is one year of age of a group's kNN reference rows: Rows rows
+// from row Start of the group's reference, all with floor(age) == Year.
+type RefYear struct {
+	Year  int `json:"year"`
+	Start int `json:"start"`
+	Rows  int `json:"rows"`
+}
+
+// refYears orders the rows of m by floor(age) (stable) and returns the
+// reordered matrix and its runs of one year.
+func refYears(m autoencoder.Matrix, ages []float64) (autoencoder.Matrix, []RefYear) {
+	idx := make([]int, m.Rows)
+	for i := range idx {
+		idx[i] = i
+	}
+	yr := func(i int) int { return int(math.Floor(ages[i])) }
+	sort.SliceStable(idx, func(a, b int) bool { return yr(idx[a]) < yr(idx[b]) })
+	out := autoencoder.Matrix{Rows: m.Rows, Cols: m.Cols, Data: make([]float32, 0, len(m.Data))}
+	var ys []RefYear
+	for r, i := range idx {
+		out.Data = append(out.Data, m.Row(i)...)
+		if y := yr(i); len(ys) == 0 || ys[len(ys)-1].Year != y {
+			ys = append(ys, RefYear{Year: y, Start: r})
+		}
+		ys[len(ys)-1].Rows++
+	}
+	return out, ys
+}
+
+// knnWindow returns the reference rows [lo, hi) a drawing of ageYears is
+// compared with: the rows of its year of age (clamped to the years the
+// reference holds), widened by one year on each side at a time until they
+// number at least max(yearRefs, k+1) or cover the whole reference. Without
+// years (or yearRefs 0) it is the whole reference.
+func (g *groupScorer) knnWindow(ageYears float64) (lo, hi int) {
+	if g.yearRefs <= 0 || len(g.years) == 0 {
+		return 0, g.ref.Rows
+	}
+	y := int(math.Floor(ageYears))
+	y = max(g.years[0].Year, min(g.years[len(g.years)-1].Year, y))
+	need := max(g.yearRefs, g.k+1)
+	for d := 0; ; d++ {
+		a, b := -1, -1
+		for i, ry := range g.years {
+			if ry.Year >= y-d && ry.Year <= y+d {
+				if a < 0 {
+					a = i
+				}
+				b = i
+			}
+		}
+		if a >= 0 {
+			lo, hi = g.years[a].Start, g.years[b].Start+g.years[b].Rows
+			if hi-lo >= need || (a == 0 && b == len(g.years)-1) {
+				return lo, hi
+			}
+		}
+	}
+}
+
+func (g *groupScorer) refRows(lo, hi int) autoencoder.Matrix {
+	c := g.ref.Cols
+	return autoencoder.Matrix{Rows: hi - lo, Cols: c, Data: g.ref.Data[lo*c : hi*c]}
 }
 
 // raw returns each row's autoencoder error, kNN distance (NaN for the
-// autoencoder method) and combined raw score.
-func (g *groupScorer) raw(x []float32, rows int) (ae, knn, raw []float64) {
+// autoencoder method) and combined raw score; ages[i] is row i's age in
+// years (it chooses the kNN reference rows, knnWindow).
+func (g *groupScorer) raw(x []float32, ages []float64, rows int) (ae, knn, raw []float64) {
 	ae = g.net.Errors(x, rows)
 	knn = make([]float64, rows)
 	raw = make([]float64, rows)
@@ -54,26 +126,64 @@ func (g *groupScorer) raw(x []float32, rows int) (ae, knn, raw []float64) {
 		}
 		return
 	}
-	q := x
-	if g.w != nil {
-		q = make([]float32, len(x))
-		for i, v := range x {
-			q[i] = v * g.w[i%len(g.w)]
+	c := g.ref.Cols
+	// Rows sharing a reference window are scored together.
+	type window struct{ lo, hi int }
+	var order []window
+	members := map[window][]int{}
+	for i := 0; i < rows; i++ {
+		lo, hi := g.knnWindow(ages[i])
+		wd := window{lo, hi}
+		if _, ok := members[wd]; !ok {
+			order = append(order, wd)
+		}
+		members[wd] = append(members[wd], i)
+	}
+	for _, wd := range order {
+		idx := members[wd]
+		q := make([]float32, 0, len(idx)*c)
+		for _, i := range idx {
+			row := x[i*c : (i+1)*c]
+			if g.w == nil {
+				q = append(q, row...)
+				continue
+			}
+			for j, v := range row {
+				q = append(q, v*g.w[j])
+			}
+		}
+		d := knnDistances(g.refRows(wd.lo, wd.hi), autoencoder.Matrix{Rows: len(idx), Cols: c, Data: q}, g.k, -1)
+		for j, i := range idx {
+			knn[i] = d[j]
 		}
 	}
-	knn = knnDistances(g.ref, autoencoder.Matrix{Rows: rows, Cols: g.ref.Cols, Data: q}, g.k, false)
 	for i := range raw {
 		raw[i] = (1-g.weight)*ae[i]/g.aeScale + g.weight*knn[i]/g.knnScale
 	}
 	return
 }
 
+// looDistances is every reference row's kNN distance to the reference rows
+// of its own window, itself left out (the kNN scale is their median).
+func (g *groupScorer) looDistances() []float64 {
+	if g.yearRefs <= 0 || len(g.years) == 0 {
+		return knnDistances(g.ref, g.ref, g.k, 0)
+	}
+	out := make([]float64, 0, g.ref.Rows)
+	for _, ry := range g.years {
+		lo, hi := g.knnWindow(float64(ry.Year))
+		q := g.refRows(ry.Start, ry.Start+ry.Rows)
+		out = append(out, knnDistances(g.refRows(lo, hi), q, g.k, ry.Start-lo)...)
+	}
+	return out
+}
+
 // knnDistances returns, for every query row, the mean over its k nearest
-// reference rows of the root-mean-square difference per feature. With
-// leaveOneOut the queries are the reference rows themselves and each row's
-// own zero distance is skipped.
-func knnDistances(ref, q autoencoder.Matrix, k int, leaveOneOut bool) []float64 {
+// reference rows of the root-mean-square difference per feature. With self
+// >= 0 (leave-one-out) query row r is reference row self+r, which is skipped.
+func knnDistances(ref, q autoencoder.Matrix, k int, self int) []float64 {
 	out := make([]float64, q.Rows)
+	leaveOneOut := self >= 0
 	if ref.Rows == 0 {
 		return out
 	}
@@ -93,7 +203,7 @@ func knnDistances(ref, q autoencoder.Matrix, k int, leaveOneOut bool) []float64 
 			best = best[:0]
 			row := g[r*ref.Rows : (r+1)*ref.Rows]
 			for j, dot := range row {
-				if leaveOneOut && j == q0+r {
+				if leaveOneOut && j == self+q0+r {
 					continue
 				}
 				d := math.Max(qn[q0+r]+rn[j]-2*float64(dot), 0)

@@ -57,7 +57,7 @@ func TestKNNDistances(t *testing.T) {
 	for i := 0; i < ref.Rows*ref.Cols; i++ {
 		ref.Data = append(ref.Data, float32(rng.NormFloat64()))
 	}
-	got := knnDistances(ref, ref, 3, true)
+	got := knnDistances(ref, ref, 3, 0)
 	for _, i := range []int{0, 130, 299} {
 		var ds []float64
 		for j := 0; j < ref.Rows; j++ {
@@ -76,7 +76,7 @@ func TestKNNDistances(t *testing.T) {
 			t.Fatalf("row %d: kNN distance %g, want %g", i, got[i], want)
 		}
 	}
-	if self := knnDistances(ref, ref, 1, false); self[5] > 1e-3 {
+	if self := knnDistances(ref, ref, 1, -1); self[5] > 1e-3 {
 		t.Fatalf("without leave-one-out a row is its own nearest neighbour: %g", self[5])
 	}
 }

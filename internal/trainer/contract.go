@@ -151,6 +151,10 @@ type Params struct {
 	KNNNeighbours  int     `json:"knn_k"`
 	KNNWeight      float64 `json:"knn_weight"`
 	MinCalibration int     `json:"min_calibration"`
+	// KNNYearRefs > 0: the kNN part compares a drawing with the group's
+	// training normals of its own year of age, widened a year each way
+	// until there are this many (issue 18); 0: the whole group.
+	KNNYearRefs int `json:"knn_year_refs"`
 }
 
 // DefaultParams returns the defaults.
@@ -162,7 +166,7 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
-		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50, KNNYearRefs: 20,
 	}
 }
 
@@ -258,6 +262,8 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.KNNNeighbours, err = hpInt(v, 1)
 		case "min_calibration":
 			p.MinCalibration, err = hpInt(v, 1)
+		case "knn_year_refs":
+			p.KNNYearRefs, err = hpInt(v, 0)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

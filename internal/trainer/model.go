@@ -20,11 +20,13 @@ import (
 
 // Model file names and format.
 const (
-	ManifestFile  = "model.json"
-	WeightsFile   = "weights.bin"
-	MetricsFile   = "metrics.json"
-	ModelFormat   = "sagetrain-drawing-anomaly-model"
-	FormatVersion = 2
+	ManifestFile = "model.json"
+	WeightsFile  = "weights.bin"
+	MetricsFile  = "metrics.json"
+	ModelFormat  = "sagetrain-drawing-anomaly-model"
+	// FormatVersion 3 (issue 18) adds knn_year_refs and each group's
+	// reference_years: the kNN reference of a drawing is its year of age.
+	FormatVersion = 3
 	// minFormatVersion is the oldest format LoadModel reads: version 1 has
 	// the plain standardisation (Normalization.Method "").
 	minFormatVersion = 1
@@ -72,6 +74,10 @@ type Manifest struct {
 	// The stored reference rows are already weighted.
 	KNNBlocks []string `json:"knn_blocks,omitempty"`
 	KNNWeight float64  `json:"knn_weight,omitempty"` // the kNN part's weight in the ensemble
+	// KNNYearRefs (format 3): a drawing's kNN reference is the group's rows
+	// of its year of age (Groups[].ReferenceYears), widened a year each way
+	// until at least max(KNNYearRefs, KNNNeighbours+1); 0: the whole group.
+	KNNYearRefs int `json:"knn_year_refs,omitempty"`
 }
 
 // Architecture describes every group's network.
@@ -98,14 +104,17 @@ type ModelGroup struct {
 	KNNScale        float64     `json:"knn_scale,omitempty"` // median leave-one-out kNN distance of the training normals
 	// The ensemble's reference rows (standardised training normals) follow
 	// the networks in weights.bin: ReferenceRows × input float32 at ReferenceOffset.
-	ReferenceOffset int64   `json:"reference_offset,omitempty"`
-	ReferenceRows   int     `json:"reference_rows,omitempty"`
-	BestEpoch       int     `json:"best_epoch"`
-	EpochsTrained   int     `json:"epochs_trained"`
-	BestValLoss     float64 `json:"best_val_loss"`
-	TrainedOnHost   string  `json:"trained_on_host"`
-	WeightsOffset   int64   `json:"weights_offset"`
-	WeightsCount    int     `json:"weights_count"`
+	ReferenceOffset int64 `json:"reference_offset,omitempty"`
+	ReferenceRows   int   `json:"reference_rows,omitempty"`
+	// ReferenceYears (format 3) splits the reference rows, ordered by
+	// floor(age), into runs of one year.
+	ReferenceYears []RefYear `json:"reference_years,omitempty"`
+	BestEpoch      int       `json:"best_epoch"`
+	EpochsTrained  int       `json:"epochs_trained"`
+	BestValLoss    float64   `json:"best_val_loss"`
+	TrainedOnHost  string    `json:"trained_on_host"`
+	WeightsOffset  int64     `json:"weights_offset"`
+	WeightsCount   int       `json:"weights_count"`
 }
 
 // Model is a loaded model, ready to score.
@@ -203,6 +212,12 @@ func LoadModel(dir string) (*Model, error) {
 			if g.ReferenceRows <= 0 || g.ReferenceOffset < 0 || end > int64(len(w)) || !(g.KNNScale > 0) || !(g.AEScale > 0) || sc.k < 1 {
 				return nil, errs.Configuration("group "+g.Name+"'s nearest-neighbour reference is missing or lies outside weights.bin", fix, nil)
 			}
+			if man.KNNYearRefs > 0 {
+				if !validRefYears(g.ReferenceYears, g.ReferenceRows) {
+					return nil, errs.Configuration("group "+g.Name+"'s reference_years do not split its reference rows into ascending years", fix, nil)
+				}
+				sc.years, sc.yearRefs = g.ReferenceYears, man.KNNYearRefs
+			}
 			sc.ref = autoencoder.Matrix{Rows: g.ReferenceRows, Cols: a.Input, Data: make([]float32, g.ReferenceRows*a.Input)}
 			if err := binary.Read(bytes.NewReader(w[g.ReferenceOffset:end]), binary.LittleEndian, sc.ref.Data); err != nil {
 				return nil, err
@@ -213,6 +228,19 @@ func LoadModel(dir string) (*Model, error) {
 		m.scorers = append(m.scorers, sc)
 	}
 	return m, nil
+}
+
+// validRefYears reports whether ys are ascending years whose runs follow
+// each other from row 0 and cover exactly rows rows.
+func validRefYears(ys []RefYear, rows int) bool {
+	next := 0
+	for i, y := range ys {
+		if y.Rows < 1 || y.Start != next || (i > 0 && y.Year <= ys[i-1].Year) {
+			return false
+		}
+		next += y.Rows
+	}
+	return len(ys) > 0 && next == rows
 }
 
 // Score is the verdict on one drawing.
@@ -269,7 +297,7 @@ func (m *Model) ScoreVector(x []float32, ageYears float64) (Score, error) {
 		e := m.nets[gi].Errors(z, 1)[0]
 		s = Score{Error: e, Threshold: g.Threshold, Score: e / g.Threshold, ThresholdMethod: g.ThresholdSource}
 	} else {
-		ae, knn, raw := m.scorers[gi].raw(z, 1)
+		ae, knn, raw := m.scorers[gi].raw(z, []float64{ageYears}, 1)
 		s = Score{Error: ae[0], Raw: raw[0], AEScale: g.AEScale, KNNScale: g.KNNScale, Threshold: g.Threshold, ThresholdMethod: g.ThresholdSource,
 			ExpectedFPR: g.Calibration.ExpectedFPR, ExpectedFPRInterval: g.Calibration.FPRInterval, NCalibration: g.Calibration.NCalibration}
 		if !math.IsNaN(knn[0]) {

@@ -111,7 +111,7 @@ func (m *Model) ONNX() ([]byte, error) {
 			rawOut = append(rawOut, ae)
 			continue
 		}
-		knn := onnxKNN(node, nodeN, init, fmt.Sprintf("g%d_", i), z, p.knn)
+		knn := onnxKNN(node, nodeN, init, fmt.Sprintf("g%d_", i), z, age, p.knn)
 		knnOut = append(knnOut, knn)
 		// raw = ae_weight * ae / ae_scale + knn_weight * knn / knn_scale
 		term := func(name, v string, weight, scale float64) string {

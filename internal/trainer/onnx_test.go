@@ -72,7 +72,13 @@ func TestONNXMatchesScoreVectorInONNXRuntime(t *testing.T) {
 	hp["score_method"] = ScoreAutoencoder
 	aeRoot := newRoot(t, hp)
 	runOK(t, aeRoot)
+	// Two-year groups (5-6, 7-8) whose kNN reference is the drawing's own year (format 3).
+	hp = fastHP()
+	hp["min_samples"] = "60"
+	yearsRoot := newRoot(t, hp)
+	runOK(t, yearsRoot)
 	cases := []struct{ name, dir, method string }{{"ensemble", l.ModelDir(), ScoreEnsemble}, {"ensemble-subset", sub, ScoreEnsemble},
+		{"ensemble-year-windows", Layout{Root: yearsRoot}.ModelDir(), ScoreEnsemble},
 		{"format-1", format1, ""}, {"no-threshold", noThreshold, ScoreEnsemble}, {"autoencoder", Layout{Root: aeRoot}.ModelDir(), ScoreAutoencoder}}
 	for _, c := range cases {
 		m, err := LoadModel(c.dir)

@@ -19,6 +19,37 @@ type onnxKNNSpec struct {
 	ref autoencoder.Matrix // reference rows (as stored: already weighted)
 	w   []float32          // weight per feature the query is multiplied by; nil: none
 	k   int
+	// Format 3's year windows (groupScorer.knnWindow): row y-firstYear of
+	// penalty is 0 for the reference rows a drawing of floor(age) y (clamped
+	// to the reference's years) is compared with and knnOutside for the
+	// others, added to the squared distances before the k smallest are taken.
+	// nil: every row.
+	penalty   []float64 // years × ref.Rows
+	firstYear int
+	years     int
+}
+
+// knnOutside is added to the squared distance of a reference row outside a
+// drawing's year window: larger than any real distance, still finite.
+const knnOutside = 1e300
+
+// yearPenalty builds onnxKNNSpec's penalty rows from the scorer's windows.
+func yearPenalty(sc *groupScorer, spec *onnxKNNSpec) {
+	if sc.yearRefs <= 0 || len(sc.years) == 0 {
+		return
+	}
+	spec.firstYear = sc.years[0].Year
+	spec.years = sc.years[len(sc.years)-1].Year - spec.firstYear + 1
+	M := sc.ref.Rows
+	spec.penalty = make([]float64, spec.years*M)
+	for y := 0; y < spec.years; y++ {
+		lo, hi := sc.knnWindow(float64(spec.firstYear + y))
+		for j := 0; j < M; j++ {
+			if j < lo || j >= hi {
+				spec.penalty[y*M+j] = knnOutside
+			}
+		}
+	}
 }
 
 // onnxScoreParts reads every group's scorer (format 2) or gives the
@@ -36,7 +67,9 @@ func onnxScoreParts(m *Model) ([]onnxPart, error) {
 			continue
 		}
 		// groupScorer.raw (calibrate.go): (1-weight)*ae/aeScale + weight*knn/knnScale, with the kNN over the weighted features.
-		parts[i] = onnxPart{knn: &onnxKNNSpec{ref: sc.ref, w: sc.w, k: sc.k}, aeWeight: 1 - sc.weight, knnWeight: sc.weight,
+		spec := &onnxKNNSpec{ref: sc.ref, w: sc.w, k: sc.k}
+		yearPenalty(sc, spec)
+		parts[i] = onnxPart{knn: spec, aeWeight: 1 - sc.weight, knnWeight: sc.weight,
 			aeScale: sc.aeScale, knnScale: sc.knnScale}
 	}
 	if n := countKNN(parts); n != 0 && n != len(parts) {
@@ -57,11 +90,12 @@ func countKNN(parts []onnxPart) int {
 
 // onnxKNN adds knnDistances for one group to the graph and returns its
 // output, float64 [N, 1]: per row the mean over the k nearest reference rows
+// (of the row's year window, format 3; age is the ages, float64 [N, 1])
 // of sqrt(max(|q|² + |r|² - 2 q·r, 0) / D). The Go scorer takes q·r in
 // float32; the graph takes it in float64 (|q|² and |r|² are float64 in both),
 // so the two differ by the float32 rounding of the Go dot product only.
 func onnxKNN(node func(string, []string, string, ...*pb) string, nodeN func(string, []string, []string, ...*pb),
-	init func(*pb), pre, z string, s *onnxKNNSpec) string {
+	init func(*pb), pre, z, age string, s *onnxKNNSpec) string {
 	ref := s.ref
 	M, D := int64(ref.Rows), int64(ref.Cols)
 	q := z
@@ -95,6 +129,17 @@ func onnxKNN(node func(string, []string, string, ...*pb) string, nodeN func(stri
 	dot := node("MatMul", []string{q, node("Cast", []string{pre + "knn_reference_t"}, pre+"knn_reference_t64", onnxAttrInt("to", onnxDouble))}, pre+"knn_dot")
 	d := node("Sub", []string{node("Add", []string{qn, pre + "knn_reference_norms"}, pre+"knn_norm_sum"),
 		node("Mul", []string{dot, pre + "knn_two"}, pre+"knn_dot2")}, pre+"knn_sqdist")
+	if s.penalty != nil {
+		init(onnxTensor(pre+"knn_window_penalty", onnxDouble, []int64{int64(s.years), M}, rawFloat64(s.penalty)))
+		init(onnxTensor(pre+"knn_first_year", onnxDouble, nil, rawFloat64([]float64{float64(s.firstYear)})))
+		init(onnxTensor(pre+"knn_last_year", onnxDouble, nil, rawFloat64([]float64{float64(s.firstYear + s.years - 1)})))
+		init(onnxTensor(pre+"knn_flat", onnxInt64, []int64{1}, rawInt64([]int64{-1})))
+		y := node("Clip", []string{node("Floor", []string{age}, pre+"knn_year"), pre + "knn_first_year", pre + "knn_last_year"}, pre+"knn_year_clamped")
+		yi := node("Cast", []string{node("Sub", []string{y, pre + "knn_first_year"}, pre+"knn_year_offset")}, pre+"knn_year_index64", onnxAttrInt("to", onnxInt64))
+		yi = node("Reshape", []string{yi, pre + "knn_flat"}, pre+"knn_year_index")
+		pen := node("Gather", []string{pre + "knn_window_penalty", yi}, pre+"knn_penalty", onnxAttrInt("axis", 0))
+		d = node("Add", []string{d, pen}, pre+"knn_sqdist_windowed")
+	}
 	nodeN("TopK", []string{d, pre + "knn_k"}, []string{pre + "knn_nearest", pre + "knn_nearest_index"},
 		onnxAttrInt("axis", 1), onnxAttrInt("largest", 0), onnxAttrInt("sorted", 1))
 	near := node("Max", []string{pre + "knn_nearest", pre + "knn_zero"}, pre+"knn_nearest_pos")

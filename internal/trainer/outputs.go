@@ -99,8 +99,15 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	if p.ScoreMethod == ScoreEnsemble {
 		man.KNNBlocks, man.KNNWeight = knnBlocksFor(norm), p.KNNWeight
 	}
-	scorers := newScorers(p, nets, gtrain, knnWeights(norm, man.KNNBlocks))
-	calibrateThresholds(p, scorers, gval, man.Groups)
+	if p.ScoreMethod == ScoreEnsemble {
+		man.KNNYearRefs = p.KNNYearRefs
+	}
+	trainAges, valAges := make([][]float64, len(groups)), make([][]float64, len(groups))
+	for i := range groups {
+		trainAges[i], valAges[i] = normalAges(sp.train, groups, i), normalAges(sp.val, groups, i)
+	}
+	scorers := newScorers(p, nets, gtrain, trainAges, knnWeights(norm, man.KNNBlocks))
+	calibrateThresholds(p, scorers, gval, valAges, man.Groups)
 	refs := make([]autoencoder.Matrix, len(groups))
 	for i, sc := range scorers {
 		refs[i] = sc.ref
@@ -121,7 +128,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		gi, _ := nearestGroup(groups, s.AgeYears)
 		z := make([]float32, len(s.X))
 		norm.apply(s.X, z)
-		ae, _, raw := scorers[gi].raw(z, 1)
+		ae, _, raw := scorers[gi].raw(z, []float64{s.AgeYears}, 1)
 		e, sc := ae[0], raw[0] // no honest threshold: ranked by the raw score, never flagged
 		if t := man.Groups[gi].Threshold; t > 0 {
 			sc = raw[0] / t

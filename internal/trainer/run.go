@@ -351,6 +351,18 @@ func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) 
 	return m
 }
 
+// normalAges returns the ages of the rows Normalization.matrix gives for
+// the same set and group, in the same order.
+func normalAges(set []features.Sample, groups []AgeGroup, gi int) []float64 {
+	var out []float64
+	for _, s := range set {
+		if g, _ := nearestGroup(groups, s.AgeYears); s.Label == "normal" && g == gi {
+			out = append(out, s.AgeYears)
+		}
+	}
+	return out
+}
+
 func (r *run) netConfig(g AgeGroup) autoencoder.Config {
 	p := r.p
 	return autoencoder.Config{

@@ -8,9 +8,10 @@ import (
 )
 
 // newScorers builds each group's scorer: its network, and for the ensemble
-// its standardised training normals and the two scales (medians on the
-// training normals; the kNN one leave-one-out, so it is not zero).
-func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, w []float32) []*groupScorer {
+// its standardised training normals (ordered by year of age, ages[i] are
+// gtrain[i]'s) and the two scales (medians on the training normals; the kNN
+// one leave-one-out within each row's own reference window, so it is not zero).
+func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, ages [][]float64, w []float32) []*groupScorer {
 	sc := make([]*groupScorer, len(nets))
 	for i, net := range nets {
 		g := &groupScorer{net: net, method: p.ScoreMethod, k: p.KNNNeighbours, weight: p.KNNWeight}
@@ -18,7 +19,11 @@ func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, 
 		g.knnScale = 1
 		if g.method == ScoreEnsemble {
 			g.ref, g.w = weighted(gtrain[i], w), w
-			g.knnScale = positive(median(knnDistances(g.ref, g.ref, g.k, true)))
+			if p.KNNYearRefs > 0 {
+				g.ref, g.years = refYears(g.ref, ages[i])
+				g.yearRefs = p.KNNYearRefs
+			}
+			g.knnScale = positive(median(g.looDistances()))
 		}
 		sc[i] = g
 	}
@@ -40,13 +45,13 @@ func positive(v float64) float64 {
 // normals pooled (the raw scores are already divided by the group's own
 // scales). Where even the pool is too small there is no honest threshold:
 // Threshold is +Inf in memory (null in JSON) and the verdict "undetermined".
-func calibrateThresholds(p Params, scorers []*groupScorer, gval []autoencoder.Matrix, mgs []ModelGroup) {
+func calibrateThresholds(p Params, scorers []*groupScorer, gval []autoencoder.Matrix, valAges [][]float64, mgs []ModelGroup) {
 	alpha := 1 - p.ThresholdPercentile/100
 	own := make([][]float64, len(scorers))
 	var pool []float64
 	for i, g := range scorers {
 		if gval[i].Rows > 0 {
-			_, _, own[i] = g.raw(gval[i].Data, gval[i].Rows)
+			_, _, own[i] = g.raw(gval[i].Data, valAges[i], gval[i].Rows)
 			pool = append(pool, own[i]...)
 		}
 	}
@@ -68,12 +73,17 @@ func calibrateThresholds(p Params, scorers []*groupScorer, gval []autoencoder.Ma
 		}
 		mg.Threshold, mg.ThresholdSource, mg.Calibration = t, c.Method, c
 		mg.AEScale, mg.KNNScale = scorers[i].aeScale, scorers[i].knnScale
+		mg.ReferenceYears = scorers[i].years
 	}
 }
 
 func scoreDefinition(p Params) string {
 	if p.ScoreMethod == ScoreEnsemble {
-		return fmt.Sprintf("raw = %g * reconstruction error / ae_scale + %g * mean distance to the %d nearest training normals of the group / knn_scale; score = raw / group threshold; above 1 is anomalous", 1-p.KNNWeight, p.KNNWeight, p.KNNNeighbours)
+		ref := "of the group"
+		if p.KNNYearRefs > 0 {
+			ref = fmt.Sprintf("of the group of the drawing's year of age (widened a year each way until at least %d)", max(p.KNNYearRefs, p.KNNNeighbours+1))
+		}
+		return fmt.Sprintf("raw = %g * reconstruction error / ae_scale + %g * mean distance to the %d nearest training normals %s / knn_scale; score = raw / group threshold; above 1 is anomalous", 1-p.KNNWeight, p.KNNWeight, p.KNNNeighbours, ref)
 	}
 	return "raw = reconstruction error / ae_scale; score = raw / group threshold; above 1 is anomalous"
 }
