@@ -202,12 +202,7 @@ func sumSquares(g []float32) float64 {
 		return sumSquaresPart(g)
 	}
 	mid := len(g) / 2
-	var hi float64
-	if runtime.GOMAXPROCS(0) < 2 {
-		hi = sumSquaresPart(g[mid:])
-		return sumSquaresPart(g[:mid]) + hi
-	}
-	var lo float64
+	var lo, hi float64
 	inPair(func() { lo = sumSquaresPart(g[:mid]) }, func() { hi = sumSquaresPart(g[mid:]) })
 	return lo + hi
 }

@@ -77,15 +77,12 @@ func (p *partner) loop() {
 			}
 		}
 		// Announce the sleep, then look once more: a task stored before the
-		// announcement is seen here; one stored after it sends a wake-up.
+		// announcement is seen here (and run by the spin above); one stored
+		// after it sends a wake-up.
 		p.asleep.Store(true)
-		if t := p.task.Swap(nil); t != nil {
-			p.asleep.Store(false)
-			(*t)()
-			p.done.Store(true)
-			continue
+		if p.task.Load() == nil {
+			<-p.wake
 		}
-		<-p.wake
 		p.asleep.Store(false)
 	}
 }
