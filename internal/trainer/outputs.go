@@ -97,10 +97,7 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		_ = writeJSON(filepath.Join(r.l.OutputDataDir(), UsageFile), map[string]float64{"cpu_seconds": cpu})
 	}
 	if p.ScoreMethod == ScoreEnsemble {
-		man.KNNBlocks, man.KNNWeight = knnBlocksFor(norm), p.KNNWeight
-	}
-	if p.ScoreMethod == ScoreEnsemble {
-		man.KNNYearRefs = p.KNNYearRefs
+		man.KNNBlocks, man.KNNWeight, man.KNNYearRefs = knnBlocksFor(norm), p.KNNWeight, p.KNNYearRefs
 	}
 	trainAges, valAges := make([][]float64, len(groups)), make([][]float64, len(groups))
 	for i := range groups {

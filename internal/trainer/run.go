@@ -332,17 +332,22 @@ func (r *run) split(sets map[string]*features.Set) splits {
 	return sp
 }
 
-// matrix returns the standardised normal samples of set that belong to group gi
-// (by floor(age), or nearest group for ages no group covers).
+// groupNormals returns the normal samples of set that belong to group gi
+// (by floor(age), or nearest group for ages no group covers), in set order.
+func groupNormals(set []features.Sample, groups []AgeGroup, gi int) []features.Sample {
+	var out []features.Sample
+	for _, s := range set {
+		if g, _ := nearestGroup(groups, s.AgeYears); s.Label == "normal" && g == gi {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// matrix returns group gi's normal samples of set (groupNormals), standardised.
 func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
 	m := autoencoder.Matrix{Cols: len(n.Mean)}
-	for _, s := range set {
-		if s.Label != "normal" {
-			continue
-		}
-		if g, _ := nearestGroup(groups, s.AgeYears); g != gi {
-			continue
-		}
+	for _, s := range groupNormals(set, groups, gi) {
 		row := make([]float32, m.Cols)
 		n.apply(s.X, row)
 		m.Data = append(m.Data, row...)
@@ -355,10 +360,8 @@ func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) 
 // the same set and group, in the same order.
 func normalAges(set []features.Sample, groups []AgeGroup, gi int) []float64 {
 	var out []float64
-	for _, s := range set {
-		if g, _ := nearestGroup(groups, s.AgeYears); s.Label == "normal" && g == gi {
-			out = append(out, s.AgeYears)
-		}
+	for _, s := range groupNormals(set, groups, gi) {
+		out = append(out, s.AgeYears)
 	}
 	return out
 }
