@@ -12,8 +12,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
-func init() { register(newAttachCmd) }
-
 func newAttachCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "attach NAME",

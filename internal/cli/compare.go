@@ -12,8 +12,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/jobs"
 )
 
-func init() { register(newCompareCmd) }
-
 func newCompareCmd() *cobra.Command {
 	var metrics []string
 	cmd := &cobra.Command{

@@ -13,8 +13,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
-func init() { register(newEventsCmd) }
-
 func newEventsCmd() *cobra.Command {
 	var f store.OutboxFilter
 	cmd := &cobra.Command{

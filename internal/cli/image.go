@@ -16,8 +16,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/image"
 )
 
-func init() { register(newImageCmd) }
-
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",

@@ -21,16 +21,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-func init() {
-	register(newSubmitCmd)
-	register(newStatusCmd)
-	register(newListCmd)
-	register(newCancelCmd)
-	register(newLogsCmd)
-	register(newReportCmd)
-	register(newLocalRunCmd)
-}
-
 // jobsEnv is an open store and a service on it, for one command.
 type jobsEnv struct {
 	svc    *jobs.Service

@@ -18,8 +18,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
 
-func init() { register(newQuickstartCmd) }
-
 func newQuickstartCmd() *cobra.Command {
 	var (
 		dir         string

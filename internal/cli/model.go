@@ -17,8 +17,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-func init() { register(newModelCmd) }
-
 func newModelCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "model",

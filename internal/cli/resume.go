@@ -9,8 +9,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-func init() { register(newResumeCmd) }
-
 func newResumeCmd() *cobra.Command {
 	var wait bool
 	cmd := &cobra.Command{

@@ -9,8 +9,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/awssetup"
 )
 
-func init() { register(newRoleCmd) }
-
 func newRoleCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "role",

@@ -1,7 +1,3 @@
-// Package cli builds the sagetrain command line. One file per command group;
-// each file registers its commands in init() with register, so groups can be
-// added without touching this file. Commands take flags in, call the internal
-// packages, and print tables, JSON (--output json) or progress.
 package cli
 
 import (
@@ -10,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,15 +22,41 @@ type globalFlags struct {
 	Profile, Region string // --profile/--region of the job commands (addJobAWSFlags)
 }
 
-var (
-	globals   globalFlags
-	factories []func() *cobra.Command
-)
+var globals globalFlags
 
-// register adds a command to the root. Call it from init() in the command's file.
-func register(f func() *cobra.Command) { factories = append(factories, f) }
+// commands builds every sagetrain command, in the order help lists them.
+// This is the one place a command is added: each constructor lives in its
+// group's file.
+func commands() []*cobra.Command {
+	return []*cobra.Command{
+		newAttachCmd(),
+		newCancelCmd(),
+		newCompareCmd(),
+		newEventsCmd(),
+		newImageCmd(),
+		newListCmd(),
+		newLocalRunCmd(),
+		newLogsCmd(),
+		newModelCmd(),
+		newQuickstartCmd(),
+		newReportCmd(),
+		newResumeCmd(),
+		newRoleCmd(),
+		newSampleDataCmd(),
+		newScoreCmd(),
+		newServeCmd(),
+		newSetupCmd(),
+		newStatusCmd(),
+		newSubmitCmd(),
+		newSweepCmd(),
+		newTrainCmd(),
+		newUploadCmd(),
+		newValidateCmd(),
+		newVersionCmd(),
+	}
+}
 
-// NewRoot builds the root command with every registered command under it.
+// NewRoot builds the root command with every command under it.
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "sagetrain",
@@ -47,12 +68,7 @@ func NewRoot() *cobra.Command {
 	root.PersistentFlags().BoolVar(&globals.Debug, "debug", false, "let the AWS SDK's own log lines (retries, requests, checksum and IMDS notices) through to stderr")
 	root.PersistentPreRunE = rootPreRun
 	root.PersistentFlags().StringVar(&globals.DB, "db", "", "job store: a SQLite file path or a postgres:// URL (default $SAGETRAIN_DB, else the SQLite file in the user's data dir)")
-	cmds := make([]*cobra.Command, 0, len(factories))
-	for _, f := range factories {
-		cmds = append(cmds, f())
-	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
-	root.AddCommand(cmds...)
+	root.AddCommand(commands()...)
 	addJobAWSFlags(root)
 	markUsageErrors(root)
 	return root

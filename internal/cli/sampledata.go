@@ -10,8 +10,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
 
-func init() { register(newSampleDataCmd) }
-
 func newSampleDataCmd() *cobra.Command {
 	var o sampledata.Options
 	cmd := &cobra.Command{

@@ -25,8 +25,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/store/storeopen"
 )
 
-func init() { register(newServeCmd) }
-
 type serveFlags struct {
 	addr          string
 	tokenFile     string

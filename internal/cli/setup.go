@@ -16,8 +16,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/image"
 )
 
-func init() { register(newSetupCmd) }
-
 // setupResult is what setup did and the values a job spec needs.
 type setupResult struct {
 	Validation *awssetup.Report     `json:"validation"`

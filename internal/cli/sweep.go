@@ -20,8 +20,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/sweep"
 )
 
-func init() { register(newSweepCmd) }
-
 // sweepWaitInterval is how often --wait advances the sweep and its jobs.
 const sweepWaitInterval = time.Second
 

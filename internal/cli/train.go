@@ -17,11 +17,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/trainer/data"
 )
 
-func init() {
-	register(newTrainCmd)
-	register(newScoreCmd)
-}
-
 func newTrainCmd() *cobra.Command {
 	var mlRoot string
 	cmd := &cobra.Command{

@@ -16,8 +16,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
-func init() { register(newUploadCmd) }
-
 func newUploadCmd() *cobra.Command {
 	var (
 		awsf awssetupFlags

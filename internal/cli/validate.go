@@ -14,8 +14,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/spec"
 )
 
-func init() { register(newValidateCmd) }
-
 func newValidateCmd() *cobra.Command {
 	var (
 		awsf           awssetupFlags

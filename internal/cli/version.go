@@ -8,8 +8,6 @@ import (
 	"github.com/sagetrain/sagetrain/internal/buildinfo"
 )
 
-func init() { register(newVersionCmd) }
-
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
