@@ -111,11 +111,11 @@ func TestValidateRoleSetupCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("setup: exit %d: %s", code, errOut)
 	}
-	var setup setupResult
+	var setup awssetup.SetupResult
 	if err := json.Unmarshal([]byte(out), &setup); err != nil {
 		t.Fatal(err)
 	}
-	want := setupSpecValues{RoleARN: "arn:aws:iam::123456789012:role/sagetrain-training",
+	want := awssetup.SetupSpecValues{RoleARN: "arn:aws:iam::123456789012:role/sagetrain-training",
 		ImageURI:        "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagetrain@sha256:" + strings.Repeat("a", 64),
 		InputDataS3URI:  "s3://drawings/sagetrain/data/training/",
 		OutputS3URI:     "s3://drawings/sagetrain/output/",
