@@ -19,7 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
@@ -358,7 +359,7 @@ type uploader struct {
 	loc    S3Location
 	opts   UploadOptions
 	mpOnce sync.Once
-	mp     *manager.Uploader
+	mp     *transfermanager.Client
 	cache  *hashCache // nil in FetchManifest
 }
 
@@ -472,22 +473,23 @@ func (u *uploader) put(ctx context.Context, f File, e Entry) error {
 
 func (u *uploader) putMultipart(ctx context.Context, fh *os.File, key string, e Entry, ctype string) error {
 	u.mpOnce.Do(func() {
-		u.mp = manager.NewUploader(u.client, func(m *manager.Uploader) {
-			m.PartSize = u.opts.PartSize
-			m.Concurrency = 4
+		u.mp = transfermanager.New(u.client, func(o *transfermanager.Options) {
+			o.PartSizeBytes = u.opts.PartSize
+			o.MultipartUploadThreshold = u.opts.MultipartThreshold // the file is past it: always parts
+			o.Concurrency = 4
 		})
 	})
-	in := &s3.PutObjectInput{
+	in := &transfermanager.UploadObjectInput{
 		Bucket:            &u.loc.Bucket,
 		Key:               &key,
 		Body:              fh,
-		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, // per part, checked by the server
+		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmSha256, // per part, checked by the server
 		Metadata:          map[string]string{metaSHA256: e.SHA256},
 	}
 	if ctype != "" {
 		in.ContentType = &ctype
 	}
-	if _, err := u.mp.Upload(ctx, in); err != nil {
+	if _, err := u.mp.UploadObject(ctx, in); err != nil {
 		return u.explainPut(err, File{Rel: e.Path, Abs: fh.Name()}, "s3://"+u.loc.Bucket+"/"+key)
 	}
 	return nil

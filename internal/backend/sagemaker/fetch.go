@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sagetrain/sagetrain/internal/backend"
@@ -27,7 +27,9 @@ func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, d
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return errs.Job("create folder "+dir, "check the folder's permissions", err)
 	}
-	dl := manager.NewDownloader(b.s3)
+	// Ranged GETs, as the old manager made: the parts of a multipart
+	// upload are SageMaker's to choose and may be small.
+	dl := transfermanager.New(b.s3, func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
 	for file, uri := range map[string]string{container.ModelArchive: obs.ModelArtifacts, container.OutputArchive: obs.OutputArtifacts} {
 		if uri == "" {
 			continue
@@ -45,7 +47,7 @@ func (b *Backend) FetchArtifacts(ctx context.Context, obs backend.Observation, d
 }
 
 // download fetches uri into dest; found is false when the object does not exist.
-func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, dest string) (found bool, err error) {
+func (b *Backend) download(ctx context.Context, dl *transfermanager.Client, uri, dest string) (found bool, err error) {
 	bucket, key, err := parseS3URI(uri)
 	if err != nil {
 		return false, err
@@ -56,7 +58,7 @@ func (b *Backend) download(ctx context.Context, dl *manager.Downloader, uri, des
 	}
 	defer os.Remove(tmp.Name())
 	err = b.call(ctx, func(ctx context.Context) error {
-		_, err := dl.Download(ctx, tmp, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		_, err := dl.DownloadObject(ctx, &transfermanager.DownloadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), WriterAt: tmp})
 		return err
 	})
 	if cerr := tmp.Close(); err == nil {
