@@ -96,7 +96,6 @@ func (s *stateFile) finish(status jobtype.Status, secondary, message, reason str
 	s.Final = true
 }
 
-
 // writeJSONAtomic writes v to path through a temporary file and a rename, so
 // readers in other processes never see half a file.
 func writeJSONAtomic(path string, v any) error {
