@@ -81,18 +81,18 @@ func (l Layout) Prepare() error {
 				return fmt.Errorf("link channel %s into %s: %w", ch.Name, h, err)
 			}
 		}
-		rc := map[string]any{
-			"current_host":          h,
-			"current_instance_type": l.InstanceType,
-			"current_group_name":    "homogeneousCluster",
-			"hosts":                 l.Hosts,
-			"instance_groups": []map[string]any{{
-				"instance_group_name": "homogeneousCluster", "instance_type": l.InstanceType, "hosts": l.Hosts,
+		rc := resourceConfig{
+			CurrentHost: h, CurrentInstanceType: l.InstanceType, Hosts: l.Hosts,
+			CurrentGroupName: "homogeneousCluster",
+			InstanceGroups: []instanceGroup{{
+				InstanceGroupName: "homogeneousCluster", InstanceType: l.InstanceType, Hosts: l.Hosts,
 			}},
-			"network_interface_name": "lo",
+			NetworkInterfaceName: "lo",
 		}
 		for file, v := range map[string]any{container.HyperparametersFile: hp, container.InputDataConfigFile: inputCfg, container.ResourceConfigFile: rc} {
-			b, err := json.MarshalIndent(v, "", "  ")
+			// One line, as SageMaker writes them (the tests' stand-in
+			// trainers read them with sed).
+			b, err := json.Marshal(v)
 			if err != nil {
 				return err
 			}
@@ -102,6 +102,22 @@ func (l Layout) Prepare() error {
 		}
 	}
 	return nil
+}
+
+// resourceConfig is resourceconfig.json.
+type resourceConfig struct {
+	CurrentHost          string          `json:"current_host"`
+	CurrentInstanceType  string          `json:"current_instance_type"`
+	Hosts                []string        `json:"hosts"`
+	CurrentGroupName     string          `json:"current_group_name"`
+	InstanceGroups       []instanceGroup `json:"instance_groups"`
+	NetworkInterfaceName string          `json:"network_interface_name"`
+}
+
+type instanceGroup struct {
+	InstanceGroupName string   `json:"instance_group_name"`
+	InstanceType      string   `json:"instance_type"`
+	Hosts             []string `json:"hosts"`
 }
 
 // maxFailureFile bounds how much of a failure file is read.
