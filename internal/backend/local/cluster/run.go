@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os/exec"
 	"strings"
@@ -121,11 +122,7 @@ func Start(t Trainers) (*Run, error) {
 			pw.Close()
 			r.signal(syscall.SIGKILL)
 			wg.Wait()
-			r.mu.Lock()
-			if r.kill != nil {
-				r.kill.Stop()
-			}
-			r.mu.Unlock()
+			r.cancelKill()
 			return nil, fmt.Errorf("start the trainer on %s: %w", h, err)
 		}
 		r.cmds = append(r.cmds, cmd)
@@ -150,11 +147,7 @@ func Start(t Trainers) (*Run, error) {
 	}
 	go func() {
 		wg.Wait()
-		r.mu.Lock()
-		if r.kill != nil {
-			r.kill.Stop()
-		}
-		r.mu.Unlock()
+		r.cancelKill()
 		close(r.done)
 	}()
 	return r, nil
@@ -189,6 +182,15 @@ func (r *Run) terminate(restart bool) {
 	}
 }
 
+// cancelKill stops a pending SIGKILL once every trainer has exited.
+func (r *Run) cancelKill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kill != nil {
+		r.kill.Stop()
+	}
+}
+
 func (r *Run) signal(sig syscall.Signal) {
 	for _, c := range r.cmds {
 		if r.ownGroup {
@@ -219,11 +221,7 @@ func (r *Run) Wait() Result {
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	exits := make(map[string]error, len(r.exits))
-	for h, err := range r.exits {
-		exits[h] = err
-	}
-	return Result{Exits: exits, FailedHost: r.failed, Stopped: r.stopped}
+	return Result{Exits: maps.Clone(r.exits), FailedHost: r.failed, Stopped: r.stopped}
 }
 
 func freePort() (int, error) {
