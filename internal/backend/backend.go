@@ -41,20 +41,16 @@ type Transition struct {
 	StatusMessage string
 }
 
-// Backend runs training jobs somewhere.
+// Backend runs training jobs somewhere: what the job service (package jobs)
+// asks of one. What only some backends can do are interfaces of their own,
+// asserted where they are needed (ServiceEnvCreator here; the account
+// listing, checkpoint source and tuner in package jobs and sweep).
 type Backend interface {
-	// Name is "local" or "sagemaker".
-	Name() string
-
 	// Create starts a job named *in.TrainingJobName and returns its ARN.
 	// Creating a name that already exists with this backend returns the
 	// existing job's ARN and errs.ErrConflict wrapped, so a crash between
 	// writing the row and creating the job never makes two jobs.
 	Create(ctx context.Context, in *sagemaker.CreateTrainingJobInput) (arn string, err error)
-
-	// Describe returns one job's observation; errs.ErrNotFound if the
-	// backend has never heard of it.
-	Describe(ctx context.Context, name string) (Observation, error)
 
 	// Refresh observes many live jobs at once. It returns an observation for
 	// each name the backend knows; names it does not know are left out.

@@ -20,9 +20,19 @@ import (
 	"github.com/sagetrain/sagetrain/internal/jobtype"
 )
 
+// Backend is what the contract checks: what the job service calls, and
+// Describe, which the service does not call but every backend has (its
+// Refresh rests on it) and which must tell an unknown job.
+type Backend interface {
+	backend.Backend
+	// Describe returns one job's observation; errs.ErrNotFound if the
+	// backend has never heard of it.
+	Describe(ctx context.Context, name string) (backend.Observation, error)
+}
+
 // Harness is one backend under test and how to give it work.
 type Harness struct {
-	Backend backend.Backend
+	Backend Backend
 
 	// Request returns the request of a job named name (a fresh name each
 	// call) that completes quickly and writes a model and output data.
@@ -165,7 +175,7 @@ func Run(t *testing.T, h Harness) {
 }
 
 // waitEnded describes name until it is terminal.
-func waitEnded(t *testing.T, b backend.Backend, name string, within time.Duration) backend.Observation {
+func waitEnded(t *testing.T, b Backend, name string, within time.Duration) backend.Observation {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"time"
 
@@ -96,8 +95,6 @@ func (s *stateFile) finish(status jobtype.Status, secondary, message, reason str
 	s.FailureReason = reason
 	s.Final = true
 }
-
-func hostName(i int) string { return fmt.Sprintf("algo-%d", i+1) }
 
 // writeJSONAtomic writes v to path through a temporary file and a rename, so
 // readers in other processes never see half a file.

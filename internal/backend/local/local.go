@@ -96,9 +96,6 @@ func New(o Options) (*Backend, error) {
 	return &Backend{root: root, exe: o.Executable, grace: o.StopGrace, env: o.Env, faults: newStateFaults()}, nil
 }
 
-// Name is "local".
-func (b *Backend) Name() string { return "local" }
-
 // Root is the folder holding the job folders.
 func (b *Backend) Root() string { return b.root }
 

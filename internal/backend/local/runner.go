@@ -1,14 +1,10 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -22,6 +18,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
 	"github.com/sagetrain/sagetrain/internal/awssetup"
+	"github.com/sagetrain/sagetrain/internal/backend/local/cluster"
 	"github.com/sagetrain/sagetrain/internal/container"
 	ds "github.com/sagetrain/sagetrain/internal/dataset"
 	"github.com/sagetrain/sagetrain/internal/excerpt"
@@ -75,6 +72,8 @@ type runner struct {
 	job jobFile
 	mu  sync.Mutex // guards st
 	st  stateFile
+	// maxRuntime is whether the stop came from MaxRuntimeInSeconds.
+	maxRuntime bool
 }
 
 func (r *runner) save() error {
@@ -150,14 +149,15 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) hosts() []string {
 	n := 1
-	if rc := r.job.Request.ResourceConfig; rc != nil && aws.ToInt32(rc.InstanceCount) > 1 {
+	if rc := r.job.Request.ResourceConfig; rc != nil {
 		n = int(aws.ToInt32(rc.InstanceCount))
 	}
-	hs := make([]string, n)
-	for i := range hs {
-		hs[i] = hostName(i)
-	}
-	return hs
+	return cluster.Hosts(n)
+}
+
+// layout is where the job's hosts are: hosts/algo-N in its folder.
+func (r *runner) layout(hosts []string) cluster.Layout {
+	return cluster.Layout{Root: filepath.Join(r.dir, "hosts"), Hosts: hosts}
 }
 
 func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
@@ -180,10 +180,7 @@ func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	if r.stopAsked() {
 		return r.stopBeforeStart()
 	}
-	env, err := r.environment(hosts)
-	if err != nil {
-		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: "+err.Error())
-	}
+	env := r.environment()
 	now := time.Now().UTC()
 	r.mu.Lock()
 	r.st.StartedAt = &now
@@ -191,8 +188,11 @@ func (r *runner) run(ctx context.Context, sigs <-chan os.Signal) error {
 	if err := r.transition(jobtype.StatusRunning, "Training", "Training image download completed. Training in progress."); err != nil {
 		return err
 	}
-	outcome := r.train(hosts, env, sigs)
-	return r.conclude(hosts, outcome)
+	res, err := r.train(hosts, env, sigs)
+	if err != nil {
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot start the trainer: "+err.Error())
+	}
+	return r.conclude(hosts, res)
 }
 
 // prepare makes data/<channel> and every host's ml-root.
@@ -202,8 +202,11 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return err
 	}
-	inputCfg := map[string]map[string]string{}
-	sources := map[string]string{}
+	l := r.layout(hosts)
+	l.HyperParameters = in.HyperParameters
+	if in.ResourceConfig != nil {
+		l.InstanceType = string(in.ResourceConfig.InstanceType)
+	}
 	for _, ch := range in.InputDataConfig {
 		name, src, err := channelSource(ch)
 		if err != nil {
@@ -219,56 +222,14 @@ func (r *runner) prepare(ctx context.Context, hosts []string) error {
 		} else if _, err := os.Stat(src); err != nil {
 			return fmt.Errorf("channel %s: %w", name, err)
 		}
-		sources[name] = src
 		mode := string(in.AlgorithmSpecification.TrainingInputMode)
 		if ch.InputMode != "" {
 			mode = string(ch.InputMode)
 		}
-		c := map[string]string{"TrainingInputMode": mode, "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
-		if ch.ContentType != nil {
-			c["ContentType"] = *ch.ContentType
-		}
-		inputCfg[name] = c
+		l.Channels = append(l.Channels, cluster.Channel{Name: name, Source: src, Config: cluster.ChannelConfig(mode, "FullyReplicated", aws.ToString(ch.ContentType))})
 	}
-	hp := in.HyperParameters
-	if hp == nil {
-		hp = map[string]string{}
-	}
-	instanceType := ""
-	if in.ResourceConfig != nil {
-		instanceType = string(in.ResourceConfig.InstanceType)
-	}
-	for _, h := range hosts {
-		root := filepath.Join(r.dir, "hosts", h)
-		for _, d := range container.Dirs {
-			if err := os.MkdirAll(container.Path(root, d), 0o755); err != nil {
-				return err
-			}
-		}
-		for name, src := range sources {
-			dst := container.Path(root, container.DataDir, name)
-			_ = os.RemoveAll(dst)
-			// Real folders of hard links: no copying, and the trainer sees
-			// plain files as in a container.
-			if err := LinkTree(src, dst); err != nil {
-				return fmt.Errorf("link channel %s into %s: %w", name, h, err)
-			}
-		}
-		rc := map[string]any{
-			"current_host":          h,
-			"current_instance_type": instanceType,
-			"current_group_name":    "homogeneousCluster",
-			"hosts":                 hosts,
-			"instance_groups": []map[string]any{{
-				"instance_group_name": "homogeneousCluster", "instance_type": instanceType, "hosts": hosts,
-			}},
-			"network_interface_name": "lo",
-		}
-		for file, v := range map[string]any{container.HyperparametersFile: hp, container.InputDataConfigFile: inputCfg, container.ResourceConfigFile: rc} {
-			if err := writeJSONAtomic(container.Path(root, container.ConfigDir, file), v); err != nil {
-				return err
-			}
-		}
+	if err := l.Prepare(); err != nil {
+		return err
 	}
 	// A resumed job starts from the checkpoints it names.
 	return r.restoreCheckpoints(hosts)
@@ -284,7 +245,7 @@ const trainerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // which Create turned away already), the job service's own variables (the
 // provenance digests) and, for several hosts, the addresses
 // they find each other at. Each host adds its own name and HOME.
-func (r *runner) environment(hosts []string) ([]string, error) {
+func (r *runner) environment() []string {
 	env := []string{"PATH=" + trainerPath, "LANG=C.UTF-8", container.EnvTrainingJobName + "=" + r.job.Name, container.EnvTrainingJobARN + "=" + r.job.ARN}
 	env = append(env, r.job.TrainerEnv...)
 	keys := make([]string, 0, len(r.job.Request.Environment))
@@ -307,145 +268,63 @@ func (r *runner) environment(hosts []string) ([]string, error) {
 	for _, k := range keys {
 		env = append(env, k+"="+r.job.ServiceEnv[k])
 	}
-	if len(hosts) > 1 {
-		addrs := make([]string, len(hosts))
-		for i, h := range hosts {
-			port, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			addrs[i] = fmt.Sprintf("%s=127.0.0.1:%d", h, port)
-		}
-		env = append(env, container.EnvHostAddresses+"="+strings.Join(addrs, ","))
-	}
-	return env, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// outcome is how the trainers ended.
-type outcome struct {
-	exitCodes  map[string]int
-	startErr   error
-	stopped    bool   // a stop was asked
-	maxRuntime bool   // stopped for exceeding MaxRuntimeInSeconds
-	failedHost string // first host with a non-zero exit
+	return env
 }
 
 // train runs one trainer per host and waits for all of them, passing a stop
-// on as SIGTERM and escalating to SIGKILL after the grace period.
-func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outcome {
+// (a signal, the stop file, the maximum runtime) on to them.
+func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) (cluster.Result, error) {
 	logf, err := os.OpenFile(filepath.Join(r.dir, fileLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return outcome{startErr: err}
+		return cluster.Result{}, err
 	}
 	defer logf.Close()
 	var logMu sync.Mutex
-	type result struct {
-		host string
-		code int
-	}
-	done := make(chan result, len(hosts))
-	var cmds []*exec.Cmd
-	var copies sync.WaitGroup
 	// The trainer is this very binary. /proc/self/exe still runs it when its
 	// file is gone, as after `go run ./cmd/sagetrain submit` returns.
 	exe := r.job.Executable
 	if _, err := os.Stat("/proc/self/exe"); err == nil {
 		exe = "/proc/self/exe"
 	}
-	for _, h := range hosts {
-		cmd := exec.Command(exe, "train", "--ml-root", filepath.Join(r.dir, "hosts", h))
-		cmd.Dir = filepath.Join(r.dir, "hosts", h)
-		cmd.Env = append(append([]string(nil), env...), "SAGETRAIN_CURRENT_HOST="+h, "HOME="+cmd.Dir)
-		// Trainers die with the runner, so an interrupted job leaves nothing behind.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		prefix := ""
-		if len(hosts) > 1 {
-			prefix = "[" + h + "] "
-		}
-		pr, pw := io.Pipe()
-		cmd.Stdout, cmd.Stderr = pw, pw
-		if err := cmd.Start(); err != nil {
-			pw.Close()
-			for _, c := range cmds {
-				_ = c.Process.Kill()
+	run, err := cluster.Start(cluster.Trainers{
+		Layout: r.layout(hosts), Command: []string{exe, "train"}, Env: env, Grace: r.job.StopGrace,
+		Line: func(h, line string) {
+			prefix := ""
+			if len(hosts) > 1 {
+				prefix = "[" + h + "] "
 			}
-			return outcome{startErr: err}
-		}
-		cmds = append(cmds, cmd)
-		copies.Add(1)
-		go func() {
-			defer copies.Done()
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			for sc.Scan() {
-				logMu.Lock()
-				// The trainer's lines carry user data: no terminal escapes.
-				fmt.Fprintf(logf, "%s%s\n", prefix, excerpt.Line(sc.Text()))
-				logMu.Unlock()
-			}
-			_, _ = io.Copy(io.Discard, pr)
-		}()
-		go func(h string) {
-			err := cmd.Wait()
-			pw.Close()
-			code := 0
-			if err != nil {
-				code = -1
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					code = ee.ExitCode()
-				}
-			}
-			done <- result{h, code}
-		}(h)
+			logMu.Lock()
+			defer logMu.Unlock()
+			// The trainer's lines carry user data: no terminal escapes.
+			fmt.Fprintf(logf, "%s%s\n", prefix, excerpt.Line(line))
+		},
+	})
+	if err != nil {
+		return cluster.Result{}, err
 	}
-
-	out := outcome{exitCodes: map[string]int{}}
 	var maxRun <-chan time.Time
 	if sc := r.job.Request.StoppingCondition; sc != nil && aws.ToInt32(sc.MaxRuntimeInSeconds) > 0 {
 		maxRun = time.After(time.Duration(aws.ToInt32(sc.MaxRuntimeInSeconds)) * time.Second)
 	}
-	var kill <-chan time.Time
 	stopFile := time.NewTicker(500 * time.Millisecond)
 	defer stopFile.Stop()
+	stopping := false
 	terminate := func(maxRuntime bool) {
-		if out.stopped {
+		if stopping {
 			return
 		}
-		out.stopped, out.maxRuntime = true, maxRuntime
+		stopping, r.maxRuntime = true, maxRuntime
 		msg := "Stopping the training job"
 		if maxRuntime {
 			msg = "Stopping the training job: it exceeded MaxRuntimeInSeconds"
 		}
 		_ = r.transition(jobtype.StatusStopping, "Stopping", msg)
-		for _, c := range cmds {
-			_ = c.Process.Signal(syscall.SIGTERM)
-		}
-		kill = time.After(r.job.StopGrace)
+		run.Stop()
 	}
-	for len(out.exitCodes) < len(hosts) {
+	for {
 		select {
-		case res := <-done:
-			out.exitCodes[res.host] = res.code
-			if res.code != 0 && out.failedHost == "" && !out.stopped {
-				out.failedHost = res.host
-				// One host failing fails the job: do not leave the others waiting for it.
-				for _, c := range cmds {
-					_ = c.Process.Signal(syscall.SIGTERM)
-				}
-				if kill == nil {
-					kill = time.After(r.job.StopGrace)
-				}
-			}
+		case <-run.Done():
+			return run.Wait(), nil
 		case <-sigs:
 			terminate(false)
 		case <-stopFile.C:
@@ -454,35 +333,18 @@ func (r *runner) train(hosts []string, env []string, sigs <-chan os.Signal) outc
 			}
 		case <-maxRun:
 			terminate(true)
-		case <-kill:
-			for _, c := range cmds {
-				_ = c.Process.Kill()
-			}
-			kill = nil
 		}
 	}
-	copies.Wait()
-	return out
 }
 
 // conclude packs the artifacts and writes the exit record.
-func (r *runner) conclude(hosts []string, o outcome) error {
-	if o.startErr != nil {
-		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: cannot start the trainer: "+o.startErr.Error())
-	}
+func (r *runner) conclude(hosts []string, res cluster.Result) error {
+	codes := res.ExitCodes()
 	r.mu.Lock()
-	r.st.ExitCodes = o.exitCodes
+	r.st.ExitCodes = codes
 	r.mu.Unlock()
-	failed := o.failedHost != ""
-	if !failed && !o.stopped {
-		for _, h := range hosts {
-			if o.exitCodes[h] != 0 {
-				failed, o.failedHost = true, h
-				break
-			}
-		}
-	}
-	if !failed && !o.stopped {
+	failed := res.FailedHost != ""
+	if !failed && !res.Stopped {
 		if err := r.transition(jobtype.StatusRunning, "Uploading", "Uploading generated training model"); err != nil {
 			return err
 		}
@@ -491,14 +353,14 @@ func (r *runner) conclude(hosts []string, o outcome) error {
 	// or stopped one.
 	artErr := r.pack(hosts[0], !failed)
 	switch {
-	case o.stopped:
+	case res.Stopped:
 		secondary, msg := "Stopped", "Training job stopped"
-		if o.maxRuntime {
+		if r.maxRuntime {
 			secondary, msg = "MaxRuntimeExceeded", "Training job stopped: it exceeded MaxRuntimeInSeconds"
 		}
 		return r.finish(jobtype.StatusStopped, secondary, msg, "")
 	case failed:
-		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", r.failureReason(o.failedHost, o.exitCodes[o.failedHost]))
+		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", r.failureReason(res.FailedHost, codes[res.FailedHost]))
 	case artErr != nil:
 		return r.finish(jobtype.StatusFailed, "Failed", "Training job failed", "InternalServerError: packing the artifacts failed: "+artErr.Error())
 	default:
@@ -513,7 +375,7 @@ func (r *runner) pack(host string, withModel bool) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	root := filepath.Join(r.dir, "hosts", host)
+	root := r.layout(nil).HostRoot(host)
 	var firstErr error
 	if withModel {
 		p := filepath.Join(outDir, container.ModelArchive)
@@ -541,11 +403,11 @@ func (r *runner) pack(host string, withModel bool) error {
 // failureReason is the failed host's output/failure file, as SageMaker
 // reports it, or its exit status when the trainer wrote none.
 func (r *runner) failureReason(host string, code int) string {
-	b, err := os.ReadFile(container.Path(filepath.Join(r.dir, "hosts", host), container.FailureFile))
-	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
+	l := r.layout(nil)
+	if s := l.Failure(host); s != "" {
 		return s
 	}
-	hostDir := filepath.Join(r.dir, "hosts", host)
+	hostDir := l.HostRoot(host)
 	var fs syscall.Statfs_t
 	if syscall.Statfs(hostDir, &fs) == nil && fs.Bavail*uint64(fs.Bsize) < 2*reserveBytes {
 		return fmt.Sprintf("InternalServerError: no space left on device in %s (the trainer on %s exited with status %d); free space there or use another --local-root", hostDir, host, code)

@@ -120,9 +120,6 @@ func New(cfg aws.Config, opt Options) *Backend {
 	return b
 }
 
-// Name is "sagemaker".
-func (b *Backend) Name() string { return "sagemaker" }
-
 // Create creates the training job. A name that already exists returns the
 // existing job's ARN with an errs.ErrConflict error.
 func (b *Backend) Create(ctx context.Context, in *sm.CreateTrainingJobInput) (string, error) {

@@ -1,23 +1,18 @@
 package sagemakeremu
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sagetrain/sagetrain/internal/artifacts"
+	"github.com/sagetrain/sagetrain/internal/backend/local/cluster"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/dataset"
 )
@@ -54,7 +50,6 @@ type job struct {
 	billable    int64
 	stopAsked   bool
 	failAsked   string
-	procs       []*exec.Cmd
 	interrupted chan struct{} // closed on stop or forced failure
 	intOnce     sync.Once
 }
@@ -269,18 +264,10 @@ func (j *job) run(ctx context.Context) {
 		return
 	}
 	j.set("InProgress", "Downloading", "Downloading input data", "")
-	n := j.req.ResourceConfig.InstanceCount
-	hosts := make([]string, n)
-	roots := make([]string, n)
-	for i := range hosts {
-		hosts[i] = fmt.Sprintf("algo-%d", i+1)
-		roots[i] = filepath.Join(work, hosts[i])
-	}
-	for i := range hosts {
-		if err := j.prepareRoot(ctx, roots[i], hosts[i], hosts); err != nil {
-			j.set("Failed", "Failed", "", "ClientError: "+err.Error())
-			return
-		}
+	l, err := j.download(ctx, work)
+	if err != nil {
+		j.set("Failed", "Failed", "", "ClientError: "+err.Error())
+		return
 	}
 	if !pause() {
 		finishInterrupted()
@@ -293,7 +280,7 @@ func (j *job) run(ctx context.Context) {
 		return
 	default:
 	}
-	exitErrs := j.train(ctx, hosts, roots, intr)
+	res, startErr := j.train(ctx, l, intr)
 
 	j.mu.Lock()
 	reason, stop := j.failAsked, j.stopAsked
@@ -303,18 +290,23 @@ func (j *job) run(ctx context.Context) {
 		return
 	}
 	failure := ""
-	for i, e := range exitErrs {
-		if e == nil || stop {
-			continue
+	if startErr != nil {
+		failure = "AlgorithmError: " + startErr.Error()
+	} else if h := failedHost(l.Hosts, res); h != "" && !stop {
+		msg := l.Failure(h)
+		if len(msg) > 1024 {
+			msg = msg[:1024]
 		}
-		msg := strings.TrimSpace(readSmall(container.Path(roots[i], container.FailureFile)))
 		if msg == "" {
-			msg = e.Error()
+			msg = res.Exits[h].Error()
 		}
-		failure = fmt.Sprintf("AlgorithmError: %s (host %s)", msg, hosts[i])
-		break
+		failure = fmt.Sprintf("AlgorithmError: %s (host %s)", msg, h)
 	}
 	j.set(j.status, "Uploading", "Uploading generated training model", "")
+	roots := make([]string, len(l.Hosts))
+	for i, h := range l.Hosts {
+		roots[i] = l.HostRoot(h)
+	}
 	upErr := j.upload(ctx, work, roots, failure == "")
 	switch {
 	case failure != "":
@@ -328,147 +320,104 @@ func (j *job) run(ctx context.Context) {
 	}
 }
 
-func readSmall(p string) string {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return ""
+// failedHost is the host whose failure fails the job: the first to fail,
+// else (after a stop) the first in order that did not exit cleanly.
+func failedHost(hosts []string, res cluster.Result) string {
+	if res.FailedHost != "" {
+		return res.FailedHost
 	}
-	if len(b) > 1024 {
-		b = b[:1024]
-	}
-	return string(b)
-}
-
-// prepareRoot lays out one host's /opt/ml: config files and channel data.
-func (j *job) prepareRoot(ctx context.Context, root, host string, hosts []string) error {
-	for _, d := range container.Dirs {
-		if err := os.MkdirAll(container.Path(root, d), 0o755); err != nil {
-			return err
+	for _, h := range hosts {
+		if res.Exits[h] != nil {
+			return h
 		}
 	}
-	hp := j.req.HyperParameters
-	if hp == nil {
-		hp = map[string]string{}
-	}
-	idc := map[string]any{}
+	return ""
+}
+
+// download fetches the channels (once, linked into every host) and the
+// checkpoints (into every host) from S3, and lays out each host's /opt/ml.
+func (j *job) download(ctx context.Context, work string) (cluster.Layout, error) {
+	l := cluster.Layout{Root: filepath.Join(work, "hosts"), Hosts: cluster.Hosts(j.req.ResourceConfig.InstanceCount),
+		HyperParameters: j.req.HyperParameters, InstanceType: j.req.ResourceConfig.InstanceType}
 	for _, c := range j.req.InputDataConfig {
 		mode := c.InputMode
 		if mode == "" && j.req.AlgorithmSpecification != nil {
 			mode = j.req.AlgorithmSpecification.TrainingInputMode
 		}
-		idc[c.ChannelName] = map[string]string{"TrainingInputMode": mode, "S3DistributionType": c.DataSource.S3DataSource.S3DataDistributionType, "RecordWrapperType": "None"}
-		dest := container.Path(root, container.DataDir, c.ChannelName)
-		if err := j.srv.downloadPrefix(ctx, c.DataSource.S3DataSource.S3Uri, dest); err != nil {
-			return fmt.Errorf("channel %s: %w", c.ChannelName, err)
+		src := filepath.Join(work, "data", c.ChannelName)
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return l, err
 		}
+		if err := j.srv.downloadPrefix(ctx, c.DataSource.S3DataSource.S3Uri, src); err != nil {
+			return l, fmt.Errorf("channel %s: %w", c.ChannelName, err)
+		}
+		l.Channels = append(l.Channels, cluster.Channel{Name: c.ChannelName, Source: src,
+			Config: cluster.ChannelConfig(mode, c.DataSource.S3DataSource.S3DataDistributionType, c.ContentType)})
 	}
-	rc := map[string]any{"current_host": host, "hosts": hosts, "network_interface_name": "eth0", "current_instance_type": j.req.ResourceConfig.InstanceType}
-	files := map[string]any{container.HyperparametersFile: hp, container.InputDataConfigFile: idc, container.ResourceConfigFile: rc}
-	for name, v := range files {
-		if err := os.WriteFile(container.Path(root, container.ConfigDir, name), rawJSON(v), 0o644); err != nil {
-			return err
-		}
+	if err := l.Prepare(); err != nil {
+		return l, err
 	}
 	if cc := j.req.CheckpointConfig; cc != nil && cc.S3Uri != "" {
-		if err := j.srv.downloadPrefix(ctx, cc.S3Uri, container.Path(root, container.CheckpointDir)); err != nil {
-			return fmt.Errorf("checkpoints: %w", err)
+		for _, h := range l.Hosts {
+			if err := j.srv.downloadPrefix(ctx, cc.S3Uri, container.Path(l.HostRoot(h), container.CheckpointDir)); err != nil {
+				return l, fmt.Errorf("checkpoints: %w", err)
+			}
 		}
 	}
-	return nil
+	return l, nil
 }
 
-// train runs the trainer once per host and waits for all of them. An
-// interrupt sends SIGTERM to every trainer and SIGKILL after the grace period.
-func (j *job) train(ctx context.Context, hosts, roots []string, intr chan struct{}) []error {
-	// Each host gets a port of its own for the trainers' rendezvous.
-	addrs := make([]string, len(hosts))
-	for i, h := range hosts {
-		addrs[i] = fmt.Sprintf("%s=127.0.0.1:%d", h, freePort())
-	}
+// train runs the trainer once per host, each host's lines going to its
+// CloudWatch Logs stream and the metric definitions, and waits for all of
+// them; an interrupt or the maximum runtime stops them.
+func (j *job) train(ctx context.Context, l cluster.Layout, intr chan struct{}) (cluster.Result, error) {
 	var metricRes []*regexp.Regexp
 	var metricNames []string
 	for _, m := range j.req.AlgorithmSpecification.MetricDefinitions {
 		metricRes = append(metricRes, regexp.MustCompile(m.Regex)) // validated by create
 		metricNames = append(metricNames, m.Name)
 	}
-	results := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	var cmds []*exec.Cmd
-	for i := range hosts {
-		args := append(append([]string{}, j.srv.opt.Trainer[1:]...), "--ml-root", roots[i])
-		cmd := exec.Command(j.srv.opt.Trainer[0], args...)
-		cmd.Dir = roots[i]
-		cmd.Env = append(j.srv.env(), container.EnvHostAddresses+"="+strings.Join(addrs, ","), container.EnvCurrentHost+"="+hosts[i], container.EnvTrainingJobName+"="+j.name)
-		for k, v := range j.req.Environment {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		pr, pw := io.Pipe()
-		cmd.Stdout, cmd.Stderr = pw, pw
-		lw := j.srv.newLogWriter(fmt.Sprintf("%s/%s-%d", j.name, hosts[i], time.Now().Unix()))
-		if err := cmd.Start(); err != nil {
-			results[i] = err
-			pw.Close()
-			lw.close(ctx)
-			continue
-		}
-		cmds = append(cmds, cmd)
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(make([]byte, 64*1024), 1<<20)
-			for sc.Scan() {
-				line := sc.Text()
-				lw.add(line)
-				j.matchMetrics(line, metricRes, metricNames)
-			}
-			io.Copy(io.Discard, pr)
-			lw.close(ctx)
-		}()
-		go func(i int) {
-			defer wg.Done()
-			results[i] = cmd.Wait()
-			pw.Close()
-		}(i)
+	logs := map[string]*logWriter{}
+	for _, h := range l.Hosts {
+		logs[h] = j.srv.newLogWriter(fmt.Sprintf("%s/%s-%d", j.name, h, time.Now().Unix()))
 	}
-	j.mu.Lock()
-	j.procs = cmds
-	j.mu.Unlock()
-
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	defer func() {
+		for _, lw := range logs {
+			lw.close(ctx)
+		}
+	}()
+	env := append(j.srv.env(), container.EnvTrainingJobName+"="+j.name)
+	for k, v := range j.req.Environment {
+		env = append(env, k+"="+v)
+	}
+	run, err := cluster.Start(cluster.Trainers{
+		Layout: l, Command: j.srv.opt.Trainer, Env: env, Grace: j.srv.opt.StopGrace, OwnGroup: true,
+		Line: func(h, line string) {
+			logs[h].add(line)
+			j.matchMetrics(line, metricRes, metricNames)
+		},
+	})
+	if err != nil {
+		return cluster.Result{}, err
+	}
 	var deadline <-chan time.Time
 	if sc := j.req.StoppingCondition; sc != nil && sc.MaxRuntimeInSeconds > 0 {
 		deadline = time.After(time.Duration(sc.MaxRuntimeInSeconds) * time.Second)
 	}
 	select {
-	case <-finished:
-		return results
+	case <-run.Done():
 	case <-intr:
+		run.Stop()
 	case <-ctx.Done():
+		run.Stop()
 	case <-deadline:
 		j.mu.Lock()
 		j.stopAsked = true
 		j.setLocked("Stopping", "MaxRuntimeExceeded", "Training job runtime exceeded MaxRuntimeInSeconds", "")
 		j.mu.Unlock()
+		run.Stop()
 	}
-	signalAll(cmds, syscall.SIGTERM)
-	select {
-	case <-finished:
-	case <-time.After(j.srv.opt.StopGrace):
-		signalAll(cmds, syscall.SIGKILL)
-		<-finished
-	}
-	return results
-}
-
-func signalAll(cmds []*exec.Cmd, sig syscall.Signal) {
-	for _, c := range cmds {
-		if c.Process != nil {
-			_ = syscall.Kill(-c.Process.Pid, sig)
-		}
-	}
+	return run.Wait(), nil
 }
 
 func (j *job) matchMetrics(line string, res []*regexp.Regexp, names []string) {
@@ -549,15 +498,6 @@ func mergeInto(src, dst string) error {
 		}
 		return os.WriteFile(target, b, 0o644)
 	})
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func splitS3(uri string) (bucket, key string, err error) {

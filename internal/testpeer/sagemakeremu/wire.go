@@ -1,7 +1,6 @@
 package sagemakeremu
 
 import (
-	"encoding/json"
 	"math"
 	"time"
 )
@@ -110,9 +109,4 @@ var echoed = []string{
 	"VpcConfig", "StoppingCondition", "HyperParameters", "Environment", "EnableNetworkIsolation",
 	"EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining", "CheckpointConfig",
 	"RetryStrategy", "DebugHookConfig", "ExperimentConfig", "TensorBoardOutputConfig",
-}
-
-func rawJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }
