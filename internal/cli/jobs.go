@@ -156,14 +156,7 @@ func jobsPrintJob(w io.Writer, j *store.Job, events []store.Event) {
 }
 
 func newSubmitCmd() *cobra.Command {
-	var (
-		sets    []string
-		key     string
-		backend string
-		wait    bool
-		maxCost float64
-		pinOnly bool
-	)
+	var o submitOptions
 	cmd := &cobra.Command{
 		Use:   "submit SPEC",
 		Short: "Submit a training job described by a YAML or JSON spec",
@@ -178,82 +171,100 @@ returns the first job instead of submitting another.`,
 		Example: "  sagetrain submit job.yaml\n  sagetrain submit job.yaml --set hyperparameters.epochs=5 --idempotency-key nightly-2026-11-27\n  sagetrain submit job.yaml --wait -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sp, err := spec.LoadContext(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if backend != "" {
-				sets = append([]string{"backend=" + backend}, sets...)
-			}
-			for _, kv := range sets {
-				if err := sp.Override(kv); err != nil {
-					return err
-				}
-			}
-			// Every violation of the spec comes first, before any question
-			// of whether AWS is configured.
-			explicitRuntime := sp.MaxRuntimeSeconds != 0
-			sp.ApplyDefaults()
-			if err := jobs.ValidateSpec(sp); err != nil {
-				return err
-			}
-			e, err := jobsOpen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if maxCost != 0 {
-				msg, err := applyMaxCost(cmd.Context(), sp, maxCost, explicitRuntime, awsRegion())
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), msg)
-			}
-			if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
-				return e.awsErr
-			}
-			warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
-			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key, Warn: warn, RequireDigest: pinOnly})
-			if err != nil && j == nil {
-				return err
-			}
-			if err != nil {
-				if err = submitLaunchOutcome(cmd, j, err); err != nil {
-					return err
-				}
-			}
-			if wait {
-				if j, err = jobsWatch(cmd, e, j.ID, false); err != nil {
-					return err
-				}
-			}
-			if jsonOutput() {
-				v := jobsView(j, nil)
-				return printJSON(cmd.OutOrStdout(), struct {
-					jobView
-					Created bool `json:"created"`
-				}{v, created})
-			}
-			w := cmd.OutOrStdout()
-			if created {
-				fmt.Fprintf(w, "submitted job %s (%s) on %s: %s\n", j.ID, j.RemoteName, j.Backend, j.Status)
-			} else {
-				fmt.Fprintf(w, "idempotency key %q already used: job %s (%s) is %s\n", key, j.ID, j.RemoteName, j.Status)
-			}
-			if !wait {
-				fmt.Fprintf(w, "follow it: sagetrain status --watch %s\n", j.ID)
-			}
-			return jobsEndErr(j, wait)
+			o.Spec = args[0]
+			return runSubmit(cmd, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&sets, "set", nil, "override a spec field: key=value (repeatable)")
-	f.StringVar(&key, "idempotency-key", "", "submitting again with the same key returns the first job")
-	f.StringVar(&backend, "backend", "", "override the spec's backend: local or sagemaker")
-	f.BoolVar(&wait, "wait", false, "follow the job until it ends")
-	f.Float64Var(&maxCost, "max-cost", 0, "refuse the job if its worst case (max_runtime_seconds x instances x price) exceeds this many USD; without max_runtime_seconds in the spec, set it to what the budget pays for")
-	f.BoolVar(&pinOnly, "require-digest", false, "refuse an image_uri given by tag: only repository@sha256:... (a tag is otherwise pinned to its digest at submit)")
+	f.StringArrayVar(&o.Sets, "set", nil, "override a spec field: key=value (repeatable)")
+	f.StringVar(&o.IdempotencyKey, "idempotency-key", "", "submitting again with the same key returns the first job")
+	f.StringVar(&o.Backend, "backend", "", "override the spec's backend: local or sagemaker")
+	f.BoolVar(&o.Wait, "wait", false, "follow the job until it ends")
+	f.Float64Var(&o.MaxCost, "max-cost", 0, "refuse the job if its worst case (max_runtime_seconds x instances x price) exceeds this many USD; without max_runtime_seconds in the spec, set it to what the budget pays for")
+	f.BoolVar(&o.RequireDigest, "require-digest", false, "refuse an image_uri given by tag: only repository@sha256:... (a tag is otherwise pinned to its digest at submit)")
 	return cmd
+}
+
+// submitOptions are submit's argument and flags.
+type submitOptions struct {
+	Spec           string   // the spec file
+	Sets           []string // --set key=value overrides, in order
+	IdempotencyKey string
+	Backend        string // --backend, applied before the --set overrides
+	Wait           bool
+	MaxCost        float64 // USD; 0: no limit
+	RequireDigest  bool
+}
+
+// runSubmit validates the spec, records the job and starts it.
+func runSubmit(cmd *cobra.Command, o submitOptions) error {
+	sp, err := spec.LoadContext(cmd.Context(), o.Spec)
+	if err != nil {
+		return err
+	}
+	sets := o.Sets
+	if o.Backend != "" {
+		sets = append([]string{"backend=" + o.Backend}, sets...)
+	}
+	for _, kv := range sets {
+		if err := sp.Override(kv); err != nil {
+			return err
+		}
+	}
+	// Every violation of the spec comes first, before any question
+	// of whether AWS is configured.
+	explicitRuntime := sp.MaxRuntimeSeconds != 0
+	sp.ApplyDefaults()
+	if err := jobs.ValidateSpec(sp); err != nil {
+		return err
+	}
+	e, err := jobsOpen(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if o.MaxCost != 0 {
+		msg, err := applyMaxCost(cmd.Context(), sp, o.MaxCost, explicitRuntime, awsRegion())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), msg)
+	}
+	if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
+		return e.awsErr
+	}
+	warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
+	j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: o.IdempotencyKey, Warn: warn, RequireDigest: o.RequireDigest})
+	if err != nil && j == nil {
+		return err
+	}
+	if err != nil {
+		if err = submitLaunchOutcome(cmd, j, err); err != nil {
+			return err
+		}
+	}
+	if o.Wait {
+		if j, err = jobsWatch(cmd, e, j.ID, false); err != nil {
+			return err
+		}
+	}
+	if jsonOutput() {
+		v := jobsView(j, nil)
+		return printJSON(cmd.OutOrStdout(), struct {
+			jobView
+			Created bool `json:"created"`
+		}{v, created})
+	}
+	w := cmd.OutOrStdout()
+	if created {
+		fmt.Fprintf(w, "submitted job %s (%s) on %s: %s\n", j.ID, j.RemoteName, j.Backend, j.Status)
+	} else {
+		fmt.Fprintf(w, "idempotency key %q already used: job %s (%s) is %s\n", o.IdempotencyKey, j.ID, j.RemoteName, j.Status)
+	}
+	if !o.Wait {
+		fmt.Fprintf(w, "follow it: sagetrain status --watch %s\n", j.ID)
+	}
+	return jobsEndErr(j, o.Wait)
 }
 
 // jobsEndErr makes a waited-for job that did not complete a failing command.
