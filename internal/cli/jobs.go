@@ -324,86 +324,95 @@ func newStatusCmd() *cobra.Command {
 }
 
 func newListCmd() *cobra.Command {
-	var (
-		statuses []string
-		f        store.ListFilter
-		trials   bool
-		remote   bool
-		since    string
-	)
+	var o listOptions
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List jobs, newest first, filtered by status, backend and name, a page at a time",
 		Example: "  sagetrain list\n  sagetrain list --status running,preparing --backend local\n  sagetrain list --name nightly --limit 20 --cursor <next cursor>",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := listCheckFlags(f); err != nil {
-				return err
-			}
-			for _, s := range statuses {
-				for _, p := range strings.Split(s, ",") {
-					st := store.Status(strings.TrimSpace(p))
-					if !st.Valid() {
-						return errs.Configuration(fmt.Sprintf("unknown status %q", p), "use one of pending, preparing, running, stopping, stopped, completed, failed", nil)
-					}
-					f.Statuses = append(f.Statuses, st)
-				}
-			}
-			e, err := jobsOpen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if remote {
-				return listRemote(cmd, e, since, f.NameContains, f.Limit)
-			}
-			jobsSync(cmd, e)
-			f.NoTrials = !trials && f.SweepID == ""
-			js, next, err := e.svc.List(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			sweeps := sweepListRows(cmd.Context(), e, f)
-			if jsonOutput() {
-				views := make([]jobView, len(js))
-				for i, j := range js {
-					views[i] = jobsView(j, nil)
-				}
-				out := map[string]any{"jobs": views, "next_cursor": next}
-				if sweeps != nil {
-					out["sweeps"] = sweeps
-				}
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			w := cmd.OutOrStdout()
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME\tCOST")
-			for _, v := range sweeps {
-				fmt.Fprint(tw, sweepRow(v))
-			}
-			for _, j := range js {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
-					j.CreatedAt.Local().Format(time.DateTime), j.RemoteName, costCell(cmd.Context(), j))
-			}
-			tw.Flush()
-			if next != "" {
-				fmt.Fprintf(w, "more: sagetrain list%s --cursor %s\n", listFilterFlags(cmd), next)
-			}
-			return nil
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runList(cmd, o)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&statuses, "status", nil, "only these statuses (comma-separated or repeated)")
-	fl.StringVar(&f.Backend, "backend", "", "only this backend: local or sagemaker")
-	fl.StringVar(&f.NameContains, "name", "", "only jobs whose name or remote name contains this")
-	fl.IntVar(&f.Limit, "limit", 50, "jobs per page (at most 1000)")
-	fl.StringVar(&f.Cursor, "cursor", "", "the next page's cursor, from a previous list")
-	fl.BoolVar(&trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
-	fl.StringVar(&f.SweepID, "sweep", "", "only the trials of this sweep")
-	fl.BoolVar(&remote, "remote", false, "list the SageMaker account's training jobs sagetrain does not know (adopt one with 'sagetrain attach')")
-	fl.StringVar(&since, "since", "", "with --remote: only jobs created within this long (7d, 36h)")
-	fl.StringVar(&f.NameContains, "name-contains", "", "same as --name")
+	fl.StringSliceVar(&o.Statuses, "status", nil, "only these statuses (comma-separated or repeated)")
+	fl.StringVar(&o.Filter.Backend, "backend", "", "only this backend: local or sagemaker")
+	fl.StringVar(&o.Filter.NameContains, "name", "", "only jobs whose name or remote name contains this")
+	fl.IntVar(&o.Filter.Limit, "limit", 50, "jobs per page (at most 1000)")
+	fl.StringVar(&o.Filter.Cursor, "cursor", "", "the next page's cursor, from a previous list")
+	fl.BoolVar(&o.Trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
+	fl.StringVar(&o.Filter.SweepID, "sweep", "", "only the trials of this sweep")
+	fl.BoolVar(&o.Remote, "remote", false, "list the SageMaker account's training jobs sagetrain does not know (adopt one with 'sagetrain attach')")
+	fl.StringVar(&o.Since, "since", "", "with --remote: only jobs created within this long (7d, 36h)")
+	fl.StringVar(&o.Filter.NameContains, "name-contains", "", "same as --name")
 	return cmd
+}
+
+// listOptions are list's flags.
+type listOptions struct {
+	Filter   store.ListFilter // --backend, --name, --limit, --cursor, --sweep
+	Statuses []string         // --status, each comma-separated
+	Trials   bool             // sweeps' trials as rows of their own
+	Remote   bool             // the account's SageMaker jobs sagetrain does not know
+	Since    string           // with Remote: how far back
+}
+
+// runList prints a page of jobs (and sweeps), or the account's unknown jobs.
+func runList(cmd *cobra.Command, o listOptions) error {
+	f := o.Filter
+	if err := listCheckFlags(f); err != nil {
+		return err
+	}
+	for _, s := range o.Statuses {
+		for _, p := range strings.Split(s, ",") {
+			st := store.Status(strings.TrimSpace(p))
+			if !st.Valid() {
+				return errs.Configuration(fmt.Sprintf("unknown status %q", p), "use one of pending, preparing, running, stopping, stopped, completed, failed", nil)
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	e, err := jobsOpen(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if o.Remote {
+		return listRemote(cmd, e, o.Since, f.NameContains, f.Limit)
+	}
+	jobsSync(cmd, e)
+	f.NoTrials = !o.Trials && f.SweepID == ""
+	js, next, err := e.svc.List(cmd.Context(), f)
+	if err != nil {
+		return err
+	}
+	sweeps := sweepListRows(cmd.Context(), e, f)
+	if jsonOutput() {
+		views := make([]jobView, len(js))
+		for i, j := range js {
+			views[i] = jobsView(j, nil)
+		}
+		out := map[string]any{"jobs": views, "next_cursor": next}
+		if sweeps != nil {
+			out["sweeps"] = sweeps
+		}
+		return printJSON(cmd.OutOrStdout(), out)
+	}
+	w := cmd.OutOrStdout()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME\tCOST")
+	for _, v := range sweeps {
+		fmt.Fprint(tw, sweepRow(v))
+	}
+	for _, j := range js {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
+			j.CreatedAt.Local().Format(time.DateTime), j.RemoteName, costCell(cmd.Context(), j))
+	}
+	tw.Flush()
+	if next != "" {
+		fmt.Fprintf(w, "more: sagetrain list%s --cursor %s\n", listFilterFlags(cmd), next)
+	}
+	return nil
 }
 
 func newCancelCmd() *cobra.Command {
