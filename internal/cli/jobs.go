@@ -156,14 +156,7 @@ func jobsPrintJob(w io.Writer, j *store.Job, events []store.Event) {
 }
 
 func newSubmitCmd() *cobra.Command {
-	var (
-		sets    []string
-		key     string
-		backend string
-		wait    bool
-		maxCost float64
-		pinOnly bool
-	)
+	var o submitOptions
 	cmd := &cobra.Command{
 		Use:   "submit SPEC",
 		Short: "Submit a training job described by a YAML or JSON spec",
@@ -178,82 +171,100 @@ returns the first job instead of submitting another.`,
 		Example: "  sagetrain submit job.yaml\n  sagetrain submit job.yaml --set hyperparameters.epochs=5 --idempotency-key nightly-2026-11-27\n  sagetrain submit job.yaml --wait -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sp, err := spec.LoadContext(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if backend != "" {
-				sets = append([]string{"backend=" + backend}, sets...)
-			}
-			for _, kv := range sets {
-				if err := sp.Override(kv); err != nil {
-					return err
-				}
-			}
-			// Every violation of the spec comes first, before any question
-			// of whether AWS is configured.
-			explicitRuntime := sp.MaxRuntimeSeconds != 0
-			sp.ApplyDefaults()
-			if err := jobs.ValidateSpec(sp); err != nil {
-				return err
-			}
-			e, err := jobsOpen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if maxCost != 0 {
-				msg, err := applyMaxCost(cmd.Context(), sp, maxCost, explicitRuntime, awsRegion())
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), msg)
-			}
-			if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
-				return e.awsErr
-			}
-			warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
-			j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: key, Warn: warn, RequireDigest: pinOnly})
-			if err != nil && j == nil {
-				return err
-			}
-			if err != nil {
-				if err = submitLaunchOutcome(cmd, j, err); err != nil {
-					return err
-				}
-			}
-			if wait {
-				if j, err = jobsWatch(cmd, e, j.ID, false); err != nil {
-					return err
-				}
-			}
-			if jsonOutput() {
-				v := jobsView(j, nil)
-				return printJSON(cmd.OutOrStdout(), struct {
-					jobView
-					Created bool `json:"created"`
-				}{v, created})
-			}
-			w := cmd.OutOrStdout()
-			if created {
-				fmt.Fprintf(w, "submitted job %s (%s) on %s: %s\n", j.ID, j.RemoteName, j.Backend, j.Status)
-			} else {
-				fmt.Fprintf(w, "idempotency key %q already used: job %s (%s) is %s\n", key, j.ID, j.RemoteName, j.Status)
-			}
-			if !wait {
-				fmt.Fprintf(w, "follow it: sagetrain status --watch %s\n", j.ID)
-			}
-			return jobsEndErr(j, wait)
+			o.Spec = args[0]
+			return runSubmit(cmd, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&sets, "set", nil, "override a spec field: key=value (repeatable)")
-	f.StringVar(&key, "idempotency-key", "", "submitting again with the same key returns the first job")
-	f.StringVar(&backend, "backend", "", "override the spec's backend: local or sagemaker")
-	f.BoolVar(&wait, "wait", false, "follow the job until it ends")
-	f.Float64Var(&maxCost, "max-cost", 0, "refuse the job if its worst case (max_runtime_seconds x instances x price) exceeds this many USD; without max_runtime_seconds in the spec, set it to what the budget pays for")
-	f.BoolVar(&pinOnly, "require-digest", false, "refuse an image_uri given by tag: only repository@sha256:... (a tag is otherwise pinned to its digest at submit)")
+	f.StringArrayVar(&o.Sets, "set", nil, "override a spec field: key=value (repeatable)")
+	f.StringVar(&o.IdempotencyKey, "idempotency-key", "", "submitting again with the same key returns the first job")
+	f.StringVar(&o.Backend, "backend", "", "override the spec's backend: local or sagemaker")
+	f.BoolVar(&o.Wait, "wait", false, "follow the job until it ends")
+	f.Float64Var(&o.MaxCost, "max-cost", 0, "refuse the job if its worst case (max_runtime_seconds x instances x price) exceeds this many USD; without max_runtime_seconds in the spec, set it to what the budget pays for")
+	f.BoolVar(&o.RequireDigest, "require-digest", false, "refuse an image_uri given by tag: only repository@sha256:... (a tag is otherwise pinned to its digest at submit)")
 	return cmd
+}
+
+// submitOptions are submit's argument and flags.
+type submitOptions struct {
+	Spec           string   // the spec file
+	Sets           []string // --set key=value overrides, in order
+	IdempotencyKey string
+	Backend        string // --backend, applied before the --set overrides
+	Wait           bool
+	MaxCost        float64 // USD; 0: no limit
+	RequireDigest  bool
+}
+
+// runSubmit validates the spec, records the job and starts it.
+func runSubmit(cmd *cobra.Command, o submitOptions) error {
+	sp, err := spec.LoadContext(cmd.Context(), o.Spec)
+	if err != nil {
+		return err
+	}
+	sets := o.Sets
+	if o.Backend != "" {
+		sets = append([]string{"backend=" + o.Backend}, sets...)
+	}
+	for _, kv := range sets {
+		if err := sp.Override(kv); err != nil {
+			return err
+		}
+	}
+	// Every violation of the spec comes first, before any question
+	// of whether AWS is configured.
+	explicitRuntime := sp.MaxRuntimeSeconds != 0
+	sp.ApplyDefaults()
+	if err := jobs.ValidateSpec(sp); err != nil {
+		return err
+	}
+	e, err := jobsOpen(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if o.MaxCost != 0 {
+		msg, err := applyMaxCost(cmd.Context(), sp, o.MaxCost, explicitRuntime, awsRegion())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), msg)
+	}
+	if sp.Backend == spec.BackendSageMaker && e.awsErr != nil {
+		return e.awsErr
+	}
+	warn := func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }
+	j, created, err := e.svc.Submit(cmd.Context(), sp, jobs.SubmitOptions{IdempotencyKey: o.IdempotencyKey, Warn: warn, RequireDigest: o.RequireDigest})
+	if err != nil && j == nil {
+		return err
+	}
+	if err != nil {
+		if err = submitLaunchOutcome(cmd, j, err); err != nil {
+			return err
+		}
+	}
+	if o.Wait {
+		if j, err = jobsWatch(cmd, e, j.ID, false); err != nil {
+			return err
+		}
+	}
+	if jsonOutput() {
+		v := jobsView(j, nil)
+		return printJSON(cmd.OutOrStdout(), struct {
+			jobView
+			Created bool `json:"created"`
+		}{v, created})
+	}
+	w := cmd.OutOrStdout()
+	if created {
+		fmt.Fprintf(w, "submitted job %s (%s) on %s: %s\n", j.ID, j.RemoteName, j.Backend, j.Status)
+	} else {
+		fmt.Fprintf(w, "idempotency key %q already used: job %s (%s) is %s\n", o.IdempotencyKey, j.ID, j.RemoteName, j.Status)
+	}
+	if !o.Wait {
+		fmt.Fprintf(w, "follow it: sagetrain status --watch %s\n", j.ID)
+	}
+	return jobsEndErr(j, o.Wait)
 }
 
 // jobsEndErr makes a waited-for job that did not complete a failing command.
@@ -313,86 +324,95 @@ func newStatusCmd() *cobra.Command {
 }
 
 func newListCmd() *cobra.Command {
-	var (
-		statuses []string
-		f        store.ListFilter
-		trials   bool
-		remote   bool
-		since    string
-	)
+	var o listOptions
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List jobs, newest first, filtered by status, backend and name, a page at a time",
 		Example: "  sagetrain list\n  sagetrain list --status running,preparing --backend local\n  sagetrain list --name nightly --limit 20 --cursor <next cursor>",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := listCheckFlags(f); err != nil {
-				return err
-			}
-			for _, s := range statuses {
-				for _, p := range strings.Split(s, ",") {
-					st := store.Status(strings.TrimSpace(p))
-					if !st.Valid() {
-						return errs.Configuration(fmt.Sprintf("unknown status %q", p), "use one of pending, preparing, running, stopping, stopped, completed, failed", nil)
-					}
-					f.Statuses = append(f.Statuses, st)
-				}
-			}
-			e, err := jobsOpen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if remote {
-				return listRemote(cmd, e, since, f.NameContains, f.Limit)
-			}
-			jobsSync(cmd, e)
-			f.NoTrials = !trials && f.SweepID == ""
-			js, next, err := e.svc.List(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			sweeps := sweepListRows(cmd.Context(), e, f)
-			if jsonOutput() {
-				views := make([]jobView, len(js))
-				for i, j := range js {
-					views[i] = jobsView(j, nil)
-				}
-				out := map[string]any{"jobs": views, "next_cursor": next}
-				if sweeps != nil {
-					out["sweeps"] = sweeps
-				}
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			w := cmd.OutOrStdout()
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME\tCOST")
-			for _, v := range sweeps {
-				fmt.Fprint(tw, sweepRow(v))
-			}
-			for _, j := range js {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
-					j.CreatedAt.Local().Format(time.DateTime), j.RemoteName, costCell(cmd.Context(), j))
-			}
-			tw.Flush()
-			if next != "" {
-				fmt.Fprintf(w, "more: sagetrain list%s --cursor %s\n", listFilterFlags(cmd), next)
-			}
-			return nil
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runList(cmd, o)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&statuses, "status", nil, "only these statuses (comma-separated or repeated)")
-	fl.StringVar(&f.Backend, "backend", "", "only this backend: local or sagemaker")
-	fl.StringVar(&f.NameContains, "name", "", "only jobs whose name or remote name contains this")
-	fl.IntVar(&f.Limit, "limit", 50, "jobs per page (at most 1000)")
-	fl.StringVar(&f.Cursor, "cursor", "", "the next page's cursor, from a previous list")
-	fl.BoolVar(&trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
-	fl.StringVar(&f.SweepID, "sweep", "", "only the trials of this sweep")
-	fl.BoolVar(&remote, "remote", false, "list the SageMaker account's training jobs sagetrain does not know (adopt one with 'sagetrain attach')")
-	fl.StringVar(&since, "since", "", "with --remote: only jobs created within this long (7d, 36h)")
-	fl.StringVar(&f.NameContains, "name-contains", "", "same as --name")
+	fl.StringSliceVar(&o.Statuses, "status", nil, "only these statuses (comma-separated or repeated)")
+	fl.StringVar(&o.Filter.Backend, "backend", "", "only this backend: local or sagemaker")
+	fl.StringVar(&o.Filter.NameContains, "name", "", "only jobs whose name or remote name contains this")
+	fl.IntVar(&o.Filter.Limit, "limit", 50, "jobs per page (at most 1000)")
+	fl.StringVar(&o.Filter.Cursor, "cursor", "", "the next page's cursor, from a previous list")
+	fl.BoolVar(&o.Trials, "trials", false, "list sweeps' trials too (by default a sweep is one row)")
+	fl.StringVar(&o.Filter.SweepID, "sweep", "", "only the trials of this sweep")
+	fl.BoolVar(&o.Remote, "remote", false, "list the SageMaker account's training jobs sagetrain does not know (adopt one with 'sagetrain attach')")
+	fl.StringVar(&o.Since, "since", "", "with --remote: only jobs created within this long (7d, 36h)")
+	fl.StringVar(&o.Filter.NameContains, "name-contains", "", "same as --name")
 	return cmd
+}
+
+// listOptions are list's flags.
+type listOptions struct {
+	Filter   store.ListFilter // --backend, --name, --limit, --cursor, --sweep
+	Statuses []string         // --status, each comma-separated
+	Trials   bool             // sweeps' trials as rows of their own
+	Remote   bool             // the account's SageMaker jobs sagetrain does not know
+	Since    string           // with Remote: how far back
+}
+
+// runList prints a page of jobs (and sweeps), or the account's unknown jobs.
+func runList(cmd *cobra.Command, o listOptions) error {
+	f := o.Filter
+	if err := listCheckFlags(f); err != nil {
+		return err
+	}
+	for _, s := range o.Statuses {
+		for _, p := range strings.Split(s, ",") {
+			st := store.Status(strings.TrimSpace(p))
+			if !st.Valid() {
+				return errs.Configuration(fmt.Sprintf("unknown status %q", p), "use one of pending, preparing, running, stopping, stopped, completed, failed", nil)
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	e, err := jobsOpen(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if o.Remote {
+		return listRemote(cmd, e, o.Since, f.NameContains, f.Limit)
+	}
+	jobsSync(cmd, e)
+	f.NoTrials = !o.Trials && f.SweepID == ""
+	js, next, err := e.svc.List(cmd.Context(), f)
+	if err != nil {
+		return err
+	}
+	sweeps := sweepListRows(cmd.Context(), e, f)
+	if jsonOutput() {
+		views := make([]jobView, len(js))
+		for i, j := range js {
+			views[i] = jobsView(j, nil)
+		}
+		out := map[string]any{"jobs": views, "next_cursor": next}
+		if sweeps != nil {
+			out["sweeps"] = sweeps
+		}
+		return printJSON(cmd.OutOrStdout(), out)
+	}
+	w := cmd.OutOrStdout()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tBACKEND\tSTATUS\tSECONDARY\tCREATED\tREMOTE NAME\tCOST")
+	for _, v := range sweeps {
+		fmt.Fprint(tw, sweepRow(v))
+	}
+	for _, j := range js {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Backend, j.Status, j.SecondaryStatus,
+			j.CreatedAt.Local().Format(time.DateTime), j.RemoteName, costCell(cmd.Context(), j))
+	}
+	tw.Flush()
+	if next != "" {
+		fmt.Fprintf(w, "more: sagetrain list%s --cursor %s\n", listFilterFlags(cmd), next)
+	}
+	return nil
 }
 
 func newCancelCmd() *cobra.Command {
