@@ -115,3 +115,14 @@ func mustFS(t *testing.T, d migrations.Dialect) fs.FS {
 	}
 	return f
 }
+
+func TestClockContract(t *testing.T) {
+	storetest.RunClock(t, func(t *testing.T, opts ...store.Option) store.Store {
+		s, err := postgres.Open(context.Background(), testpeer.PostgresDSN(t), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

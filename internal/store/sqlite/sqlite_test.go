@@ -163,3 +163,14 @@ func mustFS(t *testing.T, d migrations.Dialect) fs.FS {
 	}
 	return f
 }
+
+func TestClockContract(t *testing.T) {
+	storetest.RunClock(t, func(t *testing.T, opts ...store.Option) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "jobs.db"), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
