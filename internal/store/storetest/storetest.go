@@ -159,3 +159,12 @@ func sampleJob(name string) *store.Job {
 		Spec:    json.RawMessage(`{"job_name":"` + name + `"}`),
 	}
 }
+
+// RunAll runs every single-instance area of the contract against fresh
+// stores from newStore: jobs (Run), models, sweeps and the subject events.
+func RunAll(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("Jobs", func(t *testing.T) { Run(t, newStore) })
+	t.Run("Models", func(t *testing.T) { RunModels(t, newStore) })
+	t.Run("Sweeps", func(t *testing.T) { RunSweeps(t, newStore) })
+	t.Run("SubjectEvents", func(t *testing.T) { RunSubjectEvents(t, newStore) })
+}
