@@ -65,8 +65,9 @@ type Driver interface {
 	// hosts agree on leases).
 	ClaimJobs(ctx context.Context, owner string, ttl time.Duration, limit int, now time.Time) ([]*Job, error)
 	ReleaseJob(ctx context.Context, id, owner string) error
-	// CountJobs counts jobs per status (statuses with none may be absent).
-	CountJobs(ctx context.Context) (map[Status]int64, error)
+	// Count runs a "key, count(*) ... GROUP BY key" query (Core's SQL:
+	// the counts are the same in every dialect).
+	Count(ctx context.Context, query string) (map[string]int64, error)
 	Ping(ctx context.Context) error
 	Close() error
 	// Wrap names a failed operation in the driver's words; sagetrain
@@ -292,7 +293,7 @@ func (c *Core) Release(ctx context.Context, id, owner string) error {
 
 // CountByStatus returns the number of jobs in every status (0 included).
 func (c *Core) CountByStatus(ctx context.Context) (map[Status]int64, error) {
-	counts, err := c.d.CountJobs(ctx)
+	counts, err := c.d.Count(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
 	if err != nil {
 		return nil, c.d.Wrap("count jobs", err)
 	}
@@ -301,7 +302,7 @@ func (c *Core) CountByStatus(ctx context.Context) (map[Status]int64, error) {
 		out[st] = 0
 	}
 	for st, n := range counts {
-		out[st] = n
+		out[Status(st)] = n
 	}
 	return out, nil
 }

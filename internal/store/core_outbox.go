@@ -16,8 +16,6 @@ type OutboxDriver interface {
 	FinishOutboxRow(ctx context.Context, seq int64, owner string, r OutboxResult, now time.Time) (bool, error)
 	// OutboxRows lists events by seq; f.Limit is already bounded.
 	OutboxRows(ctx context.Context, f OutboxFilter) ([]*OutboxEvent, error)
-	// CountOutboxRows counts undelivered events per state.
-	CountOutboxRows(ctx context.Context) (map[string]int64, error)
 }
 
 func (c *Core) outbox() OutboxDriver {
@@ -65,7 +63,7 @@ func (c *Core) ListOutbox(ctx context.Context, f OutboxFilter) ([]*OutboxEvent, 
 // CountOutbox returns the number of pending and failed events (delivered
 // ones are most rows and are counted by the sender's metrics instead).
 func (c *Core) CountOutbox(ctx context.Context) (map[string]int64, error) {
-	counts, err := c.outbox().CountOutboxRows(ctx)
+	counts, err := c.d.Count(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
 	if err != nil {
 		return nil, c.d.Wrap("count events", err)
 	}

@@ -138,23 +138,3 @@ func (d driver) OutboxRows(ctx context.Context, f store.OutboxFilter) ([]*store.
 	}
 	return collectOutbox(rows)
 }
-
-func (d driver) CountOutboxRows(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.s.pool.Query(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
-}

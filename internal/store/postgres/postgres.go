@@ -384,26 +384,6 @@ func (d driver) ReleaseJob(ctx context.Context, id, owner string) error {
 	return err
 }
 
-func (d driver) CountJobs(ctx context.Context) (map[store.Status]int64, error) {
-	rows, err := d.s.pool.Query(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[store.Status]int64{}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[store.Status(st)] = n
-	}
-	return out, rows.Err()
-}
-
 // writeTx is a PostgreSQL transaction of store.Core.
 type writeTx struct{ tx pgx.Tx }
 
@@ -487,4 +467,25 @@ func insertEvents(ctx context.Context, tx pgx.Tx, jobID string, events []store.E
 		}
 	}
 	return nil
+}
+
+// Count runs a "key, count(*) ... GROUP BY key" query.
+func (d driver) Count(ctx context.Context, q string) (map[string]int64, error) {
+	rows, err := d.s.pool.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			k string
+			n int64
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
 }

@@ -154,31 +154,6 @@ func (d driver) OutboxRows(ctx context.Context, f store.OutboxFilter) ([]*store.
 	return collectOutbox(rows)
 }
 
-func (d driver) CountOutboxRows(ctx context.Context) (map[string]int64, error) {
-	done, err := d.s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	rows, err := d.s.query(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
-}
-
 // anyDue reports whether some pending event is due (event_outbox_due index).
 func (s *Store) anyDue(ctx context.Context, now time.Time) (bool, error) {
 	done, err := s.reading(ctx)

@@ -429,31 +429,6 @@ func (d driver) ReleaseJob(ctx context.Context, id, owner string) error {
 	})
 }
 
-func (d driver) CountJobs(ctx context.Context) (map[store.Status]int64, error) {
-	done, err := d.s.reading(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	rows, err := d.s.query(ctx, "SELECT status, count(*) FROM jobs GROUP BY status")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[store.Status]int64{}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[store.Status(st)] = n
-	}
-	return out, rows.Err()
-}
-
 // writeTx is a BEGIN IMMEDIATE transaction of store.Core.
 type writeTx struct {
 	s  *Store
@@ -549,4 +524,30 @@ func wrap(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("sqlite store: %s: %w", op, err)
+}
+
+// Count runs a "key, count(*) ... GROUP BY key" query as a reader.
+func (d driver) Count(ctx context.Context, q string) (map[string]int64, error) {
+	done, err := d.s.reading(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := d.s.query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			k string
+			n int64
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
 }
