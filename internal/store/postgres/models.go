@@ -36,7 +36,7 @@ func (d driver) InsertExport(ctx context.Context, e *store.Export) error {
 	return err
 }
 
-func scanExport(r pgx.Row) (*store.Export, error) {
+func scanExport(r store.Scanner) (*store.Export, error) {
 	var (
 		e       store.Export
 		groups  []byte
@@ -70,18 +70,10 @@ func (d driver) Exports(ctx context.Context, jobID string) ([]*store.Export, err
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Export{}
-	for rows.Next() {
-		e, err := scanExport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanExport)
 }
 
-func scanDeployment(r pgx.Row) (*store.Deployment, error) {
+func scanDeployment(r store.Scanner) (*store.Deployment, error) {
 	var d store.Deployment
 	var ended *time.Time
 	if err := r.Scan(&d.ID, &d.ModelID, &d.AgeMin, &d.AgeMax, &d.Active, &d.ThresholdSource, &d.DeployedAt, &d.DeployedBy,
@@ -106,15 +98,7 @@ func queryDeployments(ctx context.Context, q querier, where string, args ...any)
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Deployment{}
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanDeployment)
 }
 
 type rowQuerier interface {

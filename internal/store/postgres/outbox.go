@@ -40,7 +40,7 @@ func insertOutboxRows(ctx context.Context, tx pgx.Tx, rows []*store.OutboxEvent)
 	return nil
 }
 
-func scanOutbox(r pgx.Row) (*store.OutboxEvent, error) {
+func scanOutbox(r store.Scanner) (*store.OutboxEvent, error) {
 	var (
 		o                     store.OutboxEvent
 		payload, notify, done string
@@ -63,15 +63,7 @@ func scanOutbox(r pgx.Row) (*store.OutboxEvent, error) {
 
 func collectOutbox(rows pgx.Rows) ([]*store.OutboxEvent, error) {
 	defer rows.Close()
-	var out []*store.OutboxEvent
-	for rows.Next() {
-		o, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanOutbox)
 }
 
 // ClaimOutboxRows leases on the database's clock (now is not used). FOR

@@ -101,7 +101,7 @@ var summaryColumns = strings.NewReplacer(" spec,", " NULL::json AS spec,", " rep
 // liveCond selects non-terminal jobs; it matches the jobs_live partial index.
 const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
 
-func scanJob(r pgx.Row) (*store.Job, error) {
+func scanJob(r store.Scanner) (*store.Job, error) {
 	var (
 		j                        store.Job
 		key                      *string
@@ -142,15 +142,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 func collect(rows pgx.Rows) ([]*store.Job, error) {
 	defer rows.Close()
-	var jobs []*store.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
+	return store.Collect(rows, scanJob)
 }
 
 func nullTime(t *time.Time) any {
@@ -476,16 +468,5 @@ func (d driver) Count(ctx context.Context, q string) (map[string]int64, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			k string
-			n int64
-		)
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return store.CollectCounts(rows)
 }

@@ -17,7 +17,7 @@ var (
 
 const sweepColumns = "id, name, status, cancel_requested, doc, created_at, updated_at, version"
 
-func scanSweep(r pgx.Row) (*store.Sweep, error) {
+func scanSweep(r store.Scanner) (*store.Sweep, error) {
 	var (
 		sw  store.Sweep
 		doc []byte // as bytes: pgx would decode JSON into a RawMessage
@@ -52,15 +52,7 @@ func (d driver) Sweeps(ctx context.Context, live bool, limit int) ([]*store.Swee
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Sweep
-	for rows.Next() {
-		sw, err := scanSweep(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sw)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanSweep)
 }
 
 func (d driver) MarkTrial(ctx context.Context, jobID, sweepID string) (bool, error) {

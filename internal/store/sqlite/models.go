@@ -71,15 +71,7 @@ func (d driver) Exports(ctx context.Context, jobID string) ([]*store.Export, err
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Export{}
-	for rows.Next() {
-		e, err := scanExport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanExport)
 }
 
 func scanDeployment(r scanner) (*store.Deployment, error) {
@@ -107,15 +99,7 @@ func queryDeployments(ctx context.Context, q interface {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Deployment{}
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanDeployment)
 }
 
 func deploymentByID(ctx context.Context, q interface {

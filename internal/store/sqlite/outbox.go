@@ -63,15 +63,7 @@ func scanOutbox(r scanner) (*store.OutboxEvent, error) {
 
 func collectOutbox(rows *sql.Rows) ([]*store.OutboxEvent, error) {
 	defer rows.Close()
-	var out []*store.OutboxEvent
-	for rows.Next() {
-		o, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanOutbox)
 }
 
 // ClaimOutboxRows leases on Core's clock. Writers of this file are

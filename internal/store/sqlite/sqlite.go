@@ -146,7 +146,7 @@ const insertJob = "INSERT INTO jobs (" + columns + ", search) VALUES (?,?,?,?,?,
 // liveCond selects non-terminal jobs; it matches the jobs_live partial index.
 const liveCond = `status NOT IN ('stopped', 'completed', 'failed')`
 
-type scanner interface{ Scan(dest ...any) error }
+type scanner = store.Scanner
 
 func scanJob(r scanner) (*store.Job, error) {
 	var (
@@ -393,15 +393,7 @@ func (d driver) ListJobs(ctx context.Context, f store.ListQuery) ([]*store.Job, 
 
 func collect(rows *sql.Rows) ([]*store.Job, error) {
 	defer rows.Close()
-	var jobs []*store.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
+	return store.Collect(rows, scanJob)
 }
 
 // ClaimJobs leases on Core's clock: an SQLite file has one host.
@@ -538,16 +530,5 @@ func (d driver) Count(ctx context.Context, q string) (map[string]int64, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			k string
-			n int64
-		)
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return store.CollectCounts(rows)
 }

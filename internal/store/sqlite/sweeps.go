@@ -64,15 +64,7 @@ func (d driver) Sweeps(ctx context.Context, live bool, limit int) ([]*store.Swee
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Sweep
-	for rows.Next() {
-		sw, err := scanSweep(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sw)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanSweep)
 }
 
 func (d driver) MarkTrial(ctx context.Context, jobID, sweepID string) (bool, error) {
