@@ -31,7 +31,9 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// NewCore returns the Store over d.
+// NewCore returns the Store over d. d must also be a ModelDriver,
+// SweepDriver and OutboxDriver for Core's ModelStore, SweepStore and Outbox
+// methods (both drivers are).
 func NewCore(d Driver, opts ...Option) *Core {
 	c := &Core{d: d, now: Now}
 	for _, o := range opts {
