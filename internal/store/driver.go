@@ -13,7 +13,10 @@ import (
 
 // PrepareNew fills Create's defaults (ID, status, times, version) and
 // normalises times to microseconds.
-func PrepareNew(j *Job) error {
+func PrepareNew(j *Job) error { return PrepareNewAt(j, Now()) }
+
+// PrepareNewAt is PrepareNew with the time of a Core's clock.
+func PrepareNewAt(j *Job, now time.Time) error {
 	if j.ID == "" {
 		j.ID = NewID()
 	}
@@ -24,7 +27,7 @@ func PrepareNew(j *Job) error {
 		return InvalidStatus(j.Status)
 	}
 	if j.CreatedAt.IsZero() {
-		j.CreatedAt = Now()
+		j.CreatedAt = now
 	}
 	j.CreatedAt = Micro(j.CreatedAt)
 	if j.UpdatedAt.IsZero() {

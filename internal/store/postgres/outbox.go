@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -41,7 +40,7 @@ func insertOutboxRows(ctx context.Context, tx pgx.Tx, rows []*store.OutboxEvent)
 	return nil
 }
 
-func scanOutbox(r pgx.Row) (*store.OutboxEvent, error) {
+func scanOutbox(r store.Scanner) (*store.OutboxEvent, error) {
 	var (
 		o                     store.OutboxEvent
 		payload, notify, done string
@@ -64,29 +63,15 @@ func scanOutbox(r pgx.Row) (*store.OutboxEvent, error) {
 
 func collectOutbox(rows pgx.Rows) ([]*store.OutboxEvent, error) {
 	defer rows.Close()
-	var out []*store.OutboxEvent
-	for rows.Next() {
-		o, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanOutbox)
 }
 
-// ClaimOutbox leases the due heads of the pending queues. FOR UPDATE SKIP
-// LOCKED skips rows another replica is claiming right now; a row it has
-// claimed since fails the lease condition when re-checked, so each event
-// is held by one replica at a time. Leases use the database's clock.
-func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.OutboxEvent, error) {
-	if owner == "" {
-		return nil, errs.Configuration("claiming events needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
-	}
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `WITH c AS (
+// ClaimOutboxRows leases on the database's clock (now is not used). FOR
+// UPDATE SKIP LOCKED skips rows another replica is claiming right now; a
+// row it has claimed since fails the lease condition when re-checked, so
+// each event is held by one replica at a time.
+func (d driver) ClaimOutboxRows(ctx context.Context, owner string, ttl time.Duration, limit int, _ time.Time) ([]*store.OutboxEvent, error) {
+	rows, err := d.s.pool.Query(ctx, `WITH c AS (
 			SELECT o.seq FROM event_outbox o
 			WHERE o.state = 'pending' AND o.next_attempt_at <= clock_timestamp()
 				AND (o.lease_owner = '' OR o.lease_owner = $1 OR o.lease_expires IS NULL OR o.lease_expires <= clock_timestamp())
@@ -99,22 +84,13 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration
 		FROM c WHERE event_outbox.seq = c.seq
 		RETURNING `+store.QualifiedColumns("event_outbox", outboxColumns), owner, ttl.Microseconds(), limit)
 	if err != nil {
-		return nil, wrap("claim events", err)
+		return nil, err
 	}
-	out, err := collectOutbox(rows)
-	if err != nil {
-		return nil, wrap("claim events", err)
-	}
-	for i := 1; i < len(out); i++ {
-		for k := i; k > 0 && out[k].Seq < out[k-1].Seq; k-- {
-			out[k], out[k-1] = out[k-1], out[k]
-		}
-	}
-	return out, nil
+	return collectOutbox(rows)
 }
 
-// FinishOutbox records a sender's result and drops its lease.
-func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r store.OutboxResult) (bool, error) {
+// FinishOutboxRow stamps times on the database's clock (now is not used).
+func (d driver) FinishOutboxRow(ctx context.Context, seq int64, owner string, r store.OutboxResult, _ time.Time) (bool, error) {
 	attempted := 0
 	if r.Attempted {
 		attempted = 1
@@ -123,20 +99,19 @@ func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r sto
 	if r.NextAttemptAt.IsZero() {
 		next = nil
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE event_outbox SET state = $1, done_urls = $2, attempts = attempts + $3,
+	tag, err := d.s.pool.Exec(ctx, `UPDATE event_outbox SET state = $1, done_urls = $2, attempts = attempts + $3,
 			next_attempt_at = COALESCE($4::timestamptz, clock_timestamp()), last_error = $5,
 			delivered_at = CASE WHEN $1 = 'delivered' THEN clock_timestamp() END,
 			lease_owner = '', lease_expires = NULL
 		WHERE seq = $6 AND lease_owner = $7 AND state = 'pending'`,
 		r.State, store.EncodeURLs(r.DoneURLs), attempted, next, store.BoundError(r.LastError), seq, owner)
 	if err != nil {
-		return false, wrap("finish event", err)
+		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
-// ListOutbox returns events oldest first.
-func (s *Store) ListOutbox(ctx context.Context, f store.OutboxFilter) ([]*store.OutboxEvent, error) {
+func (d driver) OutboxRows(ctx context.Context, f store.OutboxFilter) ([]*store.OutboxEvent, error) {
 	conds := []string{"seq > $1"}
 	args := []any{f.AfterSeq}
 	if f.JobID != "" {
@@ -147,33 +122,11 @@ func (s *Store) ListOutbox(ctx context.Context, f store.OutboxFilter) ([]*store.
 		args = append(args, f.State)
 		conds = append(conds, fmt.Sprintf("state = $%d", len(args)))
 	}
-	args = append(args, store.OutboxLimit(f.Limit))
-	rows, err := s.pool.Query(ctx, "SELECT "+outboxColumns+" FROM event_outbox WHERE "+strings.Join(conds, " AND ")+
+	args = append(args, f.Limit)
+	rows, err := d.s.pool.Query(ctx, "SELECT "+outboxColumns+" FROM event_outbox WHERE "+strings.Join(conds, " AND ")+
 		fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args)), args...)
 	if err != nil {
-		return nil, wrap("list events", err)
+		return nil, err
 	}
-	out, err := collectOutbox(rows)
-	return out, wrap("list events", err)
-}
-
-// CountOutbox returns the number of pending and failed events.
-func (s *Store) CountOutbox(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
-	if err != nil {
-		return nil, wrap("count events", err)
-	}
-	defer rows.Close()
-	out := map[string]int64{store.OutboxPending: 0, store.OutboxFailed: 0}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, wrap("count events", err)
-		}
-		out[st] = n
-	}
-	return out, wrap("count events", rows.Err())
+	return collectOutbox(rows)
 }

@@ -23,14 +23,10 @@ func open(t *testing.T, dsn string) *postgres.Store {
 	return s
 }
 
+// TestContract runs every area of the contract (jobs, models, sweeps,
+// subject events).
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, testpeer.PostgresDSN(t))
-	})
-}
-
-func TestModelsContract(t *testing.T) {
-	storetest.RunModels(t, func(t *testing.T) store.Store {
+	storetest.RunAll(t, func(t *testing.T) store.Store {
 		return open(t, testpeer.PostgresDSN(t))
 	})
 }
@@ -114,4 +110,15 @@ func mustFS(t *testing.T, d migrations.Dialect) fs.FS {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func TestClockContract(t *testing.T) {
+	storetest.RunClock(t, func(t *testing.T, opts ...store.Option) store.Store {
+		s, err := postgres.Open(context.Background(), testpeer.PostgresDSN(t), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -3,19 +3,21 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-var _ store.SweepStore = (*Store)(nil)
+var (
+	_ store.SweepStore  = (*Store)(nil)
+	_ store.SweepDriver = driver{}
+)
 
 const sweepColumns = "id, name, status, cancel_requested, doc, created_at, updated_at, version"
 
-func scanSweep(r pgx.Row) (*store.Sweep, error) {
+func scanSweep(r store.Scanner) (*store.Sweep, error) {
 	var (
 		sw  store.Sweep
 		doc []byte // as bytes: pgx would decode JSON into a RawMessage
@@ -28,90 +30,70 @@ func scanSweep(r pgx.Row) (*store.Sweep, error) {
 	return &sw, nil
 }
 
-// CreateSweep inserts a sweep.
-func (s *Store) CreateSweep(ctx context.Context, sw *store.Sweep) error {
-	store.PrepareSweep(sw)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO sweeps ("+sweepColumns+") VALUES ($1,$2,$3,$4,$5::json,$6,$7,$8)",
-			sw.ID, sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), sw.CreatedAt, sw.UpdatedAt, sw.Version); err != nil {
-			return err
-		}
-		return insertSweepEvent(ctx, tx, sw, "")
-	})
-	return wrap("create sweep", err)
+func (d driver) SweepWrite(ctx context.Context, fn func(store.SweepTx) error) error {
+	return pgx.BeginFunc(ctx, d.s.pool, func(tx pgx.Tx) error { return fn(sweepTx{tx}) })
 }
 
-// GetSweep returns a sweep by ID.
-func (s *Store) GetSweep(ctx context.Context, id string) (*store.Sweep, error) {
-	sw, err := scanSweep(s.pool.QueryRow(ctx, "SELECT "+sweepColumns+" FROM sweeps WHERE id = $1", id))
+func (d driver) SweepByID(ctx context.Context, id string) (*store.Sweep, error) {
+	sw, err := scanSweep(d.s.pool.QueryRow(ctx, "SELECT "+sweepColumns+" FROM sweeps WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound(fmt.Sprintf("sweep %q", id))
+		return nil, nil
 	}
-	return sw, wrap("get sweep", err)
+	return sw, err
 }
 
-// UpdateSweep writes sw if its version is still the stored one.
-func (s *Store) UpdateSweep(ctx context.Context, sw *store.Sweep) error {
-	now := store.Now()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// The row lock orders concurrent updates, so each status change is
-		// seen (and becomes an event) once.
-		var previous string
-		err := tx.QueryRow(ctx, "SELECT status FROM sweeps WHERE id = $1 AND version = $2 FOR UPDATE", sw.ID, sw.Version).Scan(&previous)
-		if errors.Is(err, pgx.ErrNoRows) {
-			if _, err := s.GetSweep(ctx, sw.ID); err != nil {
-				return err
-			}
-			return store.Conflict(fmt.Sprintf("sweep %s was updated by someone else", sw.ID))
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE sweeps SET name = $1, status = $2, cancel_requested = $3, doc = $4::json, updated_at = $5,
-			version = version + 1 WHERE id = $6`,
-			sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), now, sw.ID); err != nil {
-			return err
-		}
-		return insertSweepEvent(ctx, tx, sw, previous)
-	})
-	if err != nil {
-		return wrap("update sweep "+sw.ID, err)
-	}
-	sw.Version++
-	sw.UpdatedAt = now
-	return nil
-}
-
-// ListSweeps returns sweeps newest first.
-func (s *Store) ListSweeps(ctx context.Context, live bool, limit int) ([]*store.Sweep, error) {
+func (d driver) Sweeps(ctx context.Context, live bool, limit int) ([]*store.Sweep, error) {
 	where := ""
 	if live {
 		where = " WHERE " + liveCond
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+sweepColumns+" FROM sweeps"+where+" ORDER BY created_at DESC, id DESC LIMIT $1", store.ListLimit(limit))
+	rows, err := d.s.pool.Query(ctx, "SELECT "+sweepColumns+" FROM sweeps"+where+" ORDER BY created_at DESC, id DESC LIMIT $1", limit)
 	if err != nil {
-		return nil, wrap("list sweeps", err)
+		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Sweep
-	for rows.Next() {
-		sw, err := scanSweep(rows)
-		if err != nil {
-			return nil, wrap("list sweeps", err)
-		}
-		out = append(out, sw)
-	}
-	return out, wrap("list sweeps", rows.Err())
+	return store.Collect(rows, scanSweep)
 }
 
-// SetJobSweep marks a job as a sweep's trial.
-func (s *Store) SetJobSweep(ctx context.Context, jobID, sweepID string) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE jobs SET sweep_id = $1 WHERE id = $2", sweepID, jobID)
-	if err != nil {
-		return wrap("mark job "+jobID+" as a trial", err)
+func (d driver) MarkTrial(ctx context.Context, jobID, sweepID string) (bool, error) {
+	tag, err := d.s.pool.Exec(ctx, "UPDATE jobs SET sweep_id = $1 WHERE id = $2", sweepID, jobID)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+type sweepTx struct{ tx pgx.Tx }
+
+func (t sweepTx) InsertSweep(ctx context.Context, sw *store.Sweep) error {
+	_, err := t.tx.Exec(ctx, "INSERT INTO sweeps ("+sweepColumns+") VALUES ($1,$2,$3,$4,$5::json,$6,$7,$8)",
+		sw.ID, sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), sw.CreatedAt, sw.UpdatedAt, sw.Version)
+	return err
+}
+
+// LockSweep takes the row lock (FOR UPDATE) that orders concurrent updates.
+func (t sweepTx) LockSweep(ctx context.Context, id string, version int64) (string, bool, error) {
+	var status string
+	err := t.tx.QueryRow(ctx, "SELECT status FROM sweeps WHERE id = $1 AND version = $2 FOR UPDATE", id, version).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
 	}
-	if tag.RowsAffected() != 1 {
-		return errs.NotFound(fmt.Sprintf("job %q", jobID))
+	return status, err == nil, err
+}
+
+func (t sweepTx) SweepExists(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := t.tx.QueryRow(ctx, "SELECT 1 FROM sweeps WHERE id = $1", id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
 	}
-	return nil
+	return err == nil, err
+}
+
+func (t sweepTx) UpdateSweep(ctx context.Context, sw *store.Sweep, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE sweeps SET name = $1, status = $2, cancel_requested = $3, doc = $4::json, updated_at = $5,
+		version = version + 1 WHERE id = $6`,
+		sw.Name, sw.Status, sw.CancelRequested, string(sw.Doc), now, sw.ID)
+	return err
+}
+
+func (t sweepTx) InsertSweepEvent(ctx context.Context, sw *store.Sweep, previous string) error {
+	return insertSweepEvent(ctx, t.tx, sw, previous)
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
-var _ store.ModelStore = (*Store)(nil)
+var (
+	_ store.ModelStore  = (*Store)(nil)
+	_ store.ModelDriver = driver{}
+)
 
 const exportColumns = `id, job_id, format, age_min, age_max, group_names, sha256, size_bytes, location,
 	trainer_version, data_manifest_digest, metrics, created_at, created_by`
@@ -19,13 +21,10 @@ const exportColumns = `id, job_id, format, age_min, age_max, group_names, sha256
 const deploymentColumns = `id, model_id, age_min, age_max, active, threshold_source, deployed_at, deployed_by,
 	ended_at, ended_by, end_reason, superseded_by`
 
-// CreateExport inserts an export.
-func (s *Store) CreateExport(ctx context.Context, e *store.Export) error {
-	if err := store.PrepareExport(e); err != nil {
-		return err
-	}
+// InsertExport inserts an export.
+func (d driver) InsertExport(ctx context.Context, e *store.Export) error {
 	groups, _ := json.Marshal(e.Groups)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return d.s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO model_exports ("+exportColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			e.ID, e.JobID, e.Format, e.AgeMin, e.AgeMax, string(groups), e.SHA256, e.SizeBytes, e.Location,
 			e.TrainerVersion, e.DataManifestDigest, nullJSON(e.Metrics), micro(e.CreatedAt), e.CreatedBy)
@@ -54,35 +53,25 @@ func scanExport(r scanner) (*store.Export, error) {
 	return &e, nil
 }
 
-// GetExport returns one export.
-func (s *Store) GetExport(ctx context.Context, id string) (*store.Export, error) {
-	e, err := scanExport(s.db.QueryRowContext(ctx, "SELECT "+exportColumns+" FROM model_exports WHERE id = ?", id))
+func (d driver) ExportByID(ctx context.Context, id string) (*store.Export, error) {
+	e, err := scanExport(d.s.db.QueryRowContext(ctx, "SELECT "+exportColumns+" FROM model_exports WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound(fmt.Sprintf("model %q", id))
+		return nil, nil
 	}
 	return e, err
 }
 
-// ListExports lists exports newest first.
-func (s *Store) ListExports(ctx context.Context, jobID string) ([]*store.Export, error) {
+func (d driver) Exports(ctx context.Context, jobID string) ([]*store.Export, error) {
 	q, args := "SELECT "+exportColumns+" FROM model_exports ORDER BY created_at DESC, id DESC", []any{}
 	if jobID != "" {
 		q, args = "SELECT "+exportColumns+" FROM model_exports WHERE job_id = ? ORDER BY created_at DESC, id DESC", []any{jobID}
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := d.s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Export{}
-	for rows.Next() {
-		e, err := scanExport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanExport)
 }
 
 func scanDeployment(r scanner) (*store.Deployment, error) {
@@ -110,114 +99,79 @@ func queryDeployments(ctx context.Context, q interface {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*store.Deployment{}
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanDeployment)
 }
 
-// Deploy makes d active (BEGIN IMMEDIATE serialises it with every other writer).
-func (s *Store) Deploy(ctx context.Context, d *store.Deployment, replace, backup bool) ([]*store.Deployment, error) {
-	store.PrepareDeployment(d)
-	var replaced []*store.Deployment
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM model_exports WHERE id = ?", d.ModelID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return errs.NotFound(fmt.Sprintf("model %q", d.ModelID))
-		} else if err != nil {
-			return err
-		}
-		active, err := queryDeployments(ctx, tx, "WHERE active = 1")
-		if err != nil {
-			return err
-		}
-		replaced, err = store.PlanDeploy(active, d, replace)
-		if err != nil {
-			return err
-		}
-		for _, r := range replaced {
-			sup := ""
-			if backup {
-				sup = d.ID
-			}
-			now := d.DeployedAt
-			r.Active, r.EndedAt, r.EndedBy, r.EndReason, r.SupersededBy = false, &now, d.DeployedBy, "replaced", sup
-			if _, err := tx.ExecContext(ctx, `UPDATE model_deployments SET active = 0, ended_at = ?, ended_by = ?, end_reason = ?, superseded_by = ? WHERE id = ?`,
-				micro(now), r.EndedBy, r.EndReason, sup, r.ID); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO model_deployments ("+deploymentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-			d.ID, d.ModelID, d.AgeMin, d.AgeMax, 1, d.ThresholdSource, micro(d.DeployedAt), d.DeployedBy, nil, "", "", "")
-		if err != nil {
-			return err
-		}
-		return s.insertDeploymentEvents(ctx, tx, store.DeployChanges(d, replaced))
-	})
-	return replaced, err
-}
-
-// Undeploy ends a deployment and restores what it superseded.
-func (s *Store) Undeploy(ctx context.Context, id, by string) (*store.Deployment, []*store.Deployment, error) {
-	var ended *store.Deployment
-	var restored []*store.Deployment
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		d, err := scanDeployment(tx.QueryRowContext(ctx, "SELECT "+deploymentColumns+" FROM model_deployments WHERE id = ?", id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.NotFound(fmt.Sprintf("deployment %q", id))
-		}
-		if err != nil {
-			return err
-		}
-		if !d.Active {
-			return store.NotActive(d)
-		}
-		now := store.Now()
-		d.Active, d.EndedAt, d.EndedBy, d.EndReason = false, &now, by, "undeployed"
-		if _, err := tx.ExecContext(ctx, `UPDATE model_deployments SET active = 0, ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ?`,
-			micro(now), by, d.EndReason, d.ID); err != nil {
-			return err
-		}
-		active, err := queryDeployments(ctx, tx, "WHERE active = 1")
-		if err != nil {
-			return err
-		}
-		sup, err := queryDeployments(ctx, tx, "WHERE superseded_by = ?", d.ID)
-		if err != nil {
-			return err
-		}
-		restored = store.PlanRestore(active, sup)
-		for _, r := range restored {
-			r.Active, r.EndedAt, r.EndedBy, r.EndReason, r.SupersededBy = true, nil, "", "", ""
-			if _, err := tx.ExecContext(ctx, `UPDATE model_deployments SET active = 1, ended_at = NULL, ended_by = '', end_reason = '', superseded_by = '' WHERE id = ?`, r.ID); err != nil {
-				return err
-			}
-		}
-		ended = d
-		return s.insertDeploymentEvents(ctx, tx, store.UndeployChanges(d, restored))
-	})
-	return ended, restored, err
-}
-
-// GetDeployment returns one deployment.
-func (s *Store) GetDeployment(ctx context.Context, id string) (*store.Deployment, error) {
-	d, err := scanDeployment(s.db.QueryRowContext(ctx, "SELECT "+deploymentColumns+" FROM model_deployments WHERE id = ?", id))
+func deploymentByID(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (*store.Deployment, error) {
+	d, err := scanDeployment(q.QueryRowContext(ctx, "SELECT "+deploymentColumns+" FROM model_deployments WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound(fmt.Sprintf("deployment %q", id))
+		return nil, nil
 	}
 	return d, err
 }
 
-// ListDeployments lists deployments by age, newest first.
-func (s *Store) ListDeployments(ctx context.Context, activeOnly bool) ([]*store.Deployment, error) {
+func (d driver) DeploymentByID(ctx context.Context, id string) (*store.Deployment, error) {
+	return deploymentByID(ctx, d.s.db, id)
+}
+
+func (d driver) Deployments(ctx context.Context, activeOnly bool) ([]*store.Deployment, error) {
 	where := "ORDER BY age_min, deployed_at DESC"
 	if activeOnly {
 		where = "WHERE active = 1 " + where
 	}
-	return queryDeployments(ctx, s.db, where)
+	return queryDeployments(ctx, d.s.db, where)
+}
+
+// DeployWrite is a write: BEGIN IMMEDIATE serialises it with every other writer.
+func (d driver) DeployWrite(ctx context.Context, fn func(store.DeployTx) error) error {
+	return d.s.write(ctx, func(tx *sql.Tx) error { return fn(deployTx{s: d.s, tx: tx}) })
+}
+
+type deployTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t deployTx) ExportExists(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM model_exports WHERE id = ?", id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t deployTx) DeploymentByID(ctx context.Context, id string) (*store.Deployment, error) {
+	return deploymentByID(ctx, t.tx, id)
+}
+
+func (t deployTx) ActiveDeployments(ctx context.Context) ([]*store.Deployment, error) {
+	return queryDeployments(ctx, t.tx, "WHERE active = 1")
+}
+
+func (t deployTx) SupersededBy(ctx context.Context, id string) ([]*store.Deployment, error) {
+	return queryDeployments(ctx, t.tx, "WHERE superseded_by = ?", id)
+}
+
+func (t deployTx) InsertDeployment(ctx context.Context, d *store.Deployment) error {
+	_, err := t.tx.ExecContext(ctx, "INSERT INTO model_deployments ("+deploymentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		d.ID, d.ModelID, d.AgeMin, d.AgeMax, 1, d.ThresholdSource, micro(d.DeployedAt), d.DeployedBy, nil, "", "", "")
+	return err
+}
+
+func (t deployTx) EndDeployment(ctx context.Context, d *store.Deployment) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE model_deployments SET active = 0, ended_at = ?, ended_by = ?, end_reason = ?, superseded_by = ? WHERE id = ?`,
+		nullMicro(d.EndedAt), d.EndedBy, d.EndReason, d.SupersededBy, d.ID)
+	return err
+}
+
+func (t deployTx) RestoreDeployment(ctx context.Context, id string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE model_deployments SET active = 1, ended_at = NULL, ended_by = '', end_reason = '', superseded_by = '' WHERE id = ?`, id)
+	return err
+}
+
+func (t deployTx) InsertDeploymentEvents(ctx context.Context, changes []store.DeploymentChange) error {
+	return t.s.insertDeploymentEvents(ctx, t.tx, changes)
 }

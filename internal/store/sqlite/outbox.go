@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/store"
 )
 
@@ -64,35 +63,19 @@ func scanOutbox(r scanner) (*store.OutboxEvent, error) {
 
 func collectOutbox(rows *sql.Rows) ([]*store.OutboxEvent, error) {
 	defer rows.Close()
-	var out []*store.OutboxEvent
-	for rows.Next() {
-		o, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanOutbox)
 }
 
-// ClaimOutbox leases the due heads of the pending queues. Writers of this
-// file are serialised (BEGIN IMMEDIATE), so two senders never claim the
-// same row.
-func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.OutboxEvent, error) {
-	if owner == "" {
-		return nil, errs.Configuration("claiming events needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
-	}
-	if limit <= 0 {
-		limit = 100
-	}
-	now := store.Now()
+// ClaimOutboxRows leases on Core's clock. Writers of this file are
+// serialised (BEGIN IMMEDIATE), so two senders never claim the same row.
+func (d driver) ClaimOutboxRows(ctx context.Context, owner string, ttl time.Duration, limit int, now time.Time) ([]*store.OutboxEvent, error) {
 	// A sender polls every second: look first, without the write lock, so
 	// an idle outbox costs readers and the CLI's writers nothing.
-	if due, err := s.anyDue(ctx, now); err != nil || !due {
-		return nil, wrap("claim events", err)
+	if due, err := d.s.anyDue(ctx, now); err != nil || !due {
+		return nil, err
 	}
 	var out []*store.OutboxEvent
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := d.s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE event_outbox SET lease_owner = ?, lease_expires = ?
 			WHERE seq IN (SELECT o.seq FROM event_outbox o
 				WHERE o.state = 'pending' AND o.next_attempt_at <= ?
@@ -107,24 +90,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, ttl time.Duration
 		out, err = collectOutbox(rows)
 		return err
 	})
-	if err != nil {
-		return nil, wrap("claim events", err)
-	}
-	sortBySeq(out)
-	return out, nil
+	return out, err
 }
 
-func sortBySeq(evs []*store.OutboxEvent) {
-	for i := 1; i < len(evs); i++ {
-		for k := i; k > 0 && evs[k].Seq < evs[k-1].Seq; k-- {
-			evs[k], evs[k-1] = evs[k-1], evs[k]
-		}
-	}
-}
-
-// FinishOutbox records a sender's result and drops its lease.
-func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r store.OutboxResult) (bool, error) {
-	now := store.Now()
+func (d driver) FinishOutboxRow(ctx context.Context, seq int64, owner string, r store.OutboxResult, now time.Time) (bool, error) {
 	var delivered any
 	if r.State == store.OutboxDelivered {
 		delivered = micro(now)
@@ -138,8 +107,8 @@ func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r sto
 		next = now
 	}
 	var ok bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE event_outbox SET state = ?, done_urls = ?, attempts = attempts + ?,
+	err := d.s.write(ctx, func(tx *sql.Tx) error {
+		res, err := d.s.txExec(ctx, tx, `UPDATE event_outbox SET state = ?, done_urls = ?, attempts = attempts + ?,
 			next_attempt_at = ?, last_error = ?, delivered_at = ?, lease_owner = '', lease_expires = NULL
 			WHERE seq = ? AND lease_owner = ? AND state = 'pending'`,
 			r.State, store.EncodeURLs(r.DoneURLs), attempted, micro(next), store.BoundError(r.LastError), delivered, seq, owner)
@@ -150,12 +119,11 @@ func (s *Store) FinishOutbox(ctx context.Context, seq int64, owner string, r sto
 		ok = n == 1
 		return nil
 	})
-	return ok, wrap("finish event", err)
+	return ok, err
 }
 
-// ListOutbox returns events oldest first.
-func (s *Store) ListOutbox(ctx context.Context, f store.OutboxFilter) ([]*store.OutboxEvent, error) {
-	done, err := s.reading(ctx)
+func (d driver) OutboxRows(ctx context.Context, f store.OutboxFilter) ([]*store.OutboxEvent, error) {
+	done, err := d.s.reading(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -170,40 +138,12 @@ func (s *Store) ListOutbox(ctx context.Context, f store.OutboxFilter) ([]*store.
 		conds = append(conds, "state = ?")
 		args = append(args, f.State)
 	}
-	args = append(args, store.OutboxLimit(f.Limit))
-	rows, err := s.query(ctx, "SELECT "+outboxColumns+" FROM event_outbox WHERE "+strings.Join(conds, " AND ")+" ORDER BY seq LIMIT ?", args...)
-	if err != nil {
-		return nil, wrap("list events", err)
-	}
-	out, err := collectOutbox(rows)
-	return out, wrap("list events", err)
-}
-
-// CountOutbox returns the number of pending and failed events (delivered
-// ones are most rows and are counted by the sender's metrics instead).
-func (s *Store) CountOutbox(ctx context.Context) (map[string]int64, error) {
-	done, err := s.reading(ctx)
+	args = append(args, f.Limit)
+	rows, err := d.s.query(ctx, "SELECT "+outboxColumns+" FROM event_outbox WHERE "+strings.Join(conds, " AND ")+" ORDER BY seq LIMIT ?", args...)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	rows, err := s.query(ctx, "SELECT state, count(*) FROM event_outbox WHERE state <> 'delivered' GROUP BY state")
-	if err != nil {
-		return nil, wrap("count events", err)
-	}
-	defer rows.Close()
-	out := map[string]int64{store.OutboxPending: 0, store.OutboxFailed: 0}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, wrap("count events", err)
-		}
-		out[st] = n
-	}
-	return out, wrap("count events", rows.Err())
+	return collectOutbox(rows)
 }
 
 // anyDue reports whether some pending event is due (event_outbox_due index).
