@@ -9,7 +9,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/store"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // The job page's report table, progress and exports with their deployment
@@ -73,7 +73,7 @@ func (s *Server) jobPageModels(r *http.Request, j *store.Job, d *pageData) {
 		d.Groups = reportGroups(m)
 	}
 	if raw := s.liveProgress(r.Context(), j); raw != nil {
-		var p trainer.Progress
+		var p progress.Record
 		if json.Unmarshal(raw, &p) == nil {
 			d.Progress = &p
 		}
