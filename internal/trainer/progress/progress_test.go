@@ -34,13 +34,13 @@ func TestParseExistingLogLines(t *testing.T) {
 		t.Fatalf("NaN val_loss: %+v", nan)
 	}
 	for line, want := range map[string]Line{
-		"epoch=1 group=5 train_loss=0.5 val_loss=0.6":                                        Epoch{Epoch: 1, Group: "5", TrainLoss: 0.5, ValLoss: 0.6},
-		"2026-01-01T00:00:00Z epoch=1 group=5 train_loss=0.5 val_loss=0.6 lr=0.01":           Epoch{Epoch: 1, Group: "5", TrainLoss: 0.5, ValLoss: 0.6, LR: 0.01},
-		"[trainer] age groups: 5, 6":                                                         Groups{Names: []string{"5", "6"}},
-		"group a: 3 epochs in 1s":                                                            GroupDone{Group: "a", Epochs: 3},
-		"[trainer] group a: already trained (checkpoint), 4 epochs":                          GroupDone{Group: "a", Epochs: 4, FromCheckpoint: true},
-		"group a: already trained":                                                           GroupDone{Group: "a", FromCheckpoint: true},
-		"metric: test_auroc=0.9":                                                             Metric{Name: "test_auroc", Value: 0.9},
+		"epoch=1 group=5 train_loss=0.5 val_loss=0.6":                                           Epoch{Epoch: 1, Group: "5", TrainLoss: 0.5, ValLoss: 0.6},
+		"2026-01-01T00:00:00Z epoch=1 group=5 train_loss=0.5 val_loss=0.6 lr=0.01":              Epoch{Epoch: 1, Group: "5", TrainLoss: 0.5, ValLoss: 0.6, LR: 0.01},
+		"[trainer] age groups: 5, 6":                                                            Groups{Names: []string{"5", "6"}},
+		"group a: 3 epochs in 1s":                                                               GroupDone{Group: "a", Epochs: 3},
+		"[trainer] group a: already trained (checkpoint), 4 epochs":                             GroupDone{Group: "a", Epochs: 4, FromCheckpoint: true},
+		"group a: already trained":                                                              GroupDone{Group: "a", FromCheckpoint: true},
+		"metric: test_auroc=0.9":                                                                Metric{Name: "test_auroc", Value: 0.9},
 		`progress: {"group":"5","epoch":1,"total_epochs":10,"groups_total":2,"eta_seconds":19}`: Record{Group: "5", Epoch: 1, TotalEpochs: 10, GroupsTotal: 2, ETASeconds: ptr(19)},
 	} {
 		if got := Parse(line); !reflect.DeepEqual(got, want) {
