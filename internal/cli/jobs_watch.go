@@ -18,6 +18,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
+	"github.com/sagetrain/sagetrain/internal/trainer/metrics"
 	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
@@ -180,24 +181,21 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 	if r.Metrics == nil {
 		fmt.Fprintln(w, "The trainer wrote no metrics.json.")
 	} else {
-		groups, _ := r.Metrics["groups"].(map[string]any)
+		groups := metrics.FromMap(r.Metrics).Groups
 		if len(groups) > 0 {
 			names := make([]string, 0, len(groups))
 			for n := range groups {
 				names = append(names, n)
 			}
-			sort.Slice(names, func(i, j int) bool {
-				return jobsNum(groups[names[i]], "age_min") < jobsNum(groups[names[j]], "age_min")
-			})
+			sort.Slice(names, func(i, j int) bool { return groups[names[i]].AgeMinOr0() < groups[names[j]].AgeMinOr0() })
 			fmt.Fprintln(w, "\nAge groups:")
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVAL\tTEST N\tANOMALIES\tAUROC\tAP\tTHRESHOLD\tSOURCE\tFPR\tRECALL\tF1\tBEST EPOCH")
 			for _, n := range names {
-				g, _ := groups[n].(map[string]any)
-				test, _ := g["test"].(map[string]any)
-				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
-					jobsFmt(g["n_validation"]), jobsFmt(test["n"]), jobsFmt(test["n_anomalies"]), jobsFmt(test["auroc"]), jobsFmt(test["average_precision"]),
-					jobsFmt(g["threshold"]), jobsFmt(g["threshold_source"]), jobsFmt(test["false_positive_rate"]), jobsFmt(test["recall"]), jobsFmt(test["f1"]), jobsFmt(g["best_epoch"]))
+				g := groups[n]
+				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(jobsVal(g.AgeMin)), jobsFmt(jobsVal(g.AgeMax)), jobsFmt(jobsVal(g.NTrain)),
+					jobsFmt(jobsVal(g.NValidation)), jobsFmt(jobsVal(g.Test.N)), jobsFmt(jobsVal(g.Test.NAnomalies)), jobsFmt(jobsVal(g.Test.AUROC)), jobsFmt(jobsVal(g.Test.AP)),
+					jobsFmt(jobsVal(g.Threshold)), jobsFmt(jobsVal(g.ThresholdSource)), jobsFmt(jobsVal(g.Test.FalsePositiveRate)), jobsFmt(jobsVal(g.Test.Recall)), jobsFmt(jobsVal(g.Test.F1)), jobsFmt(jobsVal(g.BestEpoch)))
 			}
 			tw.Flush()
 		}
@@ -221,10 +219,12 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 	}
 }
 
-func jobsNum(v any, key string) float64 {
-	m, _ := v.(map[string]any)
-	f, _ := m[key].(float64)
-	return f
+// jobsVal is a typed metric as jobsFmt takes it: nil when absent.
+func jobsVal[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // jobsFmt prints a JSON value: numbers compactly, null as "n/a".
