@@ -22,7 +22,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/provenance"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/sweep"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 //go:embed web/*.html web/static/*
@@ -169,7 +169,7 @@ type pageData struct {
 
 	// job page: models (dashboard_models.go)
 	Groups    []groupRow
-	Progress  *trainer.Progress
+	Progress  *progress.Record
 	Exports   []exportRow
 	CanExport bool
 	Sweep     *sweepPageView   // sweep page

@@ -9,7 +9,8 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/models"
 	"github.com/sagetrain/sagetrain/internal/store"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/metrics"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // The job page's report table, progress and exports with their deployment
@@ -33,21 +34,25 @@ type exportRow struct {
 	Deployments                   []store.Deployment
 }
 
-func reportGroups(metrics map[string]any) []groupRow {
-	groups, _ := metrics["groups"].(map[string]any)
+func reportGroups(m map[string]any) []groupRow {
 	var rows []groupRow
-	for name, v := range groups {
-		g, _ := v.(map[string]any)
-		test, _ := g["test"].(map[string]any)
-		amin, _ := g["age_min"].(float64)
-		rows = append(rows, groupRow{Name: name, Ages: fmt.Sprintf("%s-%s", dashNum(g["age_min"]), dashNum(g["age_max"])),
-			NTrain: dashNum(g["n_train"]), NVal: dashNum(g["n_validation"]), NTest: dashNum(test["n"]), NAnom: dashNum(test["n_anomalies"]),
-			AUROC: dashNum(test["auroc"]), AP: dashNum(test["average_precision"]), Threshold: dashNum(g["threshold"]),
-			Source: dashNum(g["threshold_source"]), FPR: dashNum(test["false_positive_rate"]), Recall: dashNum(test["recall"]),
-			F1: dashNum(test["f1"]), ageMin: amin})
+	for name, g := range metrics.FromMap(m).Groups {
+		rows = append(rows, groupRow{Name: name, Ages: fmt.Sprintf("%s-%s", dashNum(dashVal(g.AgeMin)), dashNum(dashVal(g.AgeMax))),
+			NTrain: dashNum(dashVal(g.NTrain)), NVal: dashNum(dashVal(g.NValidation)), NTest: dashNum(dashVal(g.Test.N)), NAnom: dashNum(dashVal(g.Test.NAnomalies)),
+			AUROC: dashNum(dashVal(g.Test.AUROC)), AP: dashNum(dashVal(g.Test.AP)), Threshold: dashNum(dashVal(g.Threshold)),
+			Source: dashNum(dashVal(g.ThresholdSource)), FPR: dashNum(dashVal(g.Test.FalsePositiveRate)), Recall: dashNum(dashVal(g.Test.Recall)),
+			F1: dashNum(dashVal(g.Test.F1)), ageMin: g.AgeMinOr0()})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ageMin < rows[j].ageMin })
 	return rows
+}
+
+// dashVal is a typed metric as dashNum takes it: nil when absent.
+func dashVal[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 func dashNum(v any) string {
@@ -73,7 +78,7 @@ func (s *Server) jobPageModels(r *http.Request, j *store.Job, d *pageData) {
 		d.Groups = reportGroups(m)
 	}
 	if raw := s.liveProgress(r.Context(), j); raw != nil {
-		var p trainer.Progress
+		var p progress.Record
 		if json.Unmarshal(raw, &p) == nil {
 			d.Progress = &p
 		}

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/store"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // liveProgress is a live job's last progress record (the trainer's
@@ -57,13 +56,9 @@ func (p *progressScanner) Write(b []byte) (int, error) {
 }
 
 func (p *progressScanner) line() {
-	rest, ok := strings.CutPrefix(string(p.cur), trainer.ProgressPrefix)
+	l := progress.Parse(string(p.cur))
 	p.cur = p.cur[:0]
-	if !ok {
-		return
-	}
-	var rec trainer.Progress
-	if json.Unmarshal([]byte(rest), &rec) == nil {
+	if rec, ok := l.(progress.Record); ok {
 		p.last, _ = json.Marshal(rec) // re-encoded: only the record's own fields reach the page
 	}
 }

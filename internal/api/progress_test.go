@@ -14,7 +14,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
 	"github.com/sagetrain/sagetrain/internal/store/sqlite"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 func TestProgressAppearsWhileAJobRuns(t *testing.T) {
@@ -44,13 +44,13 @@ func TestProgressAppearsWhileAJobRuns(t *testing.T) {
 	var job JobView
 	h.json("POST", Prefix+"/jobs", fmt.Sprintf(`{"job_name":"progress","dataset_folder":%q,"hyperparameters":{"epochs":"60","early_stopping_patience":"0","min_samples":"15","hidden_sizes":"256,128","loss_plots":"false"}}`,
 		filepath.Join(sampleDir, "training")), 201, &job)
-	var seen *trainer.Progress
+	var seen *progress.Record
 	deadline := time.Now().Add(150 * time.Second)
 	for {
 		var v JobView
 		h.json("GET", Prefix+"/jobs/"+job.ID, "", 200, &v)
 		if v.Status == "running" && len(v.Progress) > 0 {
-			var p trainer.Progress
+			var p progress.Record
 			if err := json.Unmarshal(v.Progress, &p); err != nil {
 				t.Fatal(err)
 			}

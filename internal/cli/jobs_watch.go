@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +18,8 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/jobs"
 	"github.com/sagetrain/sagetrain/internal/store"
-	"github.com/sagetrain/sagetrain/internal/trainer"
+	"github.com/sagetrain/sagetrain/internal/trainer/metrics"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // jobsWatchInterval is how often --watch brings the record up to date.
@@ -30,14 +30,14 @@ func jsonMarshalCompact(v any) ([]byte, error) { return json.Marshal(v) }
 // jobsProgress is what the trainer's log says about its progress.
 type jobsProgress struct {
 	groups     []string       // age groups, from "age groups: a, b"
-	done       map[string]int // group -> epochs, once the group finished
+	done       map[string]int // group -> epochs, once the group finished (-1: already trained)
 	group      string         // group of the last epoch line
 	epoch      int
 	trainLoss  string
 	valLoss    string
 	lastLine   string
 	finalAUROC string
-	record     *trainer.Progress // the trainer's last structured progress record
+	record     *progress.Record // the trainer's last structured progress record
 }
 
 // eta is the record's estimate of the time left, or "".
@@ -48,13 +48,6 @@ func (p jobsProgress) eta() string {
 	return " eta " + (time.Duration(*p.record.ETASeconds) * time.Second).String()
 }
 
-var (
-	jobsReGroups = regexp.MustCompile(`age groups: (.+)$`)
-	jobsReEpoch  = regexp.MustCompile(`epoch=(\d+) group=(\S+) train_loss=(\S+) val_loss=(\S+)`)
-	jobsReDone   = regexp.MustCompile(`group (\S+): (\d+) epochs in|group (\S+): already trained`)
-	jobsReAUROC  = regexp.MustCompile(`metric: test_auroc=(\S+)`)
-)
-
 // jobsParseProgress reads a whole log; re-reading is cheap and keeps it simple.
 func jobsParseProgress(log []byte) jobsProgress {
 	p := jobsProgress{done: map[string]int{}}
@@ -62,40 +55,33 @@ func jobsParseProgress(log []byte) jobsProgress {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, trainer.ProgressPrefix); ok {
-			var rec trainer.Progress
-			if json.Unmarshal([]byte(rest), &rec) == nil {
-				p.record = &rec
-			}
+		l := progress.Parse(line)
+		if rec, ok := l.(progress.Record); ok {
+			p.record = &rec
 			continue
+		}
+		if strings.HasPrefix(line, progress.Prefix) {
+			continue // a malformed record is not what the trainer is doing
 		}
 		if strings.TrimSpace(line) != "" {
 			p.lastLine = line
 		}
-		if m := jobsReEpoch.FindStringSubmatch(line); m != nil {
-			p.epoch, _ = strconv.Atoi(m[1])
-			p.group, p.trainLoss, p.valLoss = m[2], m[3], m[4]
-			continue
-		}
-		if m := jobsReGroups.FindStringSubmatch(line); m != nil {
-			p.groups = nil
-			for _, g := range strings.Split(m[1], ",") {
-				if g = strings.TrimSpace(g); g != "" {
-					p.groups = append(p.groups, g)
-				}
+		switch x := l.(type) {
+		case progress.Epoch:
+			// The trainer's own text (%.6g), as it was printed.
+			p.epoch, p.group = x.Epoch, x.Group
+			p.trainLoss, p.valLoss = fmt.Sprintf("%.6g", x.TrainLoss), fmt.Sprintf("%.6g", x.ValLoss)
+		case progress.Groups:
+			p.groups = x.Names
+		case progress.GroupDone:
+			p.done[x.Group] = x.Epochs
+			if x.FromCheckpoint {
+				p.done[x.Group] = -1
 			}
-			continue
-		}
-		if m := jobsReDone.FindStringSubmatch(line); m != nil {
-			if m[1] != "" {
-				p.done[m[1]], _ = strconv.Atoi(m[2])
-			} else {
-				p.done[m[3]] = -1
+		case progress.Metric:
+			if x.Name == "test_auroc" {
+				p.finalAUROC = fmt.Sprintf("%.6g", x.Value)
 			}
-			continue
-		}
-		if m := jobsReAUROC.FindStringSubmatch(line); m != nil {
-			p.finalAUROC = m[1]
 		}
 	}
 	return p
@@ -195,24 +181,21 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 	if r.Metrics == nil {
 		fmt.Fprintln(w, "The trainer wrote no metrics.json.")
 	} else {
-		groups, _ := r.Metrics["groups"].(map[string]any)
+		groups := metrics.FromMap(r.Metrics).Groups
 		if len(groups) > 0 {
 			names := make([]string, 0, len(groups))
 			for n := range groups {
 				names = append(names, n)
 			}
-			sort.Slice(names, func(i, j int) bool {
-				return jobsNum(groups[names[i]], "age_min") < jobsNum(groups[names[j]], "age_min")
-			})
+			sort.Slice(names, func(i, j int) bool { return groups[names[i]].AgeMinOr0() < groups[names[j]].AgeMinOr0() })
 			fmt.Fprintln(w, "\nAge groups:")
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  GROUP\tAGES\tTRAIN\tVAL\tTEST N\tANOMALIES\tAUROC\tAP\tTHRESHOLD\tSOURCE\tFPR\tRECALL\tF1\tBEST EPOCH")
 			for _, n := range names {
-				g, _ := groups[n].(map[string]any)
-				test, _ := g["test"].(map[string]any)
-				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(g["age_min"]), jobsFmt(g["age_max"]), jobsFmt(g["n_train"]),
-					jobsFmt(g["n_validation"]), jobsFmt(test["n"]), jobsFmt(test["n_anomalies"]), jobsFmt(test["auroc"]), jobsFmt(test["average_precision"]),
-					jobsFmt(g["threshold"]), jobsFmt(g["threshold_source"]), jobsFmt(test["false_positive_rate"]), jobsFmt(test["recall"]), jobsFmt(test["f1"]), jobsFmt(g["best_epoch"]))
+				g := groups[n]
+				fmt.Fprintf(tw, "  %s\t%s-%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, jobsFmt(jobsVal(g.AgeMin)), jobsFmt(jobsVal(g.AgeMax)), jobsFmt(jobsVal(g.NTrain)),
+					jobsFmt(jobsVal(g.NValidation)), jobsFmt(jobsVal(g.Test.N)), jobsFmt(jobsVal(g.Test.NAnomalies)), jobsFmt(jobsVal(g.Test.AUROC)), jobsFmt(jobsVal(g.Test.AP)),
+					jobsFmt(jobsVal(g.Threshold)), jobsFmt(jobsVal(g.ThresholdSource)), jobsFmt(jobsVal(g.Test.FalsePositiveRate)), jobsFmt(jobsVal(g.Test.Recall)), jobsFmt(jobsVal(g.Test.F1)), jobsFmt(jobsVal(g.BestEpoch)))
 			}
 			tw.Flush()
 		}
@@ -236,10 +219,12 @@ func jobsPrintReport(w io.Writer, r *jobs.Report) {
 	}
 }
 
-func jobsNum(v any, key string) float64 {
-	m, _ := v.(map[string]any)
-	f, _ := m[key].(float64)
-	return f
+// jobsVal is a typed metric as jobsFmt takes it: nil when absent.
+func jobsVal[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // jobsFmt prints a JSON value: numbers compactly, null as "n/a".

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -91,18 +90,28 @@ normals for an honest threshold.`,
 			if ageSet == (metadata != "") {
 				return errs.Configuration("score needs the child's age", "give either --age YEARS or --metadata FILE with an age_years column", nil)
 			}
+			var byImage map[string]*data.Row // read at the first image that needs it
+			rowFor := func(img string) (data.Row, error) {
+				if byImage == nil {
+					var err error
+					if byImage, err = scoreMatchMetadata(metadata, images); err != nil {
+						return data.Row{}, err
+					}
+				}
+				row := byImage[img]
+				if row == nil {
+					return data.Row{}, errs.Configuration("no row for "+img+" in "+metadata, "add a row with its filename and age_years, or use --age", nil)
+				}
+				return *row, nil
+			}
 			if deployed {
 				return scoreDeployed(cmd, images, func(img string) (float64, string, error) {
 					if metadata == "" {
 						return age, subject, nil
 					}
-					rows, err := scoreReadMetadata(metadata)
+					row, err := rowFor(img)
 					if err != nil {
 						return 0, "", err
-					}
-					row, ok := scoreLookup(rows, img)
-					if !ok {
-						return 0, "", errs.Configuration("no row for "+img+" in "+metadata, "add a row with its filename and age_years, or use --age", nil)
 					}
 					if row.Subject != "" {
 						return row.AgeYears, row.Subject, nil
@@ -114,19 +123,18 @@ normals for an honest threshold.`,
 			if err != nil {
 				return err
 			}
-			var rows map[string]data.Row
 			if metadata != "" {
-				if rows, err = scoreReadMetadata(metadata); err != nil {
+				if byImage, err = scoreMatchMetadata(metadata, images); err != nil {
 					return err
 				}
 			}
 			var scores []trainer.Score
 			for _, img := range images {
 				a, subj := age, subject
-				if rows != nil {
-					row, ok := scoreLookup(rows, img)
-					if !ok {
-						return errs.Configuration("no row for "+img+" in "+metadata, "add a row with its filename and age_years, or use --age", nil)
+				if metadata != "" {
+					row, err := rowFor(img)
+					if err != nil {
+						return err
 					}
 					a = row.AgeYears
 					if row.Subject != "" {
@@ -171,8 +179,10 @@ normals for an honest threshold.`,
 	return cmd
 }
 
-// scoreReadMetadata indexes a metadata file's usable rows by filename.
-func scoreReadMetadata(file string) (map[string]data.Row, error) {
+// scoreMatchMetadata reads a metadata file's usable rows and gives each
+// image the row that names it, by the trainer's own matching rules
+// (data.RowsForImages: path, base name, without extension, then any case).
+func scoreMatchMetadata(file string, images []string) (map[string]*data.Row, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, errs.Configuration("cannot open the metadata file "+file, "check the path", err)
@@ -186,27 +196,11 @@ func scoreReadMetadata(file string) (map[string]data.Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := map[string]data.Row{}
-	for _, r := range md.Rows {
-		rows[filepath.ToSlash(r.Filename)] = r
-	}
-	return rows, nil
-}
-
-// scoreLookup finds an image's row: by the path as given, its base name, or
-// its base name without extension.
-func scoreLookup(rows map[string]data.Row, img string) (data.Row, bool) {
-	p := filepath.ToSlash(img)
-	base := path.Base(p)
-	for _, k := range []string{p, base, strings.TrimSuffix(base, path.Ext(base))} {
-		if r, ok := rows[k]; ok {
-			return r, true
+	byImage := make(map[string]*data.Row, len(images))
+	for i, r := range data.RowsForImages(md.Rows, images) {
+		if _, ok := byImage[images[i]]; !ok || r != nil {
+			byImage[images[i]] = r
 		}
 	}
-	for k, r := range rows { // rows named without extension
-		if strings.TrimSuffix(k, path.Ext(k)) == strings.TrimSuffix(base, path.Ext(base)) {
-			return r, true
-		}
-	}
-	return data.Row{}, false
+	return byImage, nil
 }

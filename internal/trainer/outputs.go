@@ -15,6 +15,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // minThresholdNormals is how many validation normals a group needs for its
@@ -237,9 +238,9 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	for _, k := range finalMetrics {
 		switch v := metrics[k].(type) {
 		case float64:
-			fmt.Fprintf(r.out, "metric: %s=%.6g\n", k, v)
+			fmt.Fprintln(r.out, progress.Format(progress.Metric{Name: k, Value: v}))
 		case int:
-			fmt.Fprintf(r.out, "metric: %s=%d\n", k, v)
+			fmt.Fprintln(r.out, progress.Format(progress.Metric{Name: k, Value: float64(v), Int: true}))
 		}
 	}
 	r.logf("done: %d groups, model in %s", len(groups), r.l.ModelDir())

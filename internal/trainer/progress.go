@@ -1,40 +1,21 @@
 package trainer
 
+// The progress record (progress.Record) is written as a "progress: {json}"
+// line on stdout: it reaches the job's log on both backends (the local log
+// file, CloudWatch for SageMaker), and the service and the CLI's watch read
+// the last one. The same record is kept in output/progress.json.
+
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
-
-// ProgressPrefix starts the trainer's structured progress lines on stdout:
-// "progress: {json}" (a Progress). They reach the job's log on both
-// backends (the local log file, CloudWatch for SageMaker); the service and
-// the CLI's watch read the last one. The same record is kept in
-// output/progress.json under the ml-root.
-const ProgressPrefix = "progress: "
-
-// ProgressFile is the progress record's file under the ml-root's output/.
-const ProgressFile = "progress.json"
-
-// Progress is where training stands.
-type Progress struct {
-	Group          string   `json:"group"`           // the group training now
-	Epoch          int      `json:"epoch"`           // its last finished epoch
-	TotalEpochs    int      `json:"total_epochs"`    // the epochs limit (early stopping may end sooner)
-	GroupsDone     int      `json:"groups_done"`     // groups of this host finished
-	GroupsTotal    int      `json:"groups_total"`    // groups this host trains
-	TrainLoss      float64  `json:"train_loss"`      // of the last epoch
-	ValLoss        *float64 `json:"val_loss"`        // of the last epoch; null without validation data
-	ElapsedSeconds float64  `json:"elapsed_seconds"` // since training of the groups began
-	ETASeconds     *float64 `json:"eta_seconds"`     // at most this much more (epochs limit); null before the first epoch
-	Host           string   `json:"host"`
-	At             string   `json:"at"` // RFC 3339
-}
 
 // progressTracker writes the progress record at most once a second, and
 // at every group's end.
@@ -43,11 +24,11 @@ type progressTracker struct {
 	out         io.Writer
 	host        string
 	start, last time.Time
-	p           Progress
+	p           progress.Record
 }
 
 func newProgress(l Layout, out io.Writer, host string, groups, epochs int) *progressTracker {
-	return &progressTracker{l: l, out: out, host: host, start: time.Now(), p: Progress{GroupsTotal: groups, TotalEpochs: epochs, Host: host}}
+	return &progressTracker{l: l, out: out, host: host, start: time.Now(), p: progress.Record{GroupsTotal: groups, TotalEpochs: epochs, Host: host}}
 }
 
 func (t *progressTracker) epoch(group string, e autoencoder.EpochStats) {
@@ -89,11 +70,8 @@ func (t *progressTracker) write() {
 		eta = math.Round(eta*10) / 10
 		t.p.ETASeconds = &eta
 	}
-	b, err := json.Marshal(t.p)
-	if err != nil {
-		return
-	}
-	fmt.Fprintf(t.out, "%s%s\n", ProgressPrefix, b)
+	line := progress.Format(t.p)
+	fmt.Fprintln(t.out, line)
 	// Best effort: the log line is the record that both backends carry.
-	_ = writeFileAtomic(filepath.Join(t.l.Root, "output", ProgressFile), append(b, '\n'))
+	_ = writeFileAtomic(filepath.Join(t.l.Root, "output", progress.File), []byte(strings.TrimPrefix(line, progress.Prefix)+"\n"))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 	"github.com/sagetrain/sagetrain/internal/trainer/data"
 	"github.com/sagetrain/sagetrain/internal/trainer/features"
+	"github.com/sagetrain/sagetrain/internal/trainer/progress"
 )
 
 // Channel names.
@@ -62,7 +63,7 @@ type run struct {
 }
 
 func (r *run) logf(format string, a ...any) {
-	fmt.Fprintf(r.out, "[trainer] "+format+"\n", a...)
+	fmt.Fprintf(r.out, progress.Tag+format+"\n", a...)
 }
 
 // splits holds the samples of each split and the channel each came from.
@@ -130,7 +131,7 @@ func (r *run) run(ctx context.Context) (err error) {
 	for i, g := range groups {
 		names[i] = g.Name
 	}
-	r.logf("age groups: %s", strings.Join(names, ", "))
+	fmt.Fprintln(r.out, progress.Format(progress.Groups{Names: names}))
 
 	// Per group standardised matrices.
 	gtrain := make([]autoencoder.Matrix, len(groups))
@@ -387,7 +388,7 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 	case why != "":
 		r.logf("group %s: ignoring checkpoint %s (%s)", g.Name, checkpointPath(r.l, g.Name), why)
 	case st != nil && st.Done:
-		r.logf("group %s: already trained (checkpoint), %d epochs", g.Name, st.Epoch)
+		fmt.Fprintln(r.out, progress.Format(progress.GroupDone{Group: g.Name, Epochs: st.Epoch, FromCheckpoint: true}))
 	case st != nil:
 		r.logf("group %s: resuming from checkpoint after epoch %d", g.Name, st.Epoch)
 	}
@@ -434,8 +435,8 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 	}
 	if n := final.Epoch - startEpoch; n > 0 {
 		dt := time.Since(t0).Seconds()
-		r.logf("group %s: %d epochs in %.1fs (%.0f samples/s), best epoch %d val_loss %.6g",
-			g.Name, n, dt, float64(n*train.Rows)/dt, final.BestEpoch, final.BestVal)
+		fmt.Fprintln(r.out, progress.Format(progress.GroupDone{Group: g.Name, Epochs: n, Seconds: dt,
+			SamplesPerSec: float64(n*train.Rows) / dt, BestEpoch: final.BestEpoch, BestValLoss: final.BestVal}))
 	}
 	return groupResult{Name: g.Name, Host: r.rc.CurrentHost, Params: final.Params, BestEpoch: final.BestEpoch,
 		BestVal: final.BestVal, Epochs: final.Epoch, History: final.History}, nil
@@ -443,6 +444,6 @@ func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder
 
 // epochLine prints one epoch in the documented format.
 func (r *run) epochLine(group string, e autoencoder.EpochStats) {
-	fmt.Fprintf(r.out, "epoch=%d group=%s train_loss=%.6g val_loss=%.6g lr=%.6g\n", e.Epoch, group, e.TrainLoss, e.ValLoss, e.LR)
+	fmt.Fprintln(r.out, progress.Format(progress.Epoch{Epoch: e.Epoch, Group: group, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, LR: e.LR}))
 	r.prog.epoch(group, e)
 }

@@ -384,36 +384,74 @@ func (ix *imageIndex) lookup(name string) int {
 
 func matchImages(ch *Channel, md *Metadata, images []string) {
 	rep := ch.Report
+	claimed := make([]bool, len(images))
+	for _, p := range pairRows(md.Rows, images, rep) {
+		claimed[p.image] = true
+		ch.Items = append(ch.Items, Item{Row: md.Rows[p.row], Path: images[p.image]})
+	}
+	for i, rel := range images {
+		if !claimed[i] {
+			rep.Add(KindImageWithoutRow, rel)
+		}
+	}
+}
+
+// RowsForImages gives each image (a path as the user wrote it) the metadata
+// row that names it, by the trainer's own matching rules (pairRows), or nil
+// when no row picks it. sagetrain score uses it for --metadata.
+func RowsForImages(rows []Row, images []string) []*Row {
+	names := make([]string, len(images))
+	for i, img := range images {
+		names[i] = normName(filepath.ToSlash(img))
+	}
+	out := make([]*Row, len(images))
+	for _, p := range pairRows(rows, names, nil) {
+		out[p.image] = &rows[p.row]
+	}
+	return out
+}
+
+// rowImage is a row (index in the rows) and the image (index in the
+// images) it names.
+type rowImage struct{ row, image int }
+
+// pairRows matches metadata rows to images (slash paths): each row takes
+// the one image its name picks (imageIndex.lookup), in row order. A row
+// repeating an earlier name, picking no image, several, or one an earlier
+// row took, is reported to rep (nil: not reported) and takes none.
+func pairRows(rows []Row, images []string, rep *Report) []rowImage {
+	add := func(kind, name string) {
+		if rep != nil {
+			rep.Add(kind, name)
+		}
+	}
 	ix := newImageIndex(images)
 	claimedBy := make([]int, len(images)) // line+1 of the row that took it
 	seen := map[string]int{}
-	for _, row := range md.Rows {
+	var out []rowImage
+	for r, row := range rows {
 		name := normName(row.Filename)
 		if first, dup := seen[name]; dup {
-			rep.Add(KindDuplicateName, fmt.Sprintf("%s (line %d, first at line %d)", row.Filename, row.Line, first))
+			add(KindDuplicateName, fmt.Sprintf("%s (line %d, first at line %d)", row.Filename, row.Line, first))
 			continue
 		}
 		seen[name] = row.Line
 		i := ix.lookup(name)
 		switch {
 		case i == -1:
-			rep.Add(KindRowWithoutImage, row.Filename)
+			add(KindRowWithoutImage, row.Filename)
 			continue
 		case i == -2:
-			rep.Add(KindAmbiguousImage, row.Filename)
+			add(KindAmbiguousImage, row.Filename)
 			continue
 		case claimedBy[i] != 0:
-			rep.Add(KindDuplicateName, fmt.Sprintf("%s (line %d, same image %s as line %d)", row.Filename, row.Line, images[i], claimedBy[i]))
+			add(KindDuplicateName, fmt.Sprintf("%s (line %d, same image %s as line %d)", row.Filename, row.Line, images[i], claimedBy[i]))
 			continue
 		}
 		claimedBy[i] = row.Line
-		ch.Items = append(ch.Items, Item{Row: row, Path: images[i]})
+		out = append(out, rowImage{r, i})
 	}
-	for i, rel := range images {
-		if claimedBy[i] == 0 {
-			rep.Add(KindImageWithoutRow, rel)
-		}
-	}
+	return out
 }
 
 func scanEmbeddings(ch *Channel, md *Metadata, npyPath string) {
