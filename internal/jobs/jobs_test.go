@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -605,4 +606,79 @@ func TestAJobWhoseProcessDiedIsRecordedInterrupted(t *testing.T) {
 	if j.Status != store.StatusFailed || j.FailureReason != "interrupted" {
 		t.Fatalf("%s %q", j.Status, j.FailureReason)
 	}
+}
+
+// A single-job command (status ID) reconciles its job however many others
+// are live, and leases that job alone: it does not take on (and release)
+// the claim limit's worth of other jobs each time.
+func TestReconcileJobReachesItsJobBehindManyLiveOnes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := openSQLite(t, filepath.Join(dir, "jobs.db"))
+	ctx := context.Background()
+	// Older live jobs of a backend this service does not have: Claim takes
+	// them first (oldest first) and fills its limit with them.
+	old := make([]*store.Job, claimLimit+1)
+	for i := range old {
+		old[i] = &store.Job{Name: fmt.Sprintf("old-%d", i), Backend: "elsewhere", Status: store.StatusRunning,
+			RemoteName: fmt.Sprintf("old-%d", i), RemoteARN: fmt.Sprintf("arn:old-%d", i)}
+	}
+	bulk, ok := st.(interface {
+		CreateMany(context.Context, []*store.Job) error
+	})
+	if !ok {
+		t.Fatalf("%T has no CreateMany", st)
+	}
+	if err := bulk.CreateMany(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	leased := &leaseCounting{Store: st}
+	e := newEnv(t, leased, filepath.Join(dir, "local"), filepath.Join(dir, "art"), "one")
+	j, _, err := e.svc.Submit(ctx, quickSpec("behind"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !j.Status.Terminal() {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s after 90 s of ReconcileJob", j.ID, j.Status)
+		}
+		leased.n.Store(0)
+		if err := e.svc.ReconcileJob(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := leased.n.Load(); n > 1 {
+			t.Fatalf("ReconcileJob leased %d jobs; want its own alone", n)
+		}
+		if j, err = e.svc.Get(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	if j.Status != store.StatusCompleted {
+		t.Fatalf("job ended %s: %s", j.Status, j.FailureReason)
+	}
+	if g, err := st.Get(ctx, old[0].ID); err != nil || g.LeaseOwner != "" {
+		t.Fatalf("ReconcileJob touched another job's lease: %q, %v", g.LeaseOwner, err)
+	}
+}
+
+// leaseCounting counts the jobs a store hands out as leases.
+type leaseCounting struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (l *leaseCounting) Claim(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*store.Job, error) {
+	js, err := l.Store.Claim(ctx, owner, ttl, limit)
+	l.n.Add(int64(len(js)))
+	return js, err
+}
+
+func (l *leaseCounting) ClaimOne(ctx context.Context, id, owner string, ttl time.Duration) (*store.Job, error) {
+	j, err := l.Store.ClaimOne(ctx, id, owner, ttl)
+	if j != nil {
+		l.n.Add(1)
+	}
+	return j, err
 }

@@ -65,22 +65,24 @@ func (s *Service) RunWithErrors(ctx context.Context, onError func(error)) error 
 // crash left pending, passes cancel requests on, and on completion fetches
 // and unpacks the artifacts and records the report. It releases its leases
 // when done, so a one-shot CLI command does not hold jobs back from `serve`.
-func (s *Service) ReconcileOnce(ctx context.Context) error { return s.reconcile(ctx, nil) }
+func (s *Service) ReconcileOnce(ctx context.Context) error { return s.reconcile(ctx, "") }
 
 // ReconcileJob brings one job up to date, as ReconcileOnce does for all:
-// a single-job command (status, logs, report, cancel) asks its backend
-// about that job alone. An ended job needs nothing.
+// a single-job command (status, logs, report, cancel) leases that job
+// alone (store.ClaimOne) and asks its backend about it alone, however many
+// jobs are live. An ended job needs nothing.
 func (s *Service) ReconcileJob(ctx context.Context, id string) error {
 	j, err := s.st.Get(ctx, id)
 	if err != nil || j.Status.Terminal() {
 		return err
 	}
-	return s.reconcile(ctx, func(c *store.Job) bool { return c.ID == j.ID })
+	return s.reconcile(ctx, j.ID)
 }
 
-// reconcile is one round over the claimed jobs that only accepts (all when nil).
-func (s *Service) reconcile(ctx context.Context, only func(*store.Job) bool) error {
-	l := &leases{s: s, all: map[string]bool{}}
+// reconcile is one round over the claimed jobs: all live ones, or only the
+// job with ID only.
+func (s *Service) reconcile(ctx context.Context, only string) error {
+	l := &leases{s: s, only: only, all: map[string]bool{}}
 	claimed, err := l.renew(ctx)
 	if err != nil {
 		return err
@@ -96,9 +98,6 @@ func (s *Service) reconcile(ctx context.Context, only func(*store.Job) bool) err
 	var problems []error
 	byBackend := map[string][]*store.Job{}
 	for _, j := range claimed {
-		if only != nil && !only(j) {
-			continue
-		}
 		if _, busy := s.launching.Load(j.ID); busy {
 			continue // our own Submit is creating it right now
 		}
@@ -155,13 +154,14 @@ func (s *Service) reconcile(ctx context.Context, only func(*store.Job) bool) err
 type leases struct {
 	s    *Service
 	mu   sync.Mutex
+	only string // claim this job alone (ReconcileJob); "" claims all live jobs
 	held map[string]bool
 	all  map[string]bool // everything claimed this round, to release at the end
 	lost bool            // a renewal failed: hold nothing until the next one works
 }
 
 func (l *leases) renew(ctx context.Context) ([]*store.Job, error) {
-	js, err := l.s.st.Claim(ctx, l.s.owner, l.s.ttl, claimLimit)
+	js, err := l.claim(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
@@ -174,6 +174,17 @@ func (l *leases) renew(ctx context.Context) ([]*store.Job, error) {
 		l.held[j.ID], l.all[j.ID] = true, true
 	}
 	return js, nil
+}
+
+func (l *leases) claim(ctx context.Context) ([]*store.Job, error) {
+	if l.only == "" {
+		return l.s.st.Claim(ctx, l.s.owner, l.s.ttl, claimLimit)
+	}
+	j, err := l.s.st.ClaimOne(ctx, l.only, l.s.owner, l.s.ttl)
+	if j == nil || err != nil {
+		return nil, err
+	}
+	return []*store.Job{j}, nil
 }
 
 // heartbeat renews the leases every TTL/3 until stop is closed.

@@ -66,6 +66,9 @@ type Driver interface {
 	// driver may use the database's instead (PostgreSQL does, so skewed
 	// hosts agree on leases).
 	ClaimJobs(ctx context.Context, owner string, ttl time.Duration, limit int, now time.Time) ([]*Job, error)
+	// ClaimJob leases the one live job id to owner for ttl under the same
+	// rules; nil when it is ended, unknown or another owner's.
+	ClaimJob(ctx context.Context, id, owner string, ttl time.Duration, now time.Time) (*Job, error)
 	ReleaseJob(ctx context.Context, id, owner string) error
 	// Count runs a "key, count(*) ... GROUP BY key" query (Core's SQL:
 	// the counts are the same in every dialect).
@@ -286,6 +289,21 @@ func (c *Core) Claim(ctx context.Context, owner string, ttl time.Duration, limit
 	}
 	SortOldestFirst(jobs) // RETURNING has no guaranteed order
 	return jobs, nil
+}
+
+// ClaimOne leases the one job id to owner for ttl, under Claim's rules,
+// without touching any other job's lease: a single-job command (status ID)
+// reconciles that job alone, however many are live. It returns nil, no
+// error, when the job is ended, unknown or leased to another live owner.
+func (c *Core) ClaimOne(ctx context.Context, id, owner string, ttl time.Duration) (*Job, error) {
+	if owner == "" {
+		return nil, errs.Configuration("claim needs an owner name", "pass a non-empty owner (e.g. host:pid)", nil)
+	}
+	j, err := c.d.ClaimJob(ctx, id, owner, ttl, c.Now())
+	if err != nil {
+		return nil, c.d.Wrap("claim job "+id, err)
+	}
+	return j, nil
 }
 
 // Release gives up owner's lease on a job.

@@ -82,6 +82,11 @@ type Store interface {
 	// Jobs of other live owners are skipped.
 	Claim(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*Job, error)
 
+	// ClaimOne leases the one job id to owner for ttl under Claim's rules,
+	// touching no other job's lease; nil (no error) when the job is ended,
+	// unknown or leased to another live owner.
+	ClaimOne(ctx context.Context, id, owner string, ttl time.Duration) (*Job, error)
+
 	// Release gives up owner's lease on a job (no-op if not held).
 	Release(ctx context.Context, id, owner string) error
 

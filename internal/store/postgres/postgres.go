@@ -363,6 +363,23 @@ func (d driver) ClaimJobs(ctx context.Context, owner string, ttl time.Duration, 
 	return collect(rows)
 }
 
+func (d driver) ClaimJob(ctx context.Context, id, owner string, ttl time.Duration, _ time.Time) (*store.Job, error) {
+	rows, err := d.s.pool.Query(ctx, `UPDATE jobs SET lease_owner = $1,
+			lease_expires = date_trunc('microseconds', clock_timestamp()) + $2 * interval '1 microsecond',
+			claimed_at = clock_timestamp()
+		WHERE id = $3 AND `+liveCond+`
+			AND (lease_owner = '' OR lease_owner = $1 OR lease_expires IS NULL OR lease_expires <= clock_timestamp())
+		RETURNING `+columns, owner, ttl.Microseconds(), id)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := collect(rows)
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return jobs[0], nil
+}
+
 func (d driver) ReleaseJob(ctx context.Context, id, owner string) error {
 	_, err := d.s.pool.Exec(ctx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = $1 AND lease_owner = $2", id, owner)
 	return err

@@ -405,6 +405,25 @@ func (d driver) ClaimJobs(ctx context.Context, owner string, ttl time.Duration, 
 	return jobs, err
 }
 
+func (d driver) ClaimJob(ctx context.Context, id, owner string, ttl time.Duration, now time.Time) (*store.Job, error) {
+	var job *store.Job
+	err := d.s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET lease_owner = ?, lease_expires = ?, claimed_at = ?
+			WHERE id = ? AND `+liveCond+`
+				AND (lease_owner = '' OR lease_owner = ? OR lease_expires IS NULL OR lease_expires <= ?)
+			RETURNING `+columns, owner, micro(now.Add(ttl)), micro(now), id, owner, micro(now))
+		if err != nil {
+			return err
+		}
+		jobs, err := collect(rows)
+		if len(jobs) == 1 {
+			job = jobs[0]
+		}
+		return err
+	})
+	return job, err
+}
+
 func (d driver) ReleaseJob(ctx context.Context, id, owner string) error {
 	return d.s.write(ctx, func(tx *sql.Tx) error {
 		_, err := d.s.txExec(ctx, tx, "UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = ? AND lease_owner = ?", id, owner)

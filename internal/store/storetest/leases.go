@@ -101,3 +101,38 @@ func testClaimExpiry(t *testing.T, s store.Store) {
 		t.Fatal("A got the job back while B holds it")
 	}
 }
+
+// testClaimOne: ClaimOne leases that job under Claim's rules and touches no
+// other job's lease.
+func testClaimOne(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	a := mustCreate(t, s, sampleJob("one-a"))
+	b := mustCreate(t, s, sampleJob("one-b"))
+	got, err := s.ClaimOne(ctx, a.ID, "A", time.Hour)
+	if err != nil || got == nil || got.ID != a.ID || got.LeaseOwner != "A" {
+		t.Fatalf("ClaimOne(a, A) = %+v, %v; want job a leased to A", got, err)
+	}
+	if g := mustGet(t, s, b.ID); g.LeaseOwner != "" {
+		t.Fatalf("ClaimOne(a) leased b too, to %q", g.LeaseOwner)
+	}
+	if got, err := s.ClaimOne(ctx, a.ID, "B", time.Hour); err != nil || got != nil {
+		t.Fatalf("ClaimOne(a, B) while A holds it = %+v, %v; want nil, nil", got, err)
+	}
+	if got, err := s.ClaimOne(ctx, a.ID, "A", time.Hour); err != nil || got == nil {
+		t.Fatalf("A renewing its own lease with ClaimOne = %+v, %v", got, err)
+	}
+	if got, err := s.ClaimOne(ctx, "no-such-job", "A", time.Hour); err != nil || got != nil {
+		t.Fatalf("ClaimOne(unknown) = %+v, %v; want nil, nil", got, err)
+	}
+	j := mustGet(t, s, b.ID)
+	j.Status = store.StatusCompleted
+	if err := s.Update(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimOne(ctx, b.ID, "A", time.Hour); err != nil || got != nil {
+		t.Fatalf("ClaimOne(completed) = %+v, %v; want nil, nil", got, err)
+	}
+	if _, err := s.ClaimOne(ctx, a.ID, "", time.Hour); !errors.Is(err, errs.ErrConfiguration) {
+		t.Errorf("ClaimOne without owner: want a configuration error, got %v", err)
+	}
+}

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"ClaimAndRelease", testClaimRelease},
 		{"ClaimLeaseExpiry", testClaimExpiry},
+		{"ClaimOne", testClaimOne},
 		{"CountAndPing", testCountPing},
 	}
 	for _, tc := range tests {
