@@ -9,7 +9,7 @@ import (
 // Descriptor parameters. Changing any of them changes the vector: bump
 // DescriptorVersion so that models record which descriptor they were fitted on.
 const (
-	DescriptorVersion = 1
+	DescriptorVersion = 2
 	frameSize         = 128 // the whole drawing, fitted into a square
 	shapeSize         = 64  // the drawing cropped to its ink bounding box
 	inkThreshold      = 0.2 // ink level that counts as a mark
