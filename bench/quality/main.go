@@ -43,7 +43,7 @@ var (
 	flagPy      = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
 	flagHP      = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
 	flagKeep    = flag.String("keep", "", "keep the work folder here")
-	flagBlocks  = flag.String("blocks", "frame_ink_grid_3x3,frame_ink_grid_4x4,frame_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,frame_hog_1x1,frame_hog_2x2,frame_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
+	flagBlocks  = flag.String("blocks", "norm_ink_grid_3x3,norm_ink_grid_4x4,norm_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,norm_hog_1x1,norm_hog_2x2,norm_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
 )
 
 func main() {
