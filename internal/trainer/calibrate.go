@@ -226,13 +226,14 @@ func knnDistances(ref, q autoencoder.Matrix, k int, self int) []float64 {
 }
 
 // knnShapeBlocks are the descriptor blocks the ensemble's distance uses:
-// the ink grids (frame and shape, 3x3 to 8x8) and the HOG blocks. Chosen on
+// the ink grids (norm and shape planes, 3x3 to 8x8) and the HOG blocks. Chosen on
 // the dev classes of bench/quality (Fashion-MNIST 0, 2, 4): 5-NN AUROC 0.925
-// on these against 0.903 on the whole standardised descriptor, whose stroke,
+// on these against 0.903 on the whole standardised descriptor (v1; v2 replaced
+// the frame blocks with the ink-centred norm blocks), whose stroke,
 // component, run, texture and colour statistics add noise to a distance.
-var knnShapeBlocks = []string{"frame_ink_grid_3x3", "frame_ink_grid_4x4", "frame_ink_grid_8x8",
+var knnShapeBlocks = []string{"norm_ink_grid_3x3", "norm_ink_grid_4x4", "norm_ink_grid_8x8",
 	"shape_ink_grid_3x3", "shape_ink_grid_4x4", "shape_ink_grid_8x8",
-	"shape_hog_1x1", "shape_hog_2x2", "shape_hog_4x4", "frame_hog_1x1", "frame_hog_2x2", "frame_hog_4x4"}
+	"shape_hog_1x1", "shape_hog_2x2", "shape_hog_4x4", "norm_hog_1x1", "norm_hog_2x2", "norm_hog_4x4"}
 
 // knnWeights gives each feature of the named blocks the weight
 // 1/sqrt(block size), so that every block counts the same in the distance,

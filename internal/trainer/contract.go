@@ -154,7 +154,7 @@ type Params struct {
 func DefaultParams() Params {
 	return Params{
 		MinSamples: 50, MaxGroupSpanYears: 4, HiddenSizes: []int{256, 128, 64, 32}, Dropout: 0.1,
-		LearningRate: 0.001, BatchSize: 32, Epochs: 100, EarlyStopping: 10, MinDelta: 1e-4,
+		LearningRate: 0.001, BatchSize: 32, Epochs: 30, EarlyStopping: 10, MinDelta: 1e-4,
 		LRPatience: 5, LRFactor: 0.5, GradClip: 1.0, ThresholdPercentile: 95,
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,

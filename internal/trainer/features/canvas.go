@@ -27,6 +27,7 @@ type frame struct {
 	inside     []bool
 	x0, y0     int // the image's region inside the square
 	x1, y1     int
+	paper      [3]float32 // the paper's RGB (paperColour), for white balance
 
 	cnt, mx []float32                          // scratch of newFrame
 	tx      []int32                            // scratch of shrinkFast
@@ -179,11 +180,14 @@ func newFrame(img image.Image, n int) *frame {
 		f.row = make([]float32, 3*w)
 	}
 	row := f.row[:3*w]
-	bgY, bgC := paperLevel(read, row, w, h)
-	den := max(bgY, 0.3)
+	f.paper = paperColour(read, row, w, h)
+	pr, pg, pb := max(f.paper[0], 0.3), max(f.paper[1], 0.3), max(f.paper[2], 0.3)
+	// white balance on the paper: a pixel that is the paper times k (ink on
+	// grey or tinted paper) reads as the grey k on white, so its ink is 1-k
+	// and its chroma 0; coloured ink stays coloured.
 	inkOf := func(r, g, b float32) float32 {
-		dark := (bgY - (0.299*r + 0.587*g + 0.114*b)) / den
-		return clamp01(max(dark, chroma(r, g, b)-bgC))
+		r, g, b = min(r/pr, 1), min(g/pg, 1), min(b/pb, 1)
+		return clamp01(max(1-(0.299*r+0.587*g+0.114*b), chroma(r, g, b)))
 	}
 	cnt := f.cnt
 	fast, final := false, false // final: the image's pixels hold their final values already
@@ -247,29 +251,52 @@ func newFrame(img image.Image, n int) *frame {
 		} else {
 			f.r[i], f.g[i], f.b[i] = 1, 1, 1
 		}
+	}
+	// the colours white-balanced on the paper too (the colour block reads
+	// the drawing's colours, not the paper's)
+	for i, in := range f.inside {
+		if in {
+			f.r[i], f.g[i], f.b[i] = min(f.r[i]/pr, 1), min(f.g[i]/pg, 1), min(f.b[i]/pb, 1)
+		}
 		f.y[i] = 0.299*f.r[i] + 0.587*f.g[i] + 0.114*f.b[i]
 	}
 	return f
 }
 
-// paperLevel estimates the paper from about 64 x 64 evenly spread source
-// pixels: the 90th percentile of luminance and the median chroma, so that
-// ink is "darker or more colourful than the paper" and grey scans or tinted
-// paper read like white.
-func paperLevel(read rowReader, row []float32, w, h int) (bgY, bgC float32) {
-	var yh, ch [256]int
-	total := 0
+// paperColour estimates the paper from about 64 x 64 evenly spread source
+// pixels: the mean RGB of those at or above the 90th percentile of
+// luminance (the brightest tenth is paper even when the drawing covers most
+// of the sheet, where a median would land on the ink).
+func paperColour(read rowReader, row []float32, w, h int) [3]float32 {
+	var yh [256]int
+	type px struct {
+		l       int
+		r, g, b float32
+	}
+	pxs := make([]px, 0, 66*66)
 	sy, sx := max(1, h/64), max(1, w/64)
 	for y := 0; y < h; y += sy {
 		read(y, row)
 		for x := 0; x < w; x += sx {
 			r, g, b := clamp01(row[3*x]), clamp01(row[3*x+1]), clamp01(row[3*x+2])
-			yh[int((0.299*r+0.587*g+0.114*b)*255+0.5)]++
-			ch[int(chroma(r, g, b)*255+0.5)]++
-			total++
+			l := int((0.299*r+0.587*g+0.114*b)*255 + 0.5)
+			yh[l]++
+			pxs = append(pxs, px{l, r, g, b})
 		}
 	}
-	return float32(percentile(yh[:], total, 0.90)) / 255, float32(percentile(ch[:], total, 0.50)) / 255
+	q := percentile(yh[:], len(pxs), 0.90)
+	var sr, sg, sb float64
+	k := 0
+	for _, p := range pxs {
+		if p.l >= q {
+			sr, sg, sb = sr+float64(p.r), sg+float64(p.g), sb+float64(p.b)
+			k++
+		}
+	}
+	if k == 0 {
+		return [3]float32{1, 1, 1}
+	}
+	return [3]float32{float32(sr / float64(k)), float32(sg / float64(k)), float32(sb / float64(k))}
 }
 
 func percentile(hist []int, total int, q float64) int {

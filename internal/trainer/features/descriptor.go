@@ -9,11 +9,13 @@ import (
 // Descriptor parameters. Changing any of them changes the vector: bump
 // DescriptorVersion so that models record which descriptor they were fitted on.
 const (
-	DescriptorVersion = 1
+	DescriptorVersion = 2
 	frameSize         = 128 // the whole drawing, fitted into a square
 	shapeSize         = 64  // the drawing cropped to its ink bounding box
 	inkThreshold      = 0.2 // ink level that counts as a mark
 	hogBins           = 9   // unsigned gradient orientations (20 degrees each)
+	normSize          = 64  // the drawing centred on its ink and scaled by its spread (momentCrop)
+	normSpan          = 2.4 // momentCrop's half-width in standard deviations of the ink
 )
 
 // Block is one named part of the descriptor, for the docs and the tests.
@@ -69,10 +71,11 @@ func describe(f *frame, d *builder) {
 
 	// 1. layout of the whole frame
 	globalStats(f, mask, bx0, by0, bx1, by1, d)
-	g3, g4, g8 := gridMeans348(f.ink, n)
-	d.add("frame_ink_grid_3x3", sqrtAll(g3)...)
-	d.add("frame_ink_grid_4x4", sqrtAll(g4)...)
-	d.add("frame_ink_grid_8x8", sqrtAll(g8)...)
+	norm := momentCrop(f.ink, n, normSize)
+	g3, g4, g8 := gridMeans348(norm, normSize)
+	d.add("norm_ink_grid_3x3", sqrtAll(g3)...)
+	d.add("norm_ink_grid_4x4", sqrtAll(g4)...)
+	d.add("norm_ink_grid_8x8", sqrtAll(g8)...)
 	d.add("frame_ink_levels", inkLevels(f)...)
 	half := halve(f.ink, n)
 	d.add("frame_radial_angular", radialAngular(half, n/2)...)
@@ -89,11 +92,11 @@ func describe(f *frame, d *builder) {
 	d.add("shape_hog_4x4", sh.pooled(4)...)
 	d.add("shape_coherence", sh.coherence()...)
 	// 3. edges over the whole frame
-	fh := hog(half, n/2, 4)
-	d.add("frame_hog_1x1", fh.pooled(1)...)
-	d.add("frame_hog_2x2", fh.pooled(2)...)
-	d.add("frame_hog_4x4", fh.pooled(4)...)
-	d.add("frame_coherence", fh.coherence()[16])
+	fh := hog(norm, normSize, 4)
+	d.add("norm_hog_1x1", fh.pooled(1)...)
+	d.add("norm_hog_2x2", fh.pooled(2)...)
+	d.add("norm_hog_4x4", fh.pooled(4)...)
+	d.add("norm_coherence", fh.coherence()[16])
 	// 4. strokes and parts
 	d.add("strokes", strokeStats(mask, n)...)
 	d.add("components", components(mask, n)...)
@@ -809,4 +812,55 @@ func b2u(b bool) uint8 {
 		u = 1
 	}
 	return u
+}
+
+// momentCrop resamples p (n x n) into an m x m plane centred on the ink's
+// centroid, its half-width normSpan times the ink's spread (the root mean
+// square distance of the ink from the centroid per axis): the same drawing
+// shifted or scaled on the paper gives the same plane, and unlike the
+// bounding box one stray mark moves it only by its share of the ink.
+// Bilinear sampling; outside the frame is paper.
+func momentCrop(p []float32, n, m int) []float32 {
+	var sum, sx, sy, sxx, syy float64
+	for y := 0; y < n; y++ {
+		row := p[y*n : (y+1)*n]
+		var rs, rx, rxx float64
+		for x, v := range row {
+			w := float64(v)
+			rs += w
+			rx += w * float64(x)
+			rxx += w * float64(x) * float64(x)
+		}
+		sum += rs
+		sx += rx
+		sxx += rxx
+		sy += rs * float64(y)
+		syy += rs * float64(y) * float64(y)
+	}
+	out := make([]float32, m*m)
+	cx, cy, half := float64(n-1)/2, float64(n-1)/2, float64(n)/2
+	if sum > 0 {
+		cx, cy = sx/sum, sy/sum
+		sd := math.Sqrt(max(0, (sxx/sum-cx*cx+syy/sum-cy*cy)/2))
+		half = max(normSpan*sd, 2)
+	}
+	step := 2 * half / float64(m)
+	at := func(x, y int) float32 {
+		if x < 0 || y < 0 || x >= n || y >= n {
+			return 0
+		}
+		return p[y*n+x]
+	}
+	for j := 0; j < m; j++ {
+		sy := cy - half + (float64(j)+0.5)*step
+		y0 := int(math.Floor(sy))
+		ay := float32(sy - float64(y0))
+		for i := 0; i < m; i++ {
+			sx := cx - half + (float64(i)+0.5)*step
+			x0 := int(math.Floor(sx))
+			ax := float32(sx - float64(x0))
+			out[j*m+i] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
+		}
+	}
+	return out
 }

@@ -169,3 +169,58 @@ func TestPaperLevelNormalised(t *testing.T) {
 		}
 	}
 }
+
+// A drawing that covers most of the sheet, on tinted paper (ink = paper x
+// k), reads like the same drawing on white: version 1's median-chroma paper
+// estimate landed on the ink and read the whole tinted sheet as ink.
+func TestTintedPaperWhiteBalanced(t *testing.T) {
+	draw := func(paper color.RGBA) image.Image {
+		img := image.NewRGBA(image.Rect(0, 0, 112, 112))
+		for y := 0; y < 112; y++ {
+			for x := 0; x < 112; x++ {
+				k := 1.0
+				if x >= 10 && x < 102 && y >= 8 && y < 104 { // 70 % of the sheet
+					k = 0.2 + 0.6*float64((x/7+y/5)%3)/2
+				}
+				img.SetRGBA(x, y, color.RGBA{uint8(float64(paper.R)*k + 0.5), uint8(float64(paper.G)*k + 0.5), uint8(float64(paper.B)*k + 0.5), 255})
+			}
+		}
+		return img
+	}
+	a, b := newFrame(draw(color.RGBA{255, 255, 255, 255}), frameSize), newFrame(draw(color.RGBA{250, 238, 205, 255}), frameSize)
+	for i := range a.ink {
+		if d := a.ink[i] - b.ink[i]; d > 0.02 || d < -0.02 {
+			t.Fatalf("pixel %d: ink %.3f on white, %.3f on tinted paper", i, a.ink[i], b.ink[i])
+		}
+	}
+	putFrame(a)
+	putFrame(b)
+}
+
+// The norm plane follows the ink: the same blob shifted by 10 px and scaled
+// by 1.5 gives nearly the same plane.
+func TestMomentCropFollowsTheInk(t *testing.T) {
+	const n = frameSize
+	blob := func(cx, cy, s float64) []float32 {
+		p := make([]float32, n*n)
+		for y := 0; y < n; y++ {
+			for x := 0; x < n; x++ {
+				u, v := (float64(x)-cx)/s, (float64(y)-cy)/s
+				if u*u/400+v*v/100 < 1 || (u > 0 && u < 6 && v > -25 && v < 0) {
+					p[y*n+x] = 1
+				}
+			}
+		}
+		return p
+	}
+	a := momentCrop(blob(60, 64, 1), n, normSize)
+	b := momentCrop(blob(70, 54, 1.5), n, normSize)
+	var diff, ink float64
+	for i := range a {
+		diff += math.Abs(float64(a[i] - b[i]))
+		ink += float64(a[i])
+	}
+	if diff/ink > 0.1 {
+		t.Fatalf("norm planes differ by %.2f of the ink", diff/ink)
+	}
+}
