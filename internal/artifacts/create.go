@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/errs"
 )
 
@@ -46,19 +47,25 @@ func CreateTarGz(srcDir, archivePath string) (err error) {
 	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
 		return errs.Job("create folder for "+archivePath, "check the folder's permissions", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(absOut), ".tmp-"+filepath.Base(absOut)+"-*")
-	if err != nil {
-		return errs.Job("create "+archivePath, "check the folder's permissions and free space", err)
+	var packErr error // a failure of the packing itself, already in words
+	err = atomicfile.Write(absOut, 0o600, func(tmp *os.File) error {
+		packErr = pack(tmp, absSrc, srcDir, archivePath)
+		return packErr
+	})
+	if packErr != nil {
+		return packErr
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	if err != nil {
+		return errs.Job("write "+archivePath, "check the folder's permissions and free space", err)
+	}
+	return nil
+}
+
+// pack writes absSrc's contents as a tar.gz to w.
+func pack(w io.Writer, absSrc, srcDir, archivePath string) error {
 	// BestSpeed: model weights barely compress, and artifacts are made on
 	// every job end. The header has a zero ModTime and no name.
-	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	walkErr := filepath.WalkDir(absSrc, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -81,12 +88,6 @@ func CreateTarGz(srcDir, archivePath string) (err error) {
 	}
 	if err := zw.Close(); err != nil {
 		return errs.Job("write "+archivePath, "check free disk space", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return errs.Job("write "+archivePath, "check free disk space", err)
-	}
-	if err := os.Rename(tmp.Name(), absOut); err != nil {
-		return errs.Job("move archive into place at "+archivePath, "check the folder's permissions", err)
 	}
 	return nil
 }

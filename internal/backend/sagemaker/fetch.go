@@ -14,6 +14,7 @@ import (
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/backend"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
@@ -52,31 +53,27 @@ func (b *Backend) download(ctx context.Context, dl *transfermanager.Client, uri,
 	if err != nil {
 		return false, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
-	if err != nil {
-		return false, errs.Job("create "+dest, "check the folder's permissions and free space", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = b.call(ctx, func(ctx context.Context) error {
-		_, err := dl.DownloadObject(ctx, &transfermanager.DownloadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), WriterAt: tmp})
-		return err
+	var apiFailure error // the download's own failure (S3's answer), not the file's
+	err = atomicfile.Write(dest, 0o600, func(tmp *os.File) error {
+		apiFailure = b.call(ctx, func(ctx context.Context) error {
+			_, err := dl.DownloadObject(ctx, &transfermanager.DownloadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), WriterAt: tmp})
+			return err
+		})
+		return apiFailure
 	})
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if apiFailure != nil {
 		var nsk *s3types.NoSuchKey
 		var nf *s3types.NotFound
-		if errors.As(err, &nsk) || errors.As(err, &nf) {
+		if errors.As(apiFailure, &nsk) || errors.As(apiFailure, &nf) {
 			return false, nil // the job wrote none (output.tar.gz of a job without output data)
 		}
-		if code, _ := errCode(err); code == "NoSuchKey" || code == "NotFound" {
+		if code, _ := errCode(apiFailure); code == "NoSuchKey" || code == "NotFound" {
 			return false, nil
 		}
-		return false, apiErr("download "+uri, err)
+		return false, apiErr("download "+uri, apiFailure)
 	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return false, errs.Job("move download to "+dest, "check the folder's permissions", err)
+	if err != nil {
+		return false, errs.Job("write the download to "+dest, "check the folder's permissions and free space", err)
 	}
 	return true, nil
 }
