@@ -181,8 +181,14 @@ func TestSameWeightsOnOneOrTwoCores(t *testing.T) {
 		}
 		return st.Params
 	}
-	if !slices.Equal(run(1), run(2)) {
-		t.Fatal("weights differ between GOMAXPROCS=1 and 2")
+	// A few times over: the race detector does not see the assembly kernels'
+	// writes, so a race between the two halves of a step shows only here, and
+	// only now and then.
+	one := run(1)
+	for range 5 {
+		if !slices.Equal(one, run(2)) {
+			t.Fatal("weights differ between GOMAXPROCS=1 and 2")
+		}
 	}
 }
 
