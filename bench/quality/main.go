@@ -21,16 +21,18 @@ import (
 )
 
 var (
-	flagTask    = flag.String("task", "oneclass", "oneclass, ageband, all, or knn (the quick descriptor loop: kNN only, no training)")
-	flagClasses = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
-	flagPairs   = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
-	flagPerYear = flag.String("per-year", "50,100", "age-band training normals per year")
-	flagModes   = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
-	flagScan    = flag.Bool("scan", true, "measure the scan changes (one-class task)")
-	flagPy      = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
-	flagHP      = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
-	flagKeep    = flag.String("keep", "", "keep the work folder here")
-	flagBlocks  = flag.String("blocks", "norm_ink_grid_3x3,norm_ink_grid_4x4,norm_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,norm_hog_1x1,norm_hog_2x2,norm_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
+	flagTask     = flag.String("task", "oneclass", "oneclass, ageband, all, or knn (the quick descriptor loop: kNN only, no training)")
+	flagClasses  = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
+	flagPairs    = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
+	flagPerYear  = flag.String("per-year", "50,100", "age-band training normals per year")
+	flagModes    = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
+	flagScan     = flag.Bool("scan", true, "measure the scan changes (one-class task)")
+	flagPy       = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
+	flagHP       = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
+	flagKeep     = flag.String("keep", "", "keep the work folder here")
+	flagKNNRot   = flag.String("knn-rot", "", "-task knn: rotations (degrees) of the reference copies, e.g. -10,-5,5,10")
+	flagKNNScale = flag.String("knn-scale", "", "-task knn: scales of the reference copies, e.g. 0.9,1.1")
+	flagBlocks   = flag.String("blocks", "norm_ink_grid_3x3,norm_ink_grid_4x4,norm_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,norm_hog_1x1,norm_hog_2x2,norm_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
 )
 
 func main() {

@@ -45,7 +45,8 @@ type groupScorer struct {
 	// widened a year each way until it holds yearRefs rows (knnWindow).
 	// nil or yearRefs 0: the whole group (format 2).
 	years    []RefYear
-	yearRefs int
+	yearRefs int // in rows: the hyperparameter times 1+copies
+	copies   int // warped copies of each original in ref (addReference)
 }
 
 // RefYear is one year of age of a group's kNN reference rows: Rows rows

@@ -105,6 +105,10 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		trainAges[i], valAges[i] = normalAges(sp.train, groups, i), normalAges(sp.val, groups, i)
 	}
 	scorers := newScorers(p, nets, gtrain, trainAges, knnWeights(norm, man.KNNBlocks))
+	for i, sc := range scorers {
+		sc.addReference(norm.warpedMatrix(sp.train, groups, i))
+		man.KNNCopies = sc.copies
+	}
 	calibrateThresholds(p, scorers, gval, valAges, man.Groups)
 	refs := make([]autoencoder.Matrix, len(groups))
 	for i, sc := range scorers {
