@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 )
@@ -45,7 +46,7 @@ func (g *groupScorer) addReference(rows autoencoder.Matrix, ages []float64) {
 	all := autoencoder.Matrix{Rows: g.ref.Rows + rows.Rows, Cols: g.ref.Cols,
 		Data: append(append(make([]float32, 0, len(g.ref.Data)+len(rows.Data)), g.ref.Data...), weighted(rows, g.w).Data...)}
 	if g.years == nil {
-		g.ref = all
+		g.ref, g.packOnce = all, sync.Once{}
 		return
 	}
 	old := make([]float64, 0, all.Rows)
@@ -55,6 +56,7 @@ func (g *groupScorer) addReference(rows autoencoder.Matrix, ages []float64) {
 		}
 	}
 	g.ref, g.years = refYears(all, append(old, ages...))
+	g.packOnce = sync.Once{} // packed was built on the originals
 }
 
 func positive(v float64) float64 {

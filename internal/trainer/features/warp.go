@@ -15,20 +15,34 @@ type Warp struct {
 	Scale  float64 `json:"scale"`
 }
 
-// WarpedVectors returns Vector of each warp of img: the image is decoded
-// into its frame once and the frame's planes are warped (bilinear; outside
-// the frame is paper: white, no ink), so a copy costs one describe, not a
-// decode. Deterministic.
+// GeometryBlocks are the blocks a warped copy recomputes by default: the
+// ink grids and HOG of the norm and shape planes (the trainer's kNN blocks).
+var GeometryBlocks = []string{"norm_ink_grid_3x3", "norm_ink_grid_4x4", "norm_ink_grid_8x8",
+	"shape_ink_grid_3x3", "shape_ink_grid_4x4", "shape_ink_grid_8x8",
+	"shape_hog_1x1", "shape_hog_2x2", "shape_hog_4x4", "norm_hog_1x1", "norm_hog_2x2", "norm_hog_4x4"}
+
+// WarpedVectors returns, for each warp of img, its Vector with the
+// GeometryBlocks of the warped drawing and every other block the original's
+// (the copies serve the kNN distance, which reads those blocks only; the
+// rest would cost two thirds of a describe each). The image is decoded into
+// its frame once and the frame's ink is warped (bilinear; outside the frame
+// no ink). Deterministic.
 func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
 	if len(warps) == 0 {
 		return nil
 	}
 	src := newFrame(img, frameSize)
 	defer putFrame(src)
+	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
+	describe(src, d0)
+	keep := map[string]bool{}
+	for _, b := range GeometryBlocks {
+		keep[b] = true
+	}
 	out := make([][]float32, len(warps))
 	for i, w := range warps {
 		f := warpFrame(src, w)
-		d := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
+		d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep}
 		describe(f, d)
 		putFrame(f)
 		x := append(d.v, make([]float32, SubjectDim)...)
@@ -38,8 +52,10 @@ func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
 	return out
 }
 
-// warpFrame returns src's planes turned and scaled by w about the frame's
-// centre. The image region (x0..y1) is kept: it is the paper's shape.
+// warpFrame returns a frame whose ink is src's turned and scaled by w
+// about the frame's centre (bilinear; no ink outside). Only the ink is
+// warped: the GeometryBlocks read nothing else. The image region (x0..y1)
+// and the paper are src's.
 func warpFrame(src *frame, w Warp) *frame {
 	n := src.n
 	f := getFrame(n)
@@ -51,11 +67,13 @@ func warpFrame(src *frame, w Warp) *frame {
 	th := w.Rotate * math.Pi / 180
 	cos, sin := math.Cos(th)/s, math.Sin(th)/s
 	c := float64(n-1) / 2
-	type pl struct {
-		dst, src []float32
-		out      float32 // value outside the frame
+	ink := src.ink
+	at := func(x, y int) float32 {
+		if x < 0 || y < 0 || x >= n || y >= n {
+			return 0
+		}
+		return ink[y*n+x]
 	}
-	planes := []pl{{f.r, src.r, 1}, {f.g, src.g, 1}, {f.b, src.b, 1}, {f.y, src.y, 1}, {f.ink, src.ink, 0}}
 	for y := 0; y < n; y++ {
 		v := float64(y) - c
 		for x := 0; x < n; x++ {
@@ -64,18 +82,7 @@ func warpFrame(src *frame, w Warp) *frame {
 			sx, sy := cos*u+sin*v+c, -sin*u+cos*v+c
 			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
 			ax, ay := float32(sx-float64(x0)), float32(sy-float64(y0))
-			i := y*n + x
-			for _, p := range planes {
-				at := func(xx, yy int) float32 {
-					if xx < 0 || yy < 0 || xx >= n || yy >= n {
-						return p.out
-					}
-					return p.src[yy*n+xx]
-				}
-				p.dst[i] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
-			}
-			nx, ny := int(math.Round(sx)), int(math.Round(sy))
-			f.inside[i] = nx >= 0 && ny >= 0 && nx < n && ny < n && src.inside[ny*n+nx]
+			f.ink[y*n+x] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
 		}
 	}
 	return f
