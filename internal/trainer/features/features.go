@@ -159,9 +159,10 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			bad[i] = err.Error()
 			return
 		}
-		xs[i] = Vector(img, it.Subject)
-		if it.Label == "normal" {
-			warped[i] = WarpedVectors(img, it.Subject, opts.Warps)
+		if it.Label == "normal" && len(opts.Warps) > 0 {
+			xs[i], warped[i] = VectorWarped(img, it.Subject, opts.Warps)
+		} else {
+			xs[i] = Vector(img, it.Subject)
 		}
 	})
 	if err != nil {

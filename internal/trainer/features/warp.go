@@ -28,28 +28,41 @@ var GeometryBlocks = []string{"norm_ink_grid_3x3", "norm_ink_grid_4x4", "norm_in
 // its frame once and the frame's ink is warped (bilinear; outside the frame
 // no ink). Deterministic.
 func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
-	if len(warps) == 0 {
-		return nil
-	}
+	_, out := VectorWarped(img, subject, warps)
+	return out
+}
+
+// VectorWarped returns Vector(img, subject) and WarpedVectors(img, subject,
+// warps) from one frame and one full describe.
+func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
 	src := newFrame(img, frameSize)
 	defer putFrame(src)
 	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
 	describe(src, d0)
-	keep := map[string]bool{}
-	for _, b := range GeometryBlocks {
-		keep[b] = true
+	var out [][]float32
+	if len(warps) > 0 {
+		keep := map[string]bool{}
+		for _, b := range GeometryBlocks {
+			keep[b] = true
+		}
+		out = make([][]float32, len(warps))
+		for i, w := range warps {
+			f := warpFrame(src, w)
+			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep}
+			describe(f, d)
+			putFrame(f)
+			out[i] = withSubject(d.v, subject)
+		}
 	}
-	out := make([][]float32, len(warps))
-	for i, w := range warps {
-		f := warpFrame(src, w)
-		d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep}
-		describe(f, d)
-		putFrame(f)
-		x := append(d.v, make([]float32, SubjectDim)...)
-		x[VisualDim+SubjectIndex(subject)] = 1
-		out[i] = x
-	}
-	return out
+	return withSubject(d0.v, subject), out
+}
+
+// withSubject appends the subject one-hot to a descriptor (within its capacity).
+func withSubject(v []float32, subject string) []float32 {
+	n := len(v)
+	x := append(v, make([]float32, SubjectDim)...)
+	x[n+SubjectIndex(subject)] = 1
+	return x
 }
 
 // warpFrame returns a frame whose ink is src's turned and scaled by w

@@ -41,3 +41,18 @@ func TestWarpedVectors(t *testing.T) {
 		t.Error("no warps should give no copies")
 	}
 }
+
+func BenchmarkWarpedVectors4(b *testing.B) {
+	img := testDrawing(112, 112, 0)
+	ws := []Warp{{-10, 1}, {-5, 1}, {5, 1}, {10, 1}}
+	for b.Loop() {
+		WarpedVectors(img, "", ws)
+	}
+}
+
+func BenchmarkVector(b *testing.B) {
+	img := testDrawing(112, 112, 0)
+	for b.Loop() {
+		Vector(img, "")
+	}
+}
