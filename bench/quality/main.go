@@ -216,7 +216,7 @@ func oneClass(tr, te split, c int, classes []int) float64 {
 	fmt.Printf("%-34s AUROC %.4f  wall %6.2fs (train, descriptor included); score %d images %.2fs\n", "trainer (default recipe)", auc, wall.Seconds(), len(tePaths), scoreWall.Seconds())
 	fmt.Printf("  its parts: autoencoder error alone %.4f, kNN distance alone %.4f\n", partAUC(orig, anom, nil, false), partAUC(orig, anom, nil, true))
 	fmt.Printf("  kNN weight of the ensemble:")
-	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9, 0.95, 0.97, 1} {
 		fmt.Printf(" %.2f: %.4f", kw, mixAUC(orig, anom, kw))
 	}
 	fmt.Println()
@@ -360,7 +360,7 @@ func ageBand(tr, te split, a, b, perYear int) {
 			partAUC(ss, anom, nil, true), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, true))
 		fmt.Printf("  kNN weight of the ensemble (AUROC / wrong-age):")
 		wa := func(i int) bool { return kinds[i] != "other-class" }
-		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9, 0.95, 0.97, 1} {
 			fmt.Printf(" %.2f: %.4f / %.4f", kw, mixAUCKeep(ss, anom, kw, nil), mixAUCKeep(ss, anom, kw, wa))
 		}
 		fmt.Println()
