@@ -167,7 +167,7 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
-		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50, KNNYearRefs: 20,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.97, MinCalibration: 50, KNNYearRefs: 20,
 		KNNAugmentRotations: []float64{-10, -5, 5, 10}, KNNAugmentScales: []float64{},
 	}
 }
