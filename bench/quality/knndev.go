@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,9 @@ func knnDev(tr, te split, classes []int, blocks []string) {
 		mean, std := fitStd(X)
 		w := blockWeights(blocks)
 		ref := zs(X, mean, std, w)
+		if warps := devWarps(); len(warps) > 0 {
+			ref = append(ref, zs(describeWarped(trPx, warps), mean, std, w)...)
+		}
 		orig := knnMean(ref, zs(describeAll(tePx, original), mean, std, w), 5)
 		var on, oa []float64
 		for i, s := range orig {
@@ -83,6 +87,43 @@ func describeAll(px [][]byte, sc scan) [][]float32 {
 			defer wg.Done()
 			for i := w; i < len(px); i += 2 {
 				out[i] = features.Vector(render(px[i], sc), "")[:features.VisualDim]
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
+// devWarps are the -knn-rot / -knn-scale copies added to the reference
+// (the trainer's knn_augment_rotations / knn_augment_scales).
+func devWarps() []features.Warp {
+	var out []features.Warp
+	for _, f := range strings.Split(*flagKNNRot, ",") {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil {
+			out = append(out, features.Warp{Rotate: v, Scale: 1})
+		}
+	}
+	for _, f := range strings.Split(*flagKNNScale, ",") {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil {
+			out = append(out, features.Warp{Scale: v})
+		}
+	}
+	return out
+}
+
+// describeWarped is features.WarpedVectors of every image, as the trainer
+// makes its reference copies.
+func describeWarped(px [][]byte, warps []features.Warp) [][]float32 {
+	out := make([][]float32, len(px)*len(warps))
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(px); i += 2 {
+				for j, x := range features.WarpedVectors(render(px[i], original), "", warps) {
+					out[i*len(warps)+j] = x[:features.VisualDim]
+				}
 			}
 		}(w)
 	}

@@ -21,16 +21,18 @@ import (
 )
 
 var (
-	flagTask    = flag.String("task", "oneclass", "oneclass, ageband, all, or knn (the quick descriptor loop: kNN only, no training)")
-	flagClasses = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
-	flagPairs   = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
-	flagPerYear = flag.String("per-year", "50,100", "age-band training normals per year")
-	flagModes   = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
-	flagScan    = flag.Bool("scan", true, "measure the scan changes (one-class task)")
-	flagPy      = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
-	flagHP      = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
-	flagKeep    = flag.String("keep", "", "keep the work folder here")
-	flagBlocks  = flag.String("blocks", "norm_ink_grid_3x3,norm_ink_grid_4x4,norm_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,norm_hog_1x1,norm_hog_2x2,norm_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
+	flagTask     = flag.String("task", "oneclass", "oneclass, ageband, all, or knn (the quick descriptor loop: kNN only, no training)")
+	flagClasses  = flag.String("classes", "0,1,2,3,4", "classes, each one-vs-rest against the others of this list")
+	flagPairs    = flag.String("pairs", "0:2", "age-band pairs: class of ages 3-7 : class of ages 8-12")
+	flagPerYear  = flag.String("per-year", "50,100", "age-band training normals per year")
+	flagModes    = flag.String("modes", "per-age,pooled", "age-band trainer runs: per-age (default groups), pooled (one group)")
+	flagScan     = flag.Bool("scan", true, "measure the scan changes (one-class task)")
+	flagPy       = flag.String("py", "/usr/bin/python3", "Python with scikit-learn (Debian's python3-sklearn)")
+	flagHP       = flag.String("hp", "", "extra hyperparameters k=v,k=v for the trainer (default recipe when empty)")
+	flagKeep     = flag.String("keep", "", "keep the work folder here")
+	flagKNNRot   = flag.String("knn-rot", "", "-task knn: rotations (degrees) of the reference copies, e.g. -10,-5,5,10")
+	flagKNNScale = flag.String("knn-scale", "", "-task knn: scales of the reference copies, e.g. 0.9,1.1")
+	flagBlocks   = flag.String("blocks", "norm_ink_grid_3x3,norm_ink_grid_4x4,norm_ink_grid_8x8,shape_ink_grid_3x3,shape_ink_grid_4x4,shape_ink_grid_8x8,shape_hog_1x1,shape_hog_2x2,shape_hog_4x4,norm_hog_1x1,norm_hog_2x2,norm_hog_4x4", "-task knn: descriptor blocks of the distance (all = every block)")
 )
 
 func main() {
@@ -214,7 +216,7 @@ func oneClass(tr, te split, c int, classes []int) float64 {
 	fmt.Printf("%-34s AUROC %.4f  wall %6.2fs (train, descriptor included); score %d images %.2fs\n", "trainer (default recipe)", auc, wall.Seconds(), len(tePaths), scoreWall.Seconds())
 	fmt.Printf("  its parts: autoencoder error alone %.4f, kNN distance alone %.4f\n", partAUC(orig, anom, nil, false), partAUC(orig, anom, nil, true))
 	fmt.Printf("  kNN weight of the ensemble:")
-	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+	for _, kw := range []float64{0.25, 0.5, 0.75, 0.9, 0.95, 0.97, 1} {
 		fmt.Printf(" %.2f: %.4f", kw, mixAUC(orig, anom, kw))
 	}
 	fmt.Println()
@@ -358,7 +360,7 @@ func ageBand(tr, te split, a, b, perYear int) {
 			partAUC(ss, anom, nil, true), partAUC(ss, anom, func(i int) bool { return kinds[i] != "other-class" }, true))
 		fmt.Printf("  kNN weight of the ensemble (AUROC / wrong-age):")
 		wa := func(i int) bool { return kinds[i] != "other-class" }
-		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9} {
+		for _, kw := range []float64{0.25, 0.5, 0.75, 0.9, 0.95, 0.97, 1} {
 			fmt.Printf(" %.2f: %.4f / %.4f", kw, mixAUCKeep(ss, anom, kw, nil), mixAUCKeep(ss, anom, kw, wa))
 		}
 		fmt.Println()

@@ -14,6 +14,7 @@ import (
 	"github.com/sagetrain/sagetrain/internal/atomicfile"
 	"github.com/sagetrain/sagetrain/internal/container"
 	"github.com/sagetrain/sagetrain/internal/errs"
+	"github.com/sagetrain/sagetrain/internal/trainer/features"
 )
 
 // DefaultMLRoot is SageMaker's container root; EnvMLRoot overrides it. The
@@ -148,6 +149,13 @@ type Params struct {
 	// training normals of its own year of age, widened a year each way
 	// until there are this many (issue 18); 0: the whole group.
 	KNNYearRefs int `json:"knn_year_refs"`
+	// KNNAugmentRotations and KNNAugmentScales (issue 15): each value adds
+	// one copy of every normal training drawing, turned by that many degrees
+	// or scaled by that factor (features.Warp), to the kNN reference; the
+	// autoencoder, the thresholds' validation normals and the kNN scale
+	// see the originals only.
+	KNNAugmentRotations []float64 `json:"knn_augment_rotations"`
+	KNNAugmentScales    []float64 `json:"knn_augment_scales"`
 }
 
 // DefaultParams returns the defaults.
@@ -159,7 +167,8 @@ func DefaultParams() Params {
 		ValidationSplit: 0.15, TestSplit: 0.15, Seed: 42, Workers: 0,
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
-		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.9, MinCalibration: 50, KNNYearRefs: 20,
+		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.97, MinCalibration: 50, KNNYearRefs: 20,
+		KNNAugmentRotations: []float64{-10, -5, 5, 10}, KNNAugmentScales: []float64{},
 	}
 }
 
@@ -257,6 +266,10 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.MinCalibration, err = hpInt(v, 1)
 		case "knn_year_refs":
 			p.KNNYearRefs, err = hpInt(v, 0)
+		case "knn_augment_rotations":
+			p.KNNAugmentRotations, err = hpFloats(v, -45, 45)
+		case "knn_augment_scales":
+			p.KNNAugmentScales, err = hpFloats(v, 0.5, 2)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue
@@ -299,6 +312,33 @@ func hpInt(s string, lo int) (int, error) {
 		err = fmt.Errorf("must be at least %d", lo)
 	}
 	return n, err
+}
+
+// hpFloats parses a comma- or space-separated list (brackets allowed, empty:
+// none) of values in [lo, hi].
+func hpFloats(s string, lo, hi float64) ([]float64, error) {
+	out := []float64{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' }) {
+		v, err := hpFloat(f, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Warps returns the kNN reference copies of KNNAugmentRotations and
+// KNNAugmentScales, rotations first.
+func (p Params) Warps() []features.Warp {
+	var out []features.Warp
+	for _, r := range p.KNNAugmentRotations {
+		out = append(out, features.Warp{Rotate: r, Scale: 1})
+	}
+	for _, s := range p.KNNAugmentScales {
+		out = append(out, features.Warp{Scale: s})
+	}
+	return out
 }
 
 func hpFloat(s string, lo, hi float64) (float64, error) {

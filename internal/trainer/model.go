@@ -78,6 +78,10 @@ type Manifest struct {
 	// of its year of age (Groups[].ReferenceYears), widened a year each way
 	// until at least max(KNNYearRefs, KNNNeighbours+1); 0: the whole group.
 	KNNYearRefs int `json:"knn_year_refs,omitempty"`
+	// KNNCopies is how many warped copies of each training normal the
+	// reference holds besides the original (knn_augment_*, in its year);
+	// the year windows count drawings, so they need KNNYearRefs*(1+KNNCopies) rows.
+	KNNCopies int `json:"knn_reference_copies,omitempty"`
 }
 
 // Architecture describes every group's network.
@@ -216,7 +220,7 @@ func LoadModel(dir string) (*Model, error) {
 				if !validRefYears(g.ReferenceYears, g.ReferenceRows) {
 					return nil, errs.Configuration("group "+g.Name+"'s reference_years do not split its reference rows into ascending years", fix, nil)
 				}
-				sc.years, sc.yearRefs = g.ReferenceYears, man.KNNYearRefs
+				sc.years, sc.yearRefs = g.ReferenceYears, man.KNNYearRefs*(1+man.KNNCopies)
 			}
 			sc.ref = autoencoder.Matrix{Rows: g.ReferenceRows, Cols: a.Input, Data: make([]float32, g.ReferenceRows*a.Input)}
 			if err := binary.Read(bytes.NewReader(w[g.ReferenceOffset:end]), binary.LittleEndian, sc.ref.Data); err != nil {

@@ -105,6 +105,10 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 		trainAges[i], valAges[i] = normalAges(sp.train, groups, i), normalAges(sp.val, groups, i)
 	}
 	scorers := newScorers(p, nets, gtrain, trainAges, knnWeights(norm, man.KNNBlocks))
+	for i, sc := range scorers {
+		sc.addReference(norm.warpedMatrix(sp.train, groups, i))
+		man.KNNCopies = sc.copies
+	}
 	calibrateThresholds(p, scorers, gval, valAges, man.Groups)
 	refs := make([]autoencoder.Matrix, len(groups))
 	for i, sc := range scorers {
@@ -122,14 +126,35 @@ func (r *run) finish(sets map[string]*features.Set, sp splits, settings features
 	per := make([]acc, len(groups))
 	var all acc
 	var flagged, single int // anomalous verdicts, and those one feature decides
-	for _, s := range sp.test {
+	// Each group's test rows are scored in one batch (one pass over its
+	// kNN reference, not one per drawing); zs[i], aes[i], raws[i] are row i's.
+	zs := make([][]float32, len(sp.test))
+	aes, raws := make([]float64, len(sp.test)), make([]float64, len(sp.test))
+	for gi := range groups {
+		var idx []int
+		var x []float32
+		var ages []float64
+		for i, s := range sp.test {
+			if g, _ := nearestGroup(groups, s.AgeYears); g == gi {
+				zs[i] = make([]float32, len(s.X))
+				norm.apply(s.X, zs[i])
+				idx, x, ages = append(idx, i), append(x, zs[i]...), append(ages, s.AgeYears)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		ae, _, raw := scorers[gi].raw(x, ages, len(idx))
+		for j, i := range idx {
+			aes[i], raws[i] = ae[j], raw[j]
+		}
+	}
+	for i, s := range sp.test {
 		gi, _ := nearestGroup(groups, s.AgeYears)
-		z := make([]float32, len(s.X))
-		norm.apply(s.X, z)
-		ae, _, raw := scorers[gi].raw(z, []float64{s.AgeYears}, 1)
-		e, sc := ae[0], raw[0] // no honest threshold: ranked by the raw score, never flagged
+		z := zs[i]
+		e, sc := aes[i], raws[i] // no honest threshold: ranked by the raw score, never flagged
 		if t := man.Groups[gi].Threshold; t > 0 {
-			sc = raw[0] / t
+			sc = raws[i] / t
 		} else {
 			sc = math.Min(sc, 1)
 		}

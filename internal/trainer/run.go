@@ -216,7 +216,11 @@ func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error
 			continue
 		}
 		t0 := time.Now()
-		set, err := features.LoadChannel(ctx, dir, features.Options{Workers: r.p.Workers})
+		opts := features.Options{Workers: r.p.Workers}
+		if ch == ChannelTraining && r.p.ScoreMethod == ScoreEnsemble {
+			opts.Warps = r.p.Warps() // the kNN reference's copies (knn_augment_*)
+		}
+		set, err := features.LoadChannel(ctx, dir, opts)
 		if set != nil && set.Report != nil {
 			reports[ch] = set.Report
 			r.logf("channel %s: %d usable, %d skipped (%s) in %s", ch, set.Report.Usable, set.Report.Skipped, problemSummary(set.Report), time.Since(t0).Round(time.Millisecond))
@@ -355,6 +359,23 @@ func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) 
 		m.Rows++
 	}
 	return m
+}
+
+// warpedMatrix returns the Warped copies of group gi's normal samples of
+// set, standardised, and each copy's age (the kNN reference's extra rows).
+func (n Normalization) warpedMatrix(set []features.Sample, groups []AgeGroup, gi int) (autoencoder.Matrix, []float64) {
+	m := autoencoder.Matrix{Cols: len(n.Mean)}
+	var ages []float64
+	for _, s := range groupNormals(set, groups, gi) {
+		for _, x := range s.Warped {
+			row := make([]float32, m.Cols)
+			n.apply(x, row)
+			m.Data = append(m.Data, row...)
+			m.Rows++
+			ages = append(ages, s.AgeYears)
+		}
+	}
+	return m, ages
 }
 
 // normalAges returns the ages of the rows Normalization.matrix gives for

@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
 )
@@ -28,6 +29,34 @@ func newScorers(p Params, nets []*autoencoder.Net, gtrain []autoencoder.Matrix, 
 		sc[i] = g
 	}
 	return sc
+}
+
+// addReference adds rows (ages: theirs) to an ensemble scorer's kNN
+// reference: the knn_augment copies of the training normals. The kNN scale
+// stays the one of the originals (newScorers): leave-one-out on a reference
+// holding a row's own copies would measure the copies, not the spread of
+// the drawings. An embeddings set or the autoencoder method has no copies.
+func (g *groupScorer) addReference(rows autoencoder.Matrix, ages []float64) {
+	if g.method != ScoreEnsemble || rows.Rows == 0 || g.ref.Rows == 0 {
+		return
+	}
+	// every original has the same number of copies; windows count drawings
+	g.copies = rows.Rows / g.ref.Rows
+	g.yearRefs *= 1 + g.copies
+	all := autoencoder.Matrix{Rows: g.ref.Rows + rows.Rows, Cols: g.ref.Cols,
+		Data: append(append(make([]float32, 0, len(g.ref.Data)+len(rows.Data)), g.ref.Data...), weighted(rows, g.w).Data...)}
+	if g.years == nil {
+		g.ref, g.packOnce = all, sync.Once{}
+		return
+	}
+	old := make([]float64, 0, all.Rows)
+	for _, ry := range g.years {
+		for j := 0; j < ry.Rows; j++ {
+			old = append(old, float64(ry.Year))
+		}
+	}
+	g.ref, g.years = refYears(all, append(old, ages...))
+	g.packOnce = sync.Once{} // packed was built on the originals
 }
 
 func positive(v float64) float64 {

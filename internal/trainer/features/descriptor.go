@@ -34,14 +34,33 @@ func descriptor(img image.Image) []float32 {
 	return d.v
 }
 
-// builder appends values and records the named blocks they form.
+// builder appends values and records the named blocks they form. With
+// base set (a warped copy, WarpedVectors) only the blocks named in keep are
+// computed; every lazy block outside keep is copied from base.
 type builder struct {
 	v      []float32
 	blocks []Block
+	base   []float32
+	keep   map[string]bool
+	sizes  []int // of each add call, in order
+	// baseSizes are base's builder's sizes: how many values each lazy call copies.
+	baseSizes []int
+}
+
+// lazy adds the block fn computes, or base's values of it when the builder
+// does not keep it.
+func (b *builder) lazy(name string, fn func() []float32) {
+	if b.base == nil || b.keep[name] {
+		b.add(name, fn()...)
+		return
+	}
+	n := len(b.v)
+	b.add(name, b.base[n:n+b.baseSizes[len(b.sizes)]]...)
 }
 
 func (b *builder) add(name string, vals ...float32) {
 	b.v = append(b.v, vals...)
+	b.sizes = append(b.sizes, len(vals))
 	if n := len(b.blocks); n > 0 && b.blocks[n-1].Name == name {
 		b.blocks[n-1].Size += len(vals)
 	} else {
@@ -70,45 +89,51 @@ func describe(f *frame, d *builder) {
 	shape := cropPlane(f.ink, n, max(0, bx0-1), max(0, by0-1), min(n, bx1+2), min(n, by1+2), shapeSize)
 
 	// 1. layout of the whole frame
-	globalStats(f, mask, bx0, by0, bx1, by1, d)
+	d.lazy("global", func() []float32 { return globalStats(f, mask, bx0, by0, bx1, by1) })
 	norm := momentCrop(f.ink, n, normSize)
 	g3, g4, g8 := gridMeans348(norm, normSize)
 	d.add("norm_ink_grid_3x3", sqrtAll(g3)...)
 	d.add("norm_ink_grid_4x4", sqrtAll(g4)...)
 	d.add("norm_ink_grid_8x8", sqrtAll(g8)...)
-	d.add("frame_ink_levels", inkLevels(f)...)
-	half := halve(f.ink, n)
-	d.add("frame_radial_angular", radialAngular(half, n/2)...)
+	d.lazy("frame_ink_levels", func() []float32 { return inkLevels(f) })
+	var half []float32
+	halved := func() []float32 {
+		if half == nil {
+			half = halve(f.ink, n)
+		}
+		return half
+	}
+	d.lazy("frame_radial_angular", func() []float32 { return radialAngular(halved(), n/2) })
 	// 2. shape of the drawing, cropped to its marks
 	s3, s4, s8 := gridMeans348(shape.pix, shapeSize)
 	d.add("shape_ink_grid_3x3", sqrtAll(s3)...)
 	d.add("shape_ink_grid_4x4", sqrtAll(s4)...)
 	d.add("shape_ink_grid_8x8", sqrtAll(s8)...)
-	d.add("shape_projections", projections(shape.pix, shapeSize, 16)...)
-	d.add("shape_symmetry", symmetry(shape.pix, shapeSize)...)
+	d.lazy("shape_projections", func() []float32 { return projections(shape.pix, shapeSize, 16) })
+	d.lazy("shape_symmetry", func() []float32 { return symmetry(shape.pix, shapeSize) })
 	sh := hog(shape.pix, shapeSize, 4)
 	d.add("shape_hog_1x1", sh.pooled(1)...)
 	d.add("shape_hog_2x2", sh.pooled(2)...)
 	d.add("shape_hog_4x4", sh.pooled(4)...)
-	d.add("shape_coherence", sh.coherence()...)
+	d.lazy("shape_coherence", sh.coherence)
 	// 3. edges over the whole frame
 	fh := hog(norm, normSize, 4)
 	d.add("norm_hog_1x1", fh.pooled(1)...)
 	d.add("norm_hog_2x2", fh.pooled(2)...)
 	d.add("norm_hog_4x4", fh.pooled(4)...)
-	d.add("norm_coherence", fh.coherence()[16])
+	d.lazy("norm_coherence", func() []float32 { return fh.coherence()[16:17] })
 	// 4. strokes and parts
-	d.add("strokes", strokeStats(mask, n)...)
-	d.add("components", components(mask, n)...)
-	d.add("runs", runLengths(mask, n)...)
-	d.add("texture_lbp", lbp(shape.pix, shapeSize, 1, f.scratch)...)
-	d.add("texture_lbp", lbp(half, n/2, 1, f.scratch)...)
+	d.lazy("strokes", func() []float32 { return strokeStats(mask, n) })
+	d.lazy("components", func() []float32 { return components(mask, n) })
+	d.lazy("runs", func() []float32 { return runLengths(mask, n) })
+	d.lazy("texture_lbp", func() []float32 { return lbp(shape.pix, shapeSize, 1, f.scratch) })
+	d.lazy("texture_lbp", func() []float32 { return lbp(halved(), n/2, 1, f.scratch) })
 	// 5. colour
-	d.add("colour", colour(f)...)
+	d.lazy("colour", func() []float32 { return colour(f) })
 }
 
 // globalStats: ink coverage, bounding box, centroid and spread, normalised to the frame.
-func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int, d *builder) {
+func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int) []float32 {
 	n := f.n
 	fn := float32(n)
 	var sum, sx, sy, sxx, syy, sxy float64
@@ -137,12 +162,12 @@ func globalStats(f *frame, mask []bool, bx0, by0, bx1, by1 int, d *builder) {
 	}
 	area := float64((f.x1 - f.x0) * (f.y1 - f.y0))
 	w, h := float32(bx1-bx0+1)/fn, float32(by1-by0+1)/fn
-	d.add("global",
-		float32(math.Sqrt(sum/area)), float32(math.Sqrt(float64(marks)/area)),
-		float32(bx0)/fn, float32(by0)/fn, float32(bx1+1)/fn, float32(by1+1)/fn, w, h,
-		float32(math.Log(float64(w)/float64(h))),
-		float32(cx), float32(cy), float32(vx), float32(vy), float32(cxy)*10,
-		float32(math.Log(float64(f.x1-f.x0)/float64(f.y1-f.y0))))
+	return []float32{
+		float32(math.Sqrt(sum / area)), float32(math.Sqrt(float64(marks) / area)),
+		float32(bx0) / fn, float32(by0) / fn, float32(bx1+1) / fn, float32(by1+1) / fn, w, h,
+		float32(math.Log(float64(w) / float64(h))),
+		float32(cx), float32(cy), float32(vx), float32(vy), float32(cxy) * 10,
+		float32(math.Log(float64(f.x1-f.x0) / float64(f.y1-f.y0)))}
 }
 
 // gridMeans348 returns the mean of p (n x n) over the cells of a 3 x 3, a

@@ -26,6 +26,9 @@ type Sample struct {
 	Subject  string  // as written in the metadata
 	Label    string  // "normal", "concern" or "severe"
 	X        []float32
+	// Warped are the descriptors of Options.Warps copies of a normal
+	// drawing (WarpedVectors), in Warps order; nil otherwise.
+	Warped [][]float32
 }
 
 // Set is a loaded channel.
@@ -40,6 +43,8 @@ type Set struct {
 // Options tune LoadChannel.
 type Options struct {
 	Workers int // image decoding and description goroutines; 0 = GOMAXPROCS
+	// Warps: also describe these copies of each normal drawing (Sample.Warped).
+	Warps []Warp
 }
 
 // Settings describe the feature extraction a model was fitted on; recorded
@@ -142,6 +147,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	}
 	set.Kind, set.Dim = KindDescriptor, VisualDim+SubjectDim
 	xs := make([][]float32, len(ch.Items))
+	warped := make([][][]float32, len(ch.Items))
 	bad := make([]string, len(ch.Items))
 	err = data.ForEach(ctx, len(ch.Items), opts.Workers, func(i int) {
 		if ctx.Err() != nil {
@@ -153,7 +159,11 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			bad[i] = err.Error()
 			return
 		}
-		xs[i] = Vector(img, it.Subject)
+		if it.Label == "normal" && len(opts.Warps) > 0 {
+			xs[i], warped[i] = VectorWarped(img, it.Subject, opts.Warps)
+		} else {
+			xs[i] = Vector(img, it.Subject)
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -164,9 +174,11 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	}
 	items := ch.Items
 	kept := make([][]float32, 0, len(xs))
+	var keptWarped [][][]float32
 	for i := range items {
 		if !drop[i] {
 			kept = append(kept, xs[i])
+			keptWarped = append(keptWarped, warped[i])
 		}
 	}
 	ch.DropItems(drop, data.KindUnreadableImage, func(i int) string { return bad[i] })
@@ -175,7 +187,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	}
 	set.Samples = make([]Sample, len(ch.Items))
 	for i, it := range ch.Items {
-		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i]}
+		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i], Warped: keptWarped[i]}
 	}
 	return set, nil
 }

@@ -1,0 +1,102 @@
+package features
+
+import (
+	"image"
+	"math"
+)
+
+// Warp is a train-time copy of a drawing: turned by Rotate degrees
+// (counter-clockwise on the paper's axes) and scaled by Scale about the
+// centre of the frame. The trainer adds the descriptors of such copies of
+// each normal training drawing to the kNN reference (knn_augment), so that a
+// drawing photographed a little askew finds its neighbours among them.
+type Warp struct {
+	Rotate float64 `json:"rotate_deg"`
+	Scale  float64 `json:"scale"`
+}
+
+// GeometryBlocks are the blocks a warped copy recomputes by default: the
+// ink grids and HOG of the norm and shape planes (the trainer's kNN blocks).
+var GeometryBlocks = []string{"norm_ink_grid_3x3", "norm_ink_grid_4x4", "norm_ink_grid_8x8",
+	"shape_ink_grid_3x3", "shape_ink_grid_4x4", "shape_ink_grid_8x8",
+	"shape_hog_1x1", "shape_hog_2x2", "shape_hog_4x4", "norm_hog_1x1", "norm_hog_2x2", "norm_hog_4x4"}
+
+// WarpedVectors returns, for each warp of img, its Vector with the
+// GeometryBlocks of the warped drawing and every other block the original's
+// (the copies serve the kNN distance, which reads those blocks only; the
+// rest would cost two thirds of a describe each). The image is decoded into
+// its frame once and the frame's ink is warped (bilinear; outside the frame
+// no ink). Deterministic.
+func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
+	_, out := VectorWarped(img, subject, warps)
+	return out
+}
+
+// VectorWarped returns Vector(img, subject) and WarpedVectors(img, subject,
+// warps) from one frame and one full describe.
+func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
+	src := newFrame(img, frameSize)
+	defer putFrame(src)
+	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
+	describe(src, d0)
+	var out [][]float32
+	if len(warps) > 0 {
+		keep := map[string]bool{}
+		for _, b := range GeometryBlocks {
+			keep[b] = true
+		}
+		out = make([][]float32, len(warps))
+		for i, w := range warps {
+			f := warpFrame(src, w)
+			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep}
+			describe(f, d)
+			putFrame(f)
+			out[i] = withSubject(d.v, subject)
+		}
+	}
+	return withSubject(d0.v, subject), out
+}
+
+// withSubject appends the subject one-hot to a descriptor (within its capacity).
+func withSubject(v []float32, subject string) []float32 {
+	n := len(v)
+	x := append(v, make([]float32, SubjectDim)...)
+	x[n+SubjectIndex(subject)] = 1
+	return x
+}
+
+// warpFrame returns a frame whose ink is src's turned and scaled by w
+// about the frame's centre (bilinear; no ink outside). Only the ink is
+// warped: the GeometryBlocks read nothing else. The image region (x0..y1)
+// and the paper are src's.
+func warpFrame(src *frame, w Warp) *frame {
+	n := src.n
+	f := getFrame(n)
+	f.x0, f.y0, f.x1, f.y1, f.paper = src.x0, src.y0, src.x1, src.y1, src.paper
+	s := w.Scale
+	if !(s > 0) {
+		s = 1
+	}
+	th := w.Rotate * math.Pi / 180
+	cos, sin := math.Cos(th)/s, math.Sin(th)/s
+	c := float64(n-1) / 2
+	ink := src.ink
+	at := func(x, y int) float32 {
+		if x < 0 || y < 0 || x >= n || y >= n {
+			return 0
+		}
+		return ink[y*n+x]
+	}
+	for y := 0; y < n; y++ {
+		v := float64(y) - c
+		for x := 0; x < n; x++ {
+			u := float64(x) - c
+			// output -> source: the inverse rotation and scale
+			sx, sy := cos*u+sin*v+c, -sin*u+cos*v+c
+			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
+			ax, ay := float32(sx-float64(x0)), float32(sy-float64(y0))
+			f.ink[y*n+x] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
+		}
+	}
+	return f
+}
