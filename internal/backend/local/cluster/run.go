@@ -120,12 +120,22 @@ func Start(t Trainers) (*Run, error) {
 		cmd.Stdout, cmd.Stderr = pw, pw
 		if err := cmd.Start(); err != nil {
 			pw.Close()
+			r.mu.Lock()
 			r.signal(syscall.SIGKILL)
+			r.mu.Unlock()
 			wg.Wait()
 			r.cancelKill()
 			return nil, fmt.Errorf("start the trainer on %s: %w", h, err)
 		}
+		// Under r.mu: a host started earlier may already have failed and be
+		// signalling the others (exited -> terminate) while this one starts;
+		// a host that starts after that is told to stop as well.
+		r.mu.Lock()
 		r.cmds = append(r.cmds, cmd)
+		if r.kill != nil {
+			r.signal(syscall.SIGTERM)
+		}
+		r.mu.Unlock()
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -174,7 +184,9 @@ func (r *Run) terminate(restart bool) {
 			select {
 			case <-r.done:
 			default:
+				r.mu.Lock()
 				r.signal(syscall.SIGKILL)
+				r.mu.Unlock()
 			}
 		})
 	case restart:
@@ -191,6 +203,7 @@ func (r *Run) cancelKill() {
 	}
 }
 
+// signal sends sig to every trainer started so far. r.mu is held.
 func (r *Run) signal(sig syscall.Signal) {
 	for _, c := range r.cmds {
 		if r.ownGroup {
