@@ -48,10 +48,17 @@ func TestOneHostFailingStopsTheOthers(t *testing.T) {
 	l := prepared(t, 2)
 	var mu sync.Mutex
 	var lines []string
+	// algo-2 fails once algo-1 has its TERM trap and its child: a SIGTERM
+	// that came earlier would find the shell's default action, a race of
+	// the script's and not of Start's (seen under -race on a busy machine).
+	ready := t.TempDir() + "/algo-1-ready"
 	run, err := Start(Trainers{Layout: l, Grace: 5 * time.Second,
 		Command: sh(`trap 'echo term; kill $!; exit 143' TERM
-if [ "$SM_CURRENT_HOST" = algo-2 ]; then echo broken > "$2/output/failure"; exit 3; fi
-echo "up $SAGETRAIN_HOST_ADDRESSES"; sleep 30 & wait $!`),
+if [ "$SM_CURRENT_HOST" = algo-2 ]; then
+  while [ ! -e ` + ready + ` ]; do sleep 0.01; done
+  echo broken > "$2/output/failure"; exit 3
+fi
+echo "up $SAGETRAIN_HOST_ADDRESSES"; sleep 30 & touch ` + ready + `; wait $!`),
 		Line: func(h, line string) { mu.Lock(); lines = append(lines, h+": "+line); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -96,5 +103,30 @@ func TestStartFailureSaysWhich(t *testing.T) {
 	l := prepared(t, 1)
 	if _, err := Start(Trainers{Layout: l, Command: []string{"/no/such/trainer"}}); err == nil || !strings.Contains(err.Error(), "algo-1") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestAChildHoldingTheOutputDoesNotHoldWait(t *testing.T) {
+	l := prepared(t, 1)
+	// The shell ignores SIGTERM and is killed after the grace; its sleep,
+	// outside the signalled process, keeps the output pipe open for 30 s.
+	run, err := Start(Trainers{Layout: l, Grace: 200 * time.Millisecond,
+		Command: sh(`trap '' TERM; sleep 30 & echo ready; while :; do sleep 1; done`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	run.Stop()
+	select {
+	case <-run.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait waited for the trainer's child")
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("done after %s, before the grace", d)
+	}
+	if res := run.Wait(); res.ExitCodes()["algo-1"] != -1 {
+		t.Fatalf("result %+v", res)
 	}
 }

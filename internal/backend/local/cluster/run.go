@@ -37,6 +37,9 @@ type Trainers struct {
 	Line func(host, line string)
 }
 
+// outputDrain is how long a trainer's output may go on after it exited.
+const outputDrain = 2 * time.Second
+
 // Run is the trainers of one job, started.
 type Run struct {
 	hosts    []string
@@ -118,6 +121,10 @@ func Start(t Trainers) (*Run, error) {
 		}
 		pr, pw := io.Pipe()
 		cmd.Stdout, cmd.Stderr = pw, pw
+		// A trainer's child that outlives it (killed after the grace, its
+		// children not) would hold the output pipe open and Wait with it:
+		// once the trainer has exited, its output gets this long to end.
+		cmd.WaitDelay = outputDrain
 		if err := cmd.Start(); err != nil {
 			pw.Close()
 			r.mu.Lock()
