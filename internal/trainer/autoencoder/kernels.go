@@ -18,14 +18,29 @@ import (
 // in two: below it, handing half to another core costs more than it saves.
 const parallelWork = 400_000
 
-// splitCols runs f over [0,n) as one or two column ranges; a cut falls on a
-// multiple of align.
-func splitCols(work, n, align int, f func(lo, hi int)) {
-	if work < parallelWork || n < 2*align || runtime.GOMAXPROCS(0) < 2 {
+// ownerMid is where the units of a layer of n outputs are cut between the two
+// cores. Every pass of a step cuts the same place: the forward product (W's
+// rows), dW (its rows), the passes after them, Adam and the gradient's norm.
+// So a core updates, reads and writes back the weights it owns, in its own
+// cache, and only activations (a batch of rows) cross between cores. A
+// multiple of 16 falls on every kernel's tile edge.
+func ownerMid(n int) int { return (n/2 + 15) / 16 * 16 }
+
+// splitOwned runs f over [0,n) as the two owners' ranges (see ownerMid), on
+// two cores when there are; a small product runs as one range. The ranges
+// depend on the shapes only, so one core runs the same two blocks in turn
+// and gives the same bytes.
+func splitOwned(work, n int, f func(lo, hi int)) {
+	if work < parallelWork || n < 32 {
 		f(0, n)
 		return
 	}
-	mid := (n/2 + align - 1) / align * align
+	mid := ownerMid(n)
+	if runtime.GOMAXPROCS(0) < 2 {
+		f(0, mid)
+		f(mid, n)
+		return
+	}
 	inPair(func() { f(0, mid) }, func() { f(mid, n) })
 }
 
@@ -52,7 +67,7 @@ func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	if bias != nil {
 		checkLen("bias", len(bias), n)
 	}
-	splitCols(m*n*k, n, 3, func(j0, j1 int) {
+	splitOwned(m*n*k, n, func(j0, j1 int) {
 		if bias != nil {
 			for i := 0; i < m; i++ {
 				copy(c[i*ldc+j0:i*ldc+j1], bias[j0:j1])
@@ -148,11 +163,28 @@ func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c
 	}
 	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
 	checkLen("B", len(b), (k-1)*ldb+n)
-	splitCols(m*n*k, n, 16, func(j0, j1 int) {
+	splitOwned(m*n*k, n, func(j0, j1 int) {
 		bcastBlock(m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
 		if epi != nil {
 			epi(j0, j1)
 		}
+	})
+}
+
+// matMulBcastRows is matMulBcast cut between the cores by C's rows instead
+// of its columns (dW = dZᵀ·X, whose rows are the layer's units: each core
+// writes the gradient of the weights it owns). Row tiles start at 0 in every
+// block, as in the whole product, so the bytes are matMulBcast's.
+func matMulBcastRows(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if m == 0 || n == 0 || k == 0 {
+		matMulBcast(m, n, k, a, sai, sap, b, ldb, c, ldc, acc, nil)
+		return
+	}
+	checkLen("C", len(c), (m-1)*ldc+n)
+	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
+	checkLen("B", len(b), (k-1)*ldb+n)
+	splitOwned(m*n*k, m, func(i0, i1 int) {
+		bcastBlock(i1-i0, 0, n, k, a[i0*sai:], sai, sap, b, ldb, c[i0*ldc:], ldc, acc)
 	})
 }
 
@@ -195,15 +227,22 @@ func adamUpdate(p, m, v, p0, m0, v0, g []float32, k *[8]float32) {
 	adamGeneric(p[done:], m[done:], v[done:], p0[done:], m0[done:], v0[done:], g[done:n], k)
 }
 
-// sumSquares returns Σ g[i]² in float64, always in the same order: the
-// halves are summed apart (on two cores when there are) and then added.
-func sumSquares(g []float32) float64 {
-	if len(g) < 65536 {
+// sumSquares returns Σ g[i]² in float64, always in the same order: each
+// owner's segments (see ownerMid) are summed apart, on two cores when there
+// are, and then added; nil segments sum g whole.
+func sumSquares(g []float32, own *owners) float64 {
+	if own == nil || len(g) < 65536 {
 		return sumSquaresPart(g)
 	}
-	mid := len(g) / 2
+	sum := func(segs [][2]int) float64 {
+		var s float64
+		for _, sg := range segs {
+			s += sumSquaresPart(g[sg[0]:sg[1]])
+		}
+		return s
+	}
 	var lo, hi float64
-	inPair(func() { lo = sumSquaresPart(g[:mid]) }, func() { hi = sumSquaresPart(g[mid:]) })
+	inPair(func() { lo = sum(own[0]) }, func() { hi = sum(own[1]) })
 	return lo + hi
 }
 

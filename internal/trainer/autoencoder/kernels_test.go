@@ -107,18 +107,27 @@ func TestProductsDoNotDependOnCores(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	m, n, k := 37, 835, 259
 	a, b := randSlice(m*k, r), randSlice(n*k, r)
-	run := func(procs int) ([]float32, []float32) {
+	// dW's form: Aᵀ of a k×m matrix times B, cut by C's rows.
+	at := randSlice(k*m*11, r)
+	run := func(procs int) ([]float32, []float32, []float32) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		c := make([]float32, m*n)
 		matMulNT(m, n, k, a, k, b, k, c, n, nil, nil)
 		d := make([]float32, m*n)
 		matMulBcast(m, n, k, a, k, 1, b, n, d, n, false, nil)
-		return c, d
+		e := make([]float32, m*11*n)
+		matMulBcastRows(m*11, n, k, at, 1, m*11, b, n, e, n, false)
+		return c, d, e
 	}
-	c1, d1 := run(1)
-	c2, d2 := run(2)
-	if !slices.Equal(c1, c2) || !slices.Equal(d1, d2) {
+	c1, d1, e1 := run(1)
+	c2, d2, e2 := run(2)
+	if !slices.Equal(c1, c2) || !slices.Equal(d1, d2) || !slices.Equal(e1, e2) {
 		t.Fatal("a product differs between GOMAXPROCS=1 and 2")
+	}
+	whole := make([]float32, m*11*n)
+	matMulBcast(m*11, n, k, at, 1, m*11, b, n, whole, n, false, nil)
+	if !slices.Equal(whole, e1) {
+		t.Fatal("the product cut by rows differs from the product cut by columns")
 	}
 }
 
@@ -141,7 +150,7 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 			pp, mm, vv := slices.Clone(p), slices.Clone(m), slices.Clone(v)
 			withKernels(t, asm, func() {
 				adamUpdate(pp, mm, vv, pp, mm, vv, g, k)
-				sums[ai] = sumSquares(g)
+				sums[ai] = sumSquares(g, nil)
 			})
 			out[ai] = [3][]float32{pp, mm, vv}
 		}

@@ -243,3 +243,35 @@ func BenchmarkTrainSmallGroup(b *testing.B) {
 	}
 	b.ReportMetric(float64(x.Rows*cfg.Epochs*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+// Augmentation draws copies at the asked rate, the same on every run, and
+// a network trained on copies shifted by a constant learns the shift.
+func TestAugmentDrawsCopiesAtItsRate(t *testing.T) {
+	train := randMatrix(200, 8, 4)
+	copies := Matrix{Rows: 400, Cols: 8, Data: make([]float32, 400*8)}
+	for i := range copies.Data {
+		copies.Data[i] = 100 + float32(i) // recognisable: every copy value is >= 100
+	}
+	a := &Augment{Copies: copies, PerRow: 2, Prob: 0.3}
+	used, which := 0, map[int]bool{}
+	for i := range train.Rows {
+		r := a.row(train, 7, 3, i)
+		if !slices.Equal(r, a.row(train, 7, 3, i)) {
+			t.Fatal("the same (seed, epoch, row) drew twice differently")
+		}
+		if r[0] >= 100 {
+			used++
+			k := int(r[0]-100) / 8
+			if k/2 != i {
+				t.Fatalf("row %d got copy row %d, not one of its own", i, k)
+			}
+			which[k%2] = true
+		}
+	}
+	if used < 40 || used > 80 || len(which) != 2 {
+		t.Fatalf("%d of 200 rows replaced (want about 60), copies used %v", used, which)
+	}
+	if _, err := Train(context.Background(), Config{Hidden: []int{4}, LR: 1e-3, BatchSize: 10, Epochs: 1, Augment: &Augment{Copies: train, PerRow: 2, Prob: 1}}, train, Matrix{}, nil, nil); err == nil {
+		t.Fatal("copies of the wrong shape were accepted")
+	}
+}

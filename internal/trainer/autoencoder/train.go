@@ -34,9 +34,36 @@ type Config struct {
 	GradClip   float64 // max global gradient L2 norm; 0 disables
 	Seed       uint64
 
+	// Augment, when set, trains on copies of the training rows as well.
+	Augment *Augment
+
 	// ValLoss, when set, replaces the measured validation loss of an epoch
 	// (1-based) by its return value. It exists for tests and diagnostics.
 	ValLoss func(epoch int, measured float64) float64
+}
+
+// Augment is data augmentation from copies made beforehand (the drawing
+// rotated or scaled, its descriptor computed again): in every epoch each
+// training row is replaced by one of its copies with probability Prob. The
+// draw is a hash of (Seed, epoch, row), so an epoch's batches, and a resumed
+// training, do not depend on anything else; an epoch has as many rows as
+// without augmentation and costs the same.
+type Augment struct {
+	Copies Matrix // PerRow rows per training row: row i's are i*PerRow ... (i+1)*PerRow-1
+	PerRow int
+	Prob   float64
+}
+
+// row returns training row i of the given epoch: the row itself or a copy.
+func (a *Augment) row(train Matrix, seed uint64, epoch, i int) []float32 {
+	if a == nil || a.PerRow == 0 || a.Prob <= 0 {
+		return train.Row(i)
+	}
+	h := mix64(mix64(seed^0x5851f42d4c957f2d) + uint64(epoch)<<32 + uint64(i))
+	if float64(h>>11)/(1<<53) >= a.Prob {
+		return train.Row(i)
+	}
+	return a.Copies.Row(i*a.PerRow + int((h&0xffff)%uint64(a.PerRow)))
 }
 
 // Adam's constants (PyTorch's defaults).
@@ -132,8 +159,12 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	if val.Rows > 0 && val.Cols != train.Cols {
 		return nil, fmt.Errorf("validation has %d columns, training %d", val.Cols, train.Cols)
 	}
+	if a := cfg.Augment; a != nil && a.PerRow > 0 && (a.Copies.Cols != train.Cols || a.Copies.Rows != train.Rows*a.PerRow) {
+		return nil, fmt.Errorf("augmentation has %d rows of %d columns, want %d of %d", a.Copies.Rows, a.Copies.Cols, train.Rows*a.PerRow, train.Cols)
+	}
 	w := newWorkspace(net, cfg.BatchSize)
 	grads := make([]float32, len(st.Params))
+	own := ownersOf(net)
 	snap := st.Clone()
 	for st.Epoch < cfg.Epochs {
 		epoch := st.Epoch + 1
@@ -158,7 +189,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			}
 			rows := min(cfg.BatchSize, train.Rows-b0)
 			for r := 0; r < rows; r++ {
-				copy(w.x[r*train.Cols:(r+1)*train.Cols], train.Row(perm[b0+r]))
+				copy(w.x[r*train.Cols:(r+1)*train.Cols], cfg.Augment.row(train, cfg.Seed, epoch, perm[b0+r]))
 			}
 			from, fromNet := st, net
 			if b0 == 0 {
@@ -167,7 +198,7 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 			loss := w.step(fromNet, rows, stepKey(cfg.Seed, epoch, b0/cfg.BatchSize), grads)
 			lossSum += loss * float64(rows)
 			st.Step++
-			adam(st, from, grads, clipFactor(grads, cfg.GradClip))
+			adam(st, from, grads, clipFactor(grads, cfg.GradClip, own), own)
 		}
 		trainLoss := lossSum / float64(train.Rows)
 		valLoss := trainLoss
@@ -227,11 +258,11 @@ func meanOf(v []float64) float64 {
 
 // clipFactor returns the factor that brings g's L2 norm down to c (PyTorch's
 // clip_grad_norm_), or 1. The sum runs in one fixed order, so it is reproducible.
-func clipFactor(g []float32, c float64) float32 {
+func clipFactor(g []float32, c float64, own *owners) float32 {
 	if c <= 0 {
 		return 1
 	}
-	norm := math.Sqrt(sumSquares(g))
+	norm := math.Sqrt(sumSquares(g, own))
 	if norm <= c {
 		return 1
 	}
@@ -246,11 +277,33 @@ func spare(s []float32, n int) []float32 {
 	return make([]float32, n)
 }
 
+// owners are the two cores' parts of the Params layout, as [from, to)
+// segments: of every layer, the weights and biases of the units [0, mid) and
+// [mid, Out) (see ownerMid). Adam and the gradient's norm run on them, so each
+// core touches the parameters whose gradient it wrote.
+type owners [2][][2]int
+
+func ownersOf(n *Net) *owners {
+	var o owners
+	off := 0
+	for _, l := range n.Layers {
+		mid := ownerMid(l.Out)
+		if l.Out < 32 {
+			mid = l.Out
+		}
+		w, b := off, off+l.In*l.Out
+		o[0] = append(o[0], [2]int{w, w + mid*l.In}, [2]int{b, b + mid})
+		o[1] = append(o[1], [2]int{w + mid*l.In, b}, [2]int{b + mid, b + l.Out})
+		off = b + l.Out
+	}
+	return &o
+}
+
 // adam applies one Adam step (PyTorch's formulation, no weight decay) with
 // the gradient scaled by f, to from's parameters and moments, into st's
 // (from may be st). Every parameter is updated on its own, so the work is
-// split over the cores without changing any result.
-func adam(st, from *State, g []float32, f float32) {
+// split over the cores, each its owned segments, without changing any result.
+func adam(st, from *State, g []float32, f float32, own *owners) {
 	bc1 := 1 - math.Pow(beta1, float64(st.Step))
 	bc2 := 1 - math.Pow(beta2, float64(st.Step))
 	stepSize := float32(st.LR / bc1)
@@ -261,12 +314,15 @@ func adam(st, from *State, g []float32, f float32) {
 		adamUpdate(st.Params, st.M, st.V, from.Params, from.M, from.V, g, &k)
 		return
 	}
-	mid := n / 2 / 8 * 8
-	inPair(func() {
-		adamUpdate(st.Params[:mid], st.M[:mid], st.V[:mid], from.Params[:mid], from.M[:mid], from.V[:mid], g[:mid], &k)
-	}, func() {
-		adamUpdate(st.Params[mid:], st.M[mid:], st.V[mid:], from.Params[mid:], from.M[mid:], from.V[mid:], g[mid:], &k)
-	})
+	update := func(segs [][2]int) {
+		for _, sg := range segs {
+			a, b := sg[0], sg[1]
+			if a < b {
+				adamUpdate(st.Params[a:b], st.M[a:b], st.V[a:b], from.Params[a:b], from.M[a:b], from.V[a:b], g[a:b], &k)
+			}
+		}
+	}
+	inPair(func() { update(own[0]) }, func() { update(own[1]) })
 }
 
 // workspace holds the per-batch activations.
@@ -385,7 +441,7 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 		} else {
 			prev = w.x[:rows*l.In]
 		}
-		matMulBcast(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false, nil) // dW = dZᵀ·X
+		matMulBcastRows(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false) // dW = dZᵀ·X
 		if li == 0 {
 			break
 		}
