@@ -156,6 +156,10 @@ type Params struct {
 	// see the originals only.
 	KNNAugmentRotations []float64 `json:"knn_augment_rotations"`
 	KNNAugmentScales    []float64 `json:"knn_augment_scales"`
+	// AEAugment is the probability that the autoencoder trains, in an
+	// epoch, on one of a drawing's knn_augment copies in its place
+	// (autoencoder.Augment); 0: the originals only.
+	AEAugment float64 `json:"ae_augment"`
 }
 
 // DefaultParams returns the defaults.
@@ -270,6 +274,8 @@ func ParseHyperparameters(raw map[string]any) (Params, error) {
 			p.KNNAugmentRotations, err = hpFloats(v, -45, 45)
 		case "knn_augment_scales":
 			p.KNNAugmentScales, err = hpFloats(v, 0.5, 2)
+		case "ae_augment":
+			p.AEAugment, err = hpFloat(v, 0, 1)
 		default:
 			if strings.HasPrefix(k, "sagemaker_") || strings.HasPrefix(k, "_") {
 				continue

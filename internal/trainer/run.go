@@ -135,10 +135,14 @@ func (r *run) run(ctx context.Context) (err error) {
 
 	// Per group standardised matrices.
 	gtrain := make([]autoencoder.Matrix, len(groups))
+	gcopies := make([]autoencoder.Matrix, len(groups))
 	gval := make([]autoencoder.Matrix, len(groups))
 	valNormals := make([]int, len(groups))
 	for i := range groups {
 		gtrain[i] = norm.matrix(sp.train, groups, i)
+		if r.p.AEAugment > 0 {
+			gcopies[i], _ = norm.warpedMatrix(sp.train, groups, i)
+		}
 		gval[i] = norm.matrix(sp.val, groups, i)
 		valNormals[i] = gval[i].Rows
 	}
@@ -162,7 +166,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		if assign[g.Name] != r.rc.CurrentHost {
 			continue
 		}
-		res, err := r.trainGroup(ctx, g, gtrain[i], gval[i])
+		res, err := r.trainGroup(ctx, g, gtrain[i], gcopies[i], gval[i])
 		if err != nil {
 			r.writePartial(groups, short, valNormals, assign, own, ctx.Err(), err)
 			return err
@@ -217,8 +221,9 @@ func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error
 		}
 		t0 := time.Now()
 		opts := features.Options{Workers: r.p.Workers}
-		if ch == ChannelTraining && r.p.ScoreMethod == ScoreEnsemble {
-			opts.Warps = r.p.Warps() // the kNN reference's copies (knn_augment_*)
+		if ch == ChannelTraining && (r.p.ScoreMethod == ScoreEnsemble || r.p.AEAugment > 0) {
+			opts.Warps = r.p.Warps() // the kNN reference's copies (knn_augment_*), the autoencoder's with ae_augment
+			opts.WarpFull = r.p.AEAugment > 0
 		}
 		set, err := features.LoadChannel(ctx, dir, opts)
 		if set != nil && set.Report != nil {
@@ -401,8 +406,11 @@ func (r *run) netConfig(g AgeGroup) autoencoder.Config {
 }
 
 // trainGroup trains one group, resuming from its checkpoint when one matches.
-func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, val autoencoder.Matrix) (groupResult, error) {
+func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix) (groupResult, error) {
 	cfg := r.netConfig(g)
+	if n := len(r.p.Warps()); r.p.AEAugment > 0 && n > 0 && copies.Rows == train.Rows*n {
+		cfg.Augment = &autoencoder.Augment{Copies: copies, PerRow: n, Prob: r.p.AEAugment}
+	}
 	fp := groupFingerprint(r.p, g, train, val)
 	st, why := loadCheckpoint(r.l, g.Name, fp)
 	switch {

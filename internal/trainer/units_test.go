@@ -83,14 +83,14 @@ func TestRankingMetrics(t *testing.T) {
 
 func TestParseHyperparameters(t *testing.T) {
 	p, err := ParseHyperparameters(map[string]any{"hidden_sizes": "[128, 64]", "learning_rate": "\"0.01\"", "epochs": 5,
-		"sagemaker_program": "x", "min_samples": "20"})
+		"sagemaker_program": "x", "min_samples": "20", "ae_augment": "0.25"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(p.HiddenSizes, []int{128, 64}) || p.LearningRate != 0.01 || p.Epochs != 5 || p.MinSamples != 20 || p.BatchSize != 32 {
+	if !reflect.DeepEqual(p.HiddenSizes, []int{128, 64}) || p.LearningRate != 0.01 || p.Epochs != 5 || p.MinSamples != 20 || p.BatchSize != 32 || p.AEAugment != 0.25 {
 		t.Fatalf("%+v", p)
 	}
-	for _, bad := range []map[string]any{{"epochs": "ten"}, {"dropout": "1.5"}, {"hidden_sizes": ""}, {"lerning_rate": "0.1"}} {
+	for _, bad := range []map[string]any{{"epochs": "ten"}, {"dropout": "1.5"}, {"hidden_sizes": ""}, {"lerning_rate": "0.1"}, {"ae_augment": "1.5"}} {
 		if _, err := ParseHyperparameters(bad); !errors.Is(err, errs.ErrConfiguration) {
 			t.Errorf("%v: err %v", bad, err)
 		}

@@ -42,6 +42,9 @@ type builder struct {
 	blocks []Block
 	base   []float32
 	keep   map[string]bool
+	// keepAll recomputes every block but the colour's (a warped copy's
+	// colour planes are the original's, and colour statistics do not turn).
+	keepAll bool
 	sizes  []int // of each add call, in order
 	// baseSizes are base's builder's sizes: how many values each lazy call copies.
 	baseSizes []int
@@ -50,7 +53,7 @@ type builder struct {
 // lazy adds the block fn computes, or base's values of it when the builder
 // does not keep it.
 func (b *builder) lazy(name string, fn func() []float32) {
-	if b.base == nil || b.keep[name] {
+	if b.base == nil || b.keep[name] || (b.keepAll && name != "colour") {
 		b.add(name, fn()...)
 		return
 	}

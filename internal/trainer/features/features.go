@@ -45,6 +45,9 @@ type Options struct {
 	Workers int // image decoding and description goroutines; 0 = GOMAXPROCS
 	// Warps: also describe these copies of each normal drawing (Sample.Warped).
 	Warps []Warp
+	// WarpFull: the copies recompute every block (VectorWarpedFull), not
+	// only the kNN distance's.
+	WarpFull bool
 }
 
 // Settings describe the feature extraction a model was fitted on; recorded
@@ -160,7 +163,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			return
 		}
 		if it.Label == "normal" && len(opts.Warps) > 0 {
-			xs[i], warped[i] = VectorWarped(img, it.Subject, opts.Warps)
+			xs[i], warped[i] = vectorWarped(img, it.Subject, opts.Warps, opts.WarpFull)
 		} else {
 			xs[i] = Vector(img, it.Subject)
 		}

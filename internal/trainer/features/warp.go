@@ -35,6 +35,21 @@ func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
 // VectorWarped returns Vector(img, subject) and WarpedVectors(img, subject,
 // warps) from one frame and one full describe.
 func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
+	return vectorWarped(img, subject, warps, false)
+}
+
+// VectorWarpedFull is VectorWarped with copies that recompute every block
+// from the warped ink but the colour block (the original's: the colour
+// planes are not warped, and colour statistics do not depend on the turn).
+// These are the copies the autoencoder trains on (ae_augment): it reads
+// every block, and a copy whose other blocks were the upright original's
+// would teach it that a turned drawing keeps them, which a drawing
+// photographed askew does not. Each copy costs about a full describe.
+func VectorWarpedFull(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
+	return vectorWarped(img, subject, warps, true)
+}
+
+func vectorWarped(img image.Image, subject string, warps []Warp, full bool) ([]float32, [][]float32) {
 	src := newFrame(img, frameSize)
 	defer putFrame(src)
 	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
@@ -48,7 +63,7 @@ func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][
 		out = make([][]float32, len(warps))
 		for i, w := range warps {
 			f := warpFrame(src, w)
-			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep}
+			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep, keepAll: full}
 			describe(f, d)
 			putFrame(f)
 			out[i] = withSubject(d.v, subject)
@@ -67,12 +82,13 @@ func withSubject(v []float32, subject string) []float32 {
 
 // warpFrame returns a frame whose ink is src's turned and scaled by w
 // about the frame's centre (bilinear; no ink outside). Only the ink is
-// warped: the GeometryBlocks read nothing else. The image region (x0..y1)
-// and the paper are src's.
+// warped: the GeometryBlocks read nothing else. The image region (x0..y1),
+// the inside mask and the paper are src's.
 func warpFrame(src *frame, w Warp) *frame {
 	n := src.n
 	f := getFrame(n)
 	f.x0, f.y0, f.x1, f.y1, f.paper = src.x0, src.y0, src.x1, src.y1, src.paper
+	copy(f.inside, src.inside)
 	s := w.Scale
 	if !(s > 0) {
 		s = 1

@@ -56,3 +56,42 @@ func BenchmarkVector(b *testing.B) {
 		Vector(img, "")
 	}
 }
+
+// A full copy recomputes every block from the turned ink but the colour:
+// the identity gives the drawing's Vector, a turn changes blocks the
+// geometry-only copy keeps (the strokes, the projections), never the colour.
+func TestVectorWarpedFullRecomputesAllButColour(t *testing.T) {
+	img := testDrawing(90, 70, 0)
+	want := Vector(img, "house")
+	ws := []Warp{{Rotate: 0, Scale: 1}, {Rotate: 10, Scale: 1}}
+	x, full := VectorWarpedFull(img, "house", ws)
+	_, geo := VectorWarped(img, "house", ws)
+	for j := range want {
+		if x[j] != want[j] || full[0][j] != want[j] {
+			t.Fatalf("value %d: original %v, identity copy %v, want %v", j, x[j], full[0][j], want[j])
+		}
+	}
+	off := 0
+	changed := map[string]bool{}
+	for _, b := range descriptorBlocks {
+		for j := off; j < off+b.Size; j++ {
+			if full[1][j] != geo[1][j] {
+				changed[b.Name] = true
+			}
+			if b.Name == "colour" && full[1][j] != want[j] {
+				t.Fatalf("the full copy's colour value %d changed", j)
+			}
+		}
+		off += b.Size
+	}
+	for _, name := range []string{"strokes", "shape_projections"} {
+		if !changed[name] {
+			t.Errorf("block %s is the original's in the full copy (changed: %v)", name, changed)
+		}
+	}
+	for _, name := range GeometryBlocks {
+		if changed[name] {
+			t.Errorf("block %s differs between the full and the geometry copy", name)
+		}
+	}
+}
