@@ -45,7 +45,7 @@ type builder struct {
 	// keepAll recomputes every block but the colour's (a warped copy's
 	// colour planes are the original's, and colour statistics do not turn).
 	keepAll bool
-	sizes  []int // of each add call, in order
+	sizes   []int // of each add call, in order
 	// baseSizes are base's builder's sizes: how many values each lazy call copies.
 	baseSizes []int
 }
