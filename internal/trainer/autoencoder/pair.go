@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/cpu"
 )
 
 // A training step runs about thirty products, each a fraction of a
@@ -23,13 +25,21 @@ import (
 // that an idle trainer does not hold a core.
 const spinFor = 200 * time.Microsecond
 
+// The fields the two cores spin on sit on cache lines of their own: the
+// partner watches task and the caller watches done, and a spinning read of a
+// line that the other core writes (or a write next to it) bounces the line
+// between the cores on every turn of both loops.
 type partner struct {
 	mu      sync.Mutex // held by the caller that owns the partner for one task
-	task    atomic.Pointer[func()]
-	done    atomic.Bool
-	asleep  atomic.Bool
 	wake    chan struct{}
 	started sync.Once
+	_       cpu.CacheLinePad
+	task    atomic.Pointer[func()]
+	_       cpu.CacheLinePad
+	done    atomic.Bool
+	_       cpu.CacheLinePad
+	asleep  atomic.Bool
+	_       cpu.CacheLinePad
 }
 
 var thePartner = &partner{wake: make(chan struct{}, 1)}
@@ -66,11 +76,15 @@ func (p *partner) loop() {
 	for {
 		deadline := time.Now().Add(spinFor)
 		for i := 0; ; i++ {
-			if t := p.task.Swap(nil); t != nil {
-				(*t)()
-				p.done.Store(true)
-				deadline = time.Now().Add(spinFor)
-				continue
+			// Load first: a Swap in the loop would write the line on every
+			// turn, and the caller's Store would have to win it back.
+			if p.task.Load() != nil {
+				if t := p.task.Swap(nil); t != nil {
+					(*t)()
+					p.done.Store(true)
+					deadline = time.Now().Add(spinFor)
+					continue
+				}
 			}
 			if i&255 == 255 && time.Now().After(deadline) {
 				break
