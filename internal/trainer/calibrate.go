@@ -5,8 +5,6 @@ import (
 	"sort"
 	"sync"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
@@ -252,10 +250,9 @@ func knnDistancesDim(ref, q autoencoder.Matrix, k int, self int, dim int) []floa
 	best := make([]float64, 0, k+1)
 	for q0 := 0; q0 < q.Rows; q0 += chunk {
 		m := min(chunk, q.Rows-q0)
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas32.General{Rows: m, Cols: q.Cols, Stride: q.Cols, Data: q.Data[q0*q.Cols : (q0+m)*q.Cols]},
-			blas32.General{Rows: ref.Rows, Cols: ref.Cols, Stride: ref.Cols, Data: ref.Data},
-			0, blas32.General{Rows: m, Cols: ref.Rows, Stride: ref.Rows, Data: g[:m*ref.Rows]})
+		// The training step's kernels (AVX, both cores): gonum's pure-Go
+		// Gemm took most of the time after training on a 10,000-row reference.
+		autoencoder.MulNT(autoencoder.Matrix{Rows: m, Cols: q.Cols, Data: q.Data[q0*q.Cols : (q0+m)*q.Cols]}, ref, g[:m*ref.Rows])
 		for r := 0; r < m; r++ {
 			best = best[:0]
 			row := g[r*ref.Rows : (r+1)*ref.Rows]

@@ -138,3 +138,15 @@ func (n *Net) Errors(x []float32, rows int) []float64 {
 	}
 	return out
 }
+
+// MulNT sets c (a.Rows×b.Rows, row-major) to a·bᵀ on the training step's
+// kernels, on two cores when there are: the Gram products of the kNN
+// distance. Each value is computed the same way whatever the number of
+// cores, so the result is the same bytes on one or two.
+func MulNT(a, b Matrix, c []float32) {
+	if a.Cols != b.Cols {
+		panic(fmt.Sprintf("autoencoder: MulNT of %d and %d columns", a.Cols, b.Cols))
+	}
+	clear(c[:a.Rows*b.Rows])
+	matMulNT(a.Rows, b.Rows, a.Cols, a.Data, a.Cols, b.Data, b.Cols, c, b.Rows, nil, nil)
+}
