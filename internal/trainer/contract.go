@@ -172,7 +172,7 @@ func DefaultParams() Params {
 		CheckpointSeconds: 30, ExchangeTimeout: 3600, LossPlots: true,
 		Standardization: StandardiseRobust, StdFloorFraction: 0.1, ZClip: 8,
 		ScoreMethod: ScoreEnsemble, KNNNeighbours: 5, KNNWeight: 0.97, MinCalibration: 50, KNNYearRefs: 20,
-		KNNAugmentRotations: []float64{-10, -5, 5, 10}, KNNAugmentScales: []float64{1.1},
+		KNNAugmentRotations: []float64{-10, -5, 5, 10}, KNNAugmentScales: []float64{1.1}, AEAugment: 0.8,
 	}
 }
 

@@ -141,7 +141,7 @@ func (r *run) run(ctx context.Context) (err error) {
 	for i := range groups {
 		gtrain[i] = norm.matrix(sp.train, groups, i)
 		if r.p.AEAugment > 0 {
-			gcopies[i], _ = norm.warpedMatrix(sp.train, groups, i)
+			gcopies[i] = norm.fullCopyMatrix(sp.train, groups, i)
 		}
 		gval[i] = norm.matrix(sp.val, groups, i)
 		valNormals[i] = gval[i].Rows
@@ -223,7 +223,7 @@ func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error
 		opts := features.Options{Workers: r.p.Workers}
 		if ch == ChannelTraining && (r.p.ScoreMethod == ScoreEnsemble || r.p.AEAugment > 0) {
 			opts.Warps = r.p.Warps() // the kNN reference's copies (knn_augment_*), the autoencoder's with ae_augment
-			opts.WarpFull = r.p.AEAugment > 0
+			opts.FullCopy = r.p.AEAugment > 0
 		}
 		set, err := features.LoadChannel(ctx, dir, opts)
 		if set != nil && set.Report != nil {
@@ -383,6 +383,24 @@ func (n Normalization) warpedMatrix(set []features.Sample, groups []AgeGroup, gi
 	return m, ages
 }
 
+// fullCopyMatrix returns, standardised, the copy of each of group gi's
+// normal samples of set that recomputed every block (features.Sample.FullCopy),
+// in the rows' order of Normalization.matrix: the autoencoder's augmentation
+// (ae_augment). It is empty when a sample has no such copy.
+func (n Normalization) fullCopyMatrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
+	m := autoencoder.Matrix{Cols: len(n.Mean)}
+	for _, s := range groupNormals(set, groups, gi) {
+		if s.FullCopy < 0 || s.FullCopy >= len(s.Warped) {
+			return autoencoder.Matrix{Cols: m.Cols}
+		}
+		row := make([]float32, m.Cols)
+		n.apply(s.Warped[s.FullCopy], row)
+		m.Data = append(m.Data, row...)
+		m.Rows++
+	}
+	return m
+}
+
 // normalAges returns the ages of the rows Normalization.matrix gives for
 // the same set and group, in the same order.
 func normalAges(set []features.Sample, groups []AgeGroup, gi int) []float64 {
@@ -408,8 +426,8 @@ func (r *run) netConfig(g AgeGroup) autoencoder.Config {
 // trainGroup trains one group, resuming from its checkpoint when one matches.
 func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix) (groupResult, error) {
 	cfg := r.netConfig(g)
-	if n := len(r.p.Warps()); r.p.AEAugment > 0 && n > 0 && copies.Rows == train.Rows*n {
-		cfg.Augment = &autoencoder.Augment{Copies: copies, PerRow: n, Prob: r.p.AEAugment}
+	if r.p.AEAugment > 0 && copies.Rows > 0 && copies.Rows == train.Rows {
+		cfg.Augment = &autoencoder.Augment{Copies: copies, PerRow: 1, Prob: r.p.AEAugment}
 	}
 	fp := groupFingerprint(r.p, g, train, val)
 	st, why := loadCheckpoint(r.l, g.Name, fp)

@@ -29,6 +29,9 @@ type Sample struct {
 	// Warped are the descriptors of Options.Warps copies of a normal
 	// drawing (WarpedVectors), in Warps order; nil otherwise.
 	Warped [][]float32
+	// FullCopy is the index in Warped of the copy that recomputed every
+	// block (Options.FullCopy); -1 when none did.
+	FullCopy int
 }
 
 // Set is a loaded channel.
@@ -45,9 +48,10 @@ type Options struct {
 	Workers int // image decoding and description goroutines; 0 = GOMAXPROCS
 	// Warps: also describe these copies of each normal drawing (Sample.Warped).
 	Warps []Warp
-	// WarpFull: the copies recompute every block (VectorWarpedFull), not
-	// only the kNN distance's.
-	WarpFull bool
+	// FullCopy: one copy of each normal drawing recomputes every block
+	// (VectorWarpedFull), not only the kNN distance's: the i-th drawing's
+	// copy i mod len(Warps), so every warp has its share (Sample.FullCopy).
+	FullCopy bool
 }
 
 // Settings describe the feature extraction a model was fitted on; recorded
@@ -144,13 +148,14 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 		set.Kind, set.Dim = KindEmbeddings, ch.Dim
 		set.Samples = make([]Sample, len(ch.Items))
 		for i, it := range ch.Items {
-			set.Samples[i] = Sample{Name: it.Name(), AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: it.Vector}
+			set.Samples[i] = Sample{Name: it.Name(), AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: it.Vector, FullCopy: -1}
 		}
 		return set, nil
 	}
 	set.Kind, set.Dim = KindDescriptor, VisualDim+SubjectDim
 	xs := make([][]float32, len(ch.Items))
 	warped := make([][][]float32, len(ch.Items))
+	fullCopy := make([]int, len(ch.Items))
 	bad := make([]string, len(ch.Items))
 	err = data.ForEach(ctx, len(ch.Items), opts.Workers, func(i int) {
 		if ctx.Err() != nil {
@@ -162,8 +167,12 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			bad[i] = err.Error()
 			return
 		}
+		fullCopy[i] = -1
 		if it.Label == "normal" && len(opts.Warps) > 0 {
-			xs[i], warped[i] = vectorWarped(img, it.Subject, opts.Warps, opts.WarpFull)
+			if opts.FullCopy {
+				fullCopy[i] = i % len(opts.Warps)
+			}
+			xs[i], warped[i] = vectorWarped(img, it.Subject, opts.Warps, fullCopy[i])
 		} else {
 			xs[i] = Vector(img, it.Subject)
 		}
@@ -178,10 +187,12 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	items := ch.Items
 	kept := make([][]float32, 0, len(xs))
 	var keptWarped [][][]float32
+	var keptFull []int
 	for i := range items {
 		if !drop[i] {
 			kept = append(kept, xs[i])
 			keptWarped = append(keptWarped, warped[i])
+			keptFull = append(keptFull, fullCopy[i])
 		}
 	}
 	ch.DropItems(drop, data.KindUnreadableImage, func(i int) string { return bad[i] })
@@ -190,7 +201,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	}
 	set.Samples = make([]Sample, len(ch.Items))
 	for i, it := range ch.Items {
-		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i], Warped: keptWarped[i]}
+		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i], Warped: keptWarped[i], FullCopy: keptFull[i]}
 	}
 	return set, nil
 }

@@ -35,21 +35,23 @@ func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
 // VectorWarped returns Vector(img, subject) and WarpedVectors(img, subject,
 // warps) from one frame and one full describe.
 func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
-	return vectorWarped(img, subject, warps, false)
+	return vectorWarped(img, subject, warps, -1)
 }
 
-// VectorWarpedFull is VectorWarped with copies that recompute every block
-// from the warped ink but the colour block (the original's: the colour
+// VectorWarpedFull is VectorWarped with copy full (an index into warps;
+// -1: none) recomputing every block from the warped ink but the colour block (the original's: the colour
 // planes are not warped, and colour statistics do not depend on the turn).
 // These are the copies the autoencoder trains on (ae_augment): it reads
 // every block, and a copy whose other blocks were the upright original's
 // would teach it that a turned drawing keeps them, which a drawing
-// photographed askew does not. Each copy costs about a full describe.
-func VectorWarpedFull(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
-	return vectorWarped(img, subject, warps, true)
+// photographed askew does not. A full copy costs about a describe, three
+// times a geometry copy; its geometry blocks are the same values, so it
+// serves the kNN reference as well.
+func VectorWarpedFull(img image.Image, subject string, warps []Warp, full int) ([]float32, [][]float32) {
+	return vectorWarped(img, subject, warps, full)
 }
 
-func vectorWarped(img image.Image, subject string, warps []Warp, full bool) ([]float32, [][]float32) {
+func vectorWarped(img image.Image, subject string, warps []Warp, full int) ([]float32, [][]float32) {
 	src := newFrame(img, frameSize)
 	defer putFrame(src)
 	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
@@ -63,7 +65,7 @@ func vectorWarped(img image.Image, subject string, warps []Warp, full bool) ([]f
 		out = make([][]float32, len(warps))
 		for i, w := range warps {
 			f := warpFrame(src, w)
-			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep, keepAll: full}
+			d := &builder{v: make([]float32, 0, VisualDim+SubjectDim), base: d0.v, baseSizes: d0.sizes, keep: keep, keepAll: i == full}
 			describe(f, d)
 			putFrame(f)
 			out[i] = withSubject(d.v, subject)
@@ -105,13 +107,20 @@ func warpFrame(src *frame, w Warp) *frame {
 	}
 	for y := 0; y < n; y++ {
 		v := float64(y) - c
-		for x := 0; x < n; x++ {
+		out := f.ink[y*n : (y+1)*n]
+		for x := range out {
 			u := float64(x) - c
 			// output -> source: the inverse rotation and scale
 			sx, sy := cos*u+sin*v+c, -sin*u+cos*v+c
 			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
 			ax, ay := float32(sx-float64(x0)), float32(sy-float64(y0))
-			f.ink[y*n+x] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
+			if x0 >= 0 && y0 >= 0 && x0+1 < n && y0+1 < n {
+				// inside: the four neighbours without the bounds tests
+				i := y0*n + x0
+				out[x] = (1-ay)*((1-ax)*ink[i]+ax*ink[i+1]) + ay*((1-ax)*ink[i+n]+ax*ink[i+n+1])
+				continue
+			}
+			out[x] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
 		}
 	}
 	return f

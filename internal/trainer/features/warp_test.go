@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -64,8 +65,11 @@ func TestVectorWarpedFullRecomputesAllButColour(t *testing.T) {
 	img := testDrawing(90, 70, 0)
 	want := Vector(img, "house")
 	ws := []Warp{{Rotate: 0, Scale: 1}, {Rotate: 10, Scale: 1}}
-	x, full := VectorWarpedFull(img, "house", ws)
+	x, full := VectorWarpedFull(img, "house", ws, 1)
 	_, geo := VectorWarped(img, "house", ws)
+	if _, idFull := VectorWarpedFull(img, "house", ws, 0); !slices.Equal(idFull[0], want) {
+		t.Fatal("the identity warp's full copy is not the drawing's Vector")
+	}
 	for j := range want {
 		if x[j] != want[j] || full[0][j] != want[j] {
 			t.Fatalf("value %d: original %v, identity copy %v, want %v", j, x[j], full[0][j], want[j])
