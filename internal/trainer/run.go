@@ -147,6 +147,10 @@ func (r *run) run(ctx context.Context) (err error) {
 		valNormals[i] = gval[i].Rows
 	}
 
+	if r.p.AEAugment > 0 && len(r.p.Warps()) == 0 {
+		r.logf("ae_augment %g has no copies to train on (knn_augment_rotations and knn_augment_scales are empty): the autoencoder trains on the originals", r.p.AEAugment)
+	}
+
 	assign := map[string]string{}
 	for _, g := range groups {
 		assign[g.Name] = r.rc.CurrentHost

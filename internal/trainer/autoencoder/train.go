@@ -63,7 +63,7 @@ func (a *Augment) row(train Matrix, seed uint64, epoch, i int) []float32 {
 	if float64(h>>11)/(1<<53) >= a.Prob {
 		return train.Row(i)
 	}
-	return a.Copies.Row(i*a.PerRow + int((h&0xffff)%uint64(a.PerRow)))
+	return a.Copies.Row(i*a.PerRow + int((h&0x7ff)%uint64(a.PerRow))) // bits the rate's test does not read
 }
 
 // Adam's constants (PyTorch's defaults).
