@@ -10,8 +10,9 @@ import (
 //
 // Determinism: every output element is computed by one fixed sequence of
 // operations that depends only on the shapes and on the element's position,
-// never on GOMAXPROCS or on how the work is split between goroutines (splits
-// fall on kernel tile boundaries, and a product is never split over its summed
+// never on GOMAXPROCS or on how the work is split between goroutines (the
+// blocks a product is cut into depend on its shapes only, one core runs the
+// same blocks in turn, and a product is never split over its summed
 // dimension). So the same data and seed give the same bytes on one or many cores.
 
 // parallelWork is the number of multiply-adds from which a product is split
