@@ -152,8 +152,8 @@ type Params struct {
 	// KNNAugmentRotations and KNNAugmentScales (issue 15): each value adds
 	// one copy of every normal training drawing, turned by that many degrees
 	// or scaled by that factor (features.Warp), to the kNN reference; the
-	// autoencoder, the thresholds' validation normals and the kNN scale
-	// see the originals only.
+	// thresholds' validation normals and the kNN scale see the originals
+	// only, the autoencoder one full copy per drawing (AEAugment).
 	KNNAugmentRotations []float64 `json:"knn_augment_rotations"`
 	KNNAugmentScales    []float64 `json:"knn_augment_scales"`
 	// AEAugment is the probability that the autoencoder trains, in an
