@@ -2,7 +2,6 @@ package autoencoder
 
 import (
 	"fmt"
-	"runtime"
 )
 
 // The matrix products of a training step, on the AVX2/FMA kernels of
@@ -37,12 +36,7 @@ func splitOwned(work, n int, f func(lo, hi int)) {
 		return
 	}
 	mid := ownerMid(n)
-	if runtime.GOMAXPROCS(0) < 2 {
-		f(0, mid)
-		f(mid, n)
-		return
-	}
-	inPair(func() { f(0, mid) }, func() { f(mid, n) })
+	inPair(func() { f(0, mid) }, func() { f(mid, n) }) // one core: the same two blocks in turn
 }
 
 func checkLen(what string, have, need int) {
