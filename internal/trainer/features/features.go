@@ -172,7 +172,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			if opts.FullCopy {
 				fullCopy[i] = i % len(opts.Warps)
 			}
-			xs[i], warped[i] = vectorWarped(img, it.Subject, opts.Warps, fullCopy[i])
+			xs[i], warped[i] = VectorWarpedFull(img, it.Subject, opts.Warps, fullCopy[i])
 		} else {
 			xs[i] = Vector(img, it.Subject)
 		}

@@ -35,12 +35,13 @@ func WarpedVectors(img image.Image, subject string, warps []Warp) [][]float32 {
 // VectorWarped returns Vector(img, subject) and WarpedVectors(img, subject,
 // warps) from one frame and one full describe.
 func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][]float32) {
-	return vectorWarped(img, subject, warps, -1)
+	return VectorWarpedFull(img, subject, warps, -1)
 }
 
 // VectorWarpedFull is VectorWarped with copy full (an index into warps;
-// -1: none) recomputing every block from the warped ink but the colour block (the original's: the colour
-// planes are not warped, and colour statistics do not depend on the turn).
+// -1: none) recomputing every block from the warped ink but the colour
+// block (the original's: the colour planes are not warped, and colour
+// statistics do not depend on the turn).
 // These are the copies the autoencoder trains on (ae_augment): it reads
 // every block, and a copy whose other blocks were the upright original's
 // would teach it that a turned drawing keeps them, which a drawing
@@ -48,10 +49,6 @@ func VectorWarped(img image.Image, subject string, warps []Warp) ([]float32, [][
 // times a geometry copy; its geometry blocks are the same values, so it
 // serves the kNN reference as well.
 func VectorWarpedFull(img image.Image, subject string, warps []Warp, full int) ([]float32, [][]float32) {
-	return vectorWarped(img, subject, warps, full)
-}
-
-func vectorWarped(img image.Image, subject string, warps []Warp, full int) ([]float32, [][]float32) {
 	src := newFrame(img, frameSize)
 	defer putFrame(src)
 	d0 := &builder{v: make([]float32, 0, VisualDim+SubjectDim)}
