@@ -63,10 +63,26 @@ func getFrame(n int) *frame {
 }
 
 func putFrame(f *frame) {
-	if f.n == frameSize {
+	switch {
+	case f.n != frameSize:
+	case f.r == nil:
+		inkFramePool.Put(f)
+	default:
 		framePool.Put(f)
 	}
 }
+
+// inkFramePool holds the frames of warped copies (warpFrame): ink, the
+// inside mask and describe's scratch only, not cleared (warpFrame writes
+// every ink pixel and copies inside). No colour planes: the colour block is
+// never computed on a copy, and reading one would fail loudly, not read
+// another drawing's colours. Clearing the seven planes of a full frame was
+// 0.45 MB of memory writes a copy.
+var inkFramePool = sync.Pool{New: func() any {
+	n := frameSize
+	return &frame{n: n, ink: make([]float32, n*n), inside: make([]bool, n*n),
+		mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
+}}
 
 // rgbRow writes row y of img as linear-ish 0..1 RGB composited on white.
 type rowReader func(y int, dst []float32)
@@ -224,21 +240,8 @@ func newFrame(img image.Image, n int) *frame {
 			}
 		}
 	} else {
-		rows := make([][]float32, h)
-		for y := 0; y < h; y++ {
-			rows[y] = make([]float32, 3*w)
-			read(y, rows[y])
-		}
-		for ty := 0; ty < rh; ty++ {
-			sy := min(h-1, ty*h/rh)
-			for tx := 0; tx < rw; tx++ {
-				sx := min(w-1, tx*w/rw)
-				i := (f.y0+ty)*n + f.x0 + tx
-				f.r[i], f.g[i], f.b[i] = rows[sy][3*sx], rows[sy][3*sx+1], rows[sy][3*sx+2]
-				f.ink[i] = inkOf(f.r[i], f.g[i], f.b[i])
-				cnt[i] = 1
-			}
-		}
+		enlarge(f, img, read, row, w, h, inkOf, pr, pg, pb)
+		return f
 	}
 	for i, c := range cnt {
 		if c > 0 && final {
@@ -263,6 +266,71 @@ func newFrame(img image.Image, n int) *frame {
 	return f
 }
 
+// enlarge is newFrame's scale > 1 branch, nearest neighbour: each source
+// pixel's final values (ink, colour white-balanced on the paper, luminance)
+// are computed once, when its row is read, and copied to the frame pixels
+// it covers. The arithmetic is newFrame's per-pixel path in the same order
+// (a count of 1 divides by 1), so the same values; it was a third of a small
+// image's describe, mostly ink recomputed for repeated pixels.
+func enlarge(f *frame, img image.Image, read rowReader, row []float32, w, h int, inkOf func(r, g, b float32) float32, pr, pg, pb float32) {
+	n := f.n
+	rw, rh := f.x1-f.x0, f.y1-f.y0
+	var cache []float32 // per source pixel of the current row: r, g, b, y, ink
+	if 5*w <= len(f.scratch) {
+		cache = f.scratch[:5*w]
+	} else {
+		cache = make([]float32, 5*w)
+	}
+	final := func(r, g, b float32, c []float32) {
+		k := inkOf(r, g, b)
+		r, g, b = clamp01(r), clamp01(g), clamp01(b)
+		r, g, b = min(r/pr, 1), min(g/pg, 1), min(b/pb, 1)
+		c[0], c[1], c[2], c[3], c[4] = r, g, b, 0.299*r+0.587*g+0.114*b, k
+	}
+	// a grey image has 256 colours: their final values once, by byte
+	gray, _ := img.(*image.Gray)
+	var byByte [256 * 5]float32
+	if gray != nil {
+		for v := range 256 {
+			u := byteUnit[v]
+			final(u, u, u, byByte[5*v:5*v+5:5*v+5])
+		}
+	}
+	last := -1
+	for ty := 0; ty < rh; ty++ {
+		sy := min(h-1, ty*h/rh)
+		if sy != last {
+			if gray != nil {
+				p := gray.Pix[sy*gray.Stride : sy*gray.Stride+w]
+				for x, v := range p {
+					copy(cache[5*x:5*x+5], byByte[5*int(v):5*int(v)+5])
+				}
+			} else {
+				read(sy, row)
+				for x := 0; x < w; x++ {
+					final(row[3*x], row[3*x+1], row[3*x+2], cache[5*x:5*x+5:5*x+5])
+				}
+			}
+			last = sy
+		}
+		o := (f.y0+ty)*n + f.x0
+		for tx := 0; tx < rw; tx++ {
+			sx := min(w-1, tx*w/rw)
+			c := cache[5*sx : 5*sx+5 : 5*sx+5]
+			i := o + tx
+			f.r[i], f.g[i], f.b[i], f.y[i], f.ink[i] = c[0], c[1], c[2], c[3], c[4]
+			f.cnt[i] = 1
+			f.inside[i] = true
+		}
+	}
+	for i, in := range f.inside {
+		if !in {
+			f.r[i], f.g[i], f.b[i] = 1, 1, 1
+			f.y[i] = 0.299*f.r[i] + 0.587*f.g[i] + 0.114*f.b[i]
+		}
+	}
+}
+
 // paperColour estimates the paper from about 64 x 64 evenly spread source
 // pixels: the mean RGB of those at or above the 90th percentile of
 // luminance (the brightest tenth is paper even when the drawing covers most
@@ -273,8 +341,8 @@ func paperColour(read rowReader, row []float32, w, h int) [3]float32 {
 		l       int
 		r, g, b float32
 	}
-	pxs := make([]px, 0, 66*66)
 	sy, sx := max(1, h/64), max(1, w/64)
+	pxs := make([]px, 0, ((h+sy-1)/sy)*((w+sx-1)/sx))
 	for y := 0; y < h; y += sy {
 		read(y, row)
 		for x := 0; x < w; x += sx {

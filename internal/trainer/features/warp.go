@@ -82,10 +82,16 @@ func withSubject(v []float32, subject string) []float32 {
 // warpFrame returns a frame whose ink is src's turned and scaled by w
 // about the frame's centre (bilinear; no ink outside). Only the ink is
 // warped: the GeometryBlocks read nothing else. The image region (x0..y1),
-// the inside mask and the paper are src's.
+// the inside mask and the paper are src's; the frame has no colour planes
+// (see inkFramePool).
 func warpFrame(src *frame, w Warp) *frame {
 	n := src.n
-	f := getFrame(n)
+	var f *frame
+	if n == frameSize {
+		f = inkFramePool.Get().(*frame)
+	} else {
+		f = &frame{n: n, ink: make([]float32, n*n), inside: make([]bool, n*n), mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
+	}
 	f.x0, f.y0, f.x1, f.y1, f.paper = src.x0, src.y0, src.x1, src.y1, src.paper
 	copy(f.inside, src.inside)
 	s := w.Scale
@@ -102,10 +108,33 @@ func warpFrame(src *frame, w Warp) *frame {
 		}
 		return ink[y*n+x]
 	}
+	// Only output pixels whose source point lies near the source's ink can
+	// get ink: the others are 0 (every neighbour is 0), written as such
+	// without the bilinear arithmetic. Each row's span comes from the
+	// inverse map, widened by 2 source and 1 output pixels (so rounding never
+	// drops a pixel); inside it the arithmetic is unchanged.
+	bx0, by0, bx1, by1 := inkBounds(ink, n)
 	for y := 0; y < n; y++ {
 		v := float64(y) - c
 		out := f.ink[y*n : (y+1)*n]
-		for x := range out {
+		xlo, xhi := 0, -1
+		if bx1 >= 0 {
+			// sx = cos*u + (sin*v + c) within the ink's columns, sy = -sin*u + (cos*v + c) within its rows
+			ulo, uhi := linearSpan(cos, sin*v+c, float64(bx0-2), float64(bx1+2))
+			vlo, vhi := linearSpan(-sin, cos*v+c, float64(by0-2), float64(by1+2))
+			ulo, uhi = max(ulo, vlo, -2*c), min(uhi, vhi, 2*c) // finite: no pixel is farther than c from the centre
+			if ulo <= uhi {
+				xlo = max(0, int(math.Floor(ulo+c))-1)
+				xhi = min(n-1, int(math.Ceil(uhi+c))+1)
+			}
+		}
+		if xlo > xhi {
+			clear(out)
+			continue
+		}
+		clear(out[:xlo])
+		clear(out[xhi+1:])
+		for x := xlo; x <= xhi; x++ {
 			u := float64(x) - c
 			// output -> source: the inverse rotation and scale
 			sx, sy := cos*u+sin*v+c, -sin*u+cos*v+c
@@ -121,4 +150,33 @@ func warpFrame(src *frame, w Warp) *frame {
 		}
 	}
 	return f
+}
+
+// inkBounds returns the bounding box of the non-zero pixels of an n x n
+// plane (bx1 < 0 when there are none).
+func inkBounds(p []float32, n int) (bx0, by0, bx1, by1 int) {
+	bx0, by0, bx1, by1 = n, n, -1, -1
+	for y := 0; y < n; y++ {
+		row := p[y*n : (y+1)*n]
+		for x, v := range row {
+			if v != 0 {
+				bx0, bx1 = min(bx0, x), max(bx1, x)
+				by0, by1 = min(by0, y), max(by1, y)
+			}
+		}
+	}
+	return
+}
+
+// linearSpan returns the u with a*u + b in [lo, hi] (lo > hi when none;
+// every u when a is 0 and b is in range).
+func linearSpan(a, b, lo, hi float64) (float64, float64) {
+	if a == 0 {
+		if b >= lo && b <= hi {
+			return math.Inf(-1), math.Inf(1)
+		}
+		return 1, 0
+	}
+	u0, u1 := (lo-b)/a, (hi-b)/a
+	return min(u0, u1), max(u0, u1)
 }

@@ -99,3 +99,71 @@ func TestVectorWarpedFullRecomputesAllButColour(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHog(b *testing.B) {
+	f := newFrame(testDrawing(112, 112, 0), frameSize)
+	defer putFrame(f)
+	norm := momentCrop(f.ink, f.n, normSize)
+	for b.Loop() {
+		hog(norm, normSize, 4)
+	}
+}
+
+// warpReference is warpFrame's arithmetic on every pixel, without the span
+// that skips the pixels far from the ink.
+func warpReference(src *frame, w Warp) []float32 {
+	n := src.n
+	out := make([]float32, n*n)
+	s := w.Scale
+	if !(s > 0) {
+		s = 1
+	}
+	th := w.Rotate * math.Pi / 180
+	cos, sin := math.Cos(th)/s, math.Sin(th)/s
+	c := float64(n-1) / 2
+	at := func(x, y int) float32 {
+		if x < 0 || y < 0 || x >= n || y >= n {
+			return 0
+		}
+		return src.ink[y*n+x]
+	}
+	for y := 0; y < n; y++ {
+		v := float64(y) - c
+		for x := 0; x < n; x++ {
+			u := float64(x) - c
+			sx, sy := cos*u+sin*v+c, -sin*u+cos*v+c
+			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
+			ax, ay := float32(sx-float64(x0)), float32(sy-float64(y0))
+			out[y*n+x] = (1-ay)*((1-ax)*at(x0, y0)+ax*at(x0+1, y0)) + ay*((1-ax)*at(x0, y0+1)+ax*at(x0+1, y0+1))
+		}
+	}
+	return out
+}
+
+// warpFrame skips the pixels no ink can reach; every pixel must still be
+// the plain bilinear value, for turns either way, shrinking and enlarging,
+// ink at the frame's edge, a single dot, and no ink at all.
+func TestWarpFrameMatchesPlainBilinear(t *testing.T) {
+	warps := []Warp{{0, 1}, {10, 1}, {-10, 1}, {45, 1}, {-45, 0.5}, {30, 2}, {5, 1.1}, {0, 0.9}, {90, 1}}
+	dot := getFrame(frameSize)
+	dot.ink[40*frameSize+90] = 0.7
+	edge := getFrame(frameSize)
+	for i := 0; i < frameSize; i++ {
+		edge.ink[i] = 1                         // top row
+		edge.ink[i*frameSize+frameSize-1] = 0.5 // right column
+	}
+	empty := getFrame(frameSize)
+	frames := map[string]*frame{"drawing": newFrame(testDrawing(112, 90, 0), frameSize), "dot": dot, "edge": edge, "empty": empty}
+	for name, src := range frames {
+		for _, w := range warps {
+			want := warpReference(src, w)
+			f := warpFrame(src, w)
+			for i := range want {
+				if f.ink[i] != want[i] {
+					t.Fatalf("%s, warp %+v: pixel %d = %v, plain bilinear %v", name, w, i, f.ink[i], want[i])
+				}
+			}
+			putFrame(f)
+		}
+	}
+}
