@@ -106,6 +106,9 @@ func (r *run) run(ctx context.Context) (err error) {
 		return err
 	}
 	sp := r.split(sets)
+	if err := r.completeWarps(ctx, sets, sp); err != nil {
+		return err
+	}
 	settings := features.CurrentSettings()
 	if sets[ChannelTraining].Kind == features.KindEmbeddings {
 		settings = features.EmbeddingSettings(sets[ChannelTraining].Dim)
@@ -138,10 +141,16 @@ func (r *run) run(ctx context.Context) (err error) {
 	gcopies := make([]autoencoder.Matrix, len(groups))
 	gval := make([]autoencoder.Matrix, len(groups))
 	valNormals := make([]int, len(groups))
+	wantCopies := r.p.AEAugment > 0 && len(r.p.Warps()) > 0 && sets[ChannelTraining].Kind == features.KindDescriptor
 	for i := range groups {
 		gtrain[i] = norm.matrix(sp.train, groups, i)
 		if r.p.AEAugment > 0 {
 			gcopies[i] = norm.fullCopyMatrix(sp.train, groups, i)
+		}
+		if wantCopies && gcopies[i].Rows != gtrain[i].Rows {
+			// never silently train without the augmentation asked for
+			return errs.Job(fmt.Sprintf("age group %s: %d training drawings, %d augmented copies", groups[i].Name, gtrain[i].Rows, gcopies[i].Rows),
+				"this is a bug in the trainer: report it with output/data/dataset_report.json", nil)
 		}
 		gval[i] = norm.matrix(sp.val, groups, i)
 		valNormals[i] = gval[i].Rows
@@ -225,9 +234,8 @@ func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error
 		}
 		t0 := time.Now()
 		opts := features.Options{Workers: r.p.Workers}
-		if ch == ChannelTraining && (r.p.ScoreMethod == ScoreEnsemble || r.p.AEAugment > 0) {
-			opts.Warps = r.p.Warps() // the kNN reference's copies (knn_augment_*), the autoencoder's with ae_augment
-			opts.FullCopy = r.p.AEAugment > 0
+		if ch == ChannelTraining {
+			opts = r.trainingOptions()
 		}
 		set, err := features.LoadChannel(ctx, dir, opts)
 		if set != nil && set.Report != nil {
@@ -251,6 +259,60 @@ func (r *run) loadChannels(ctx context.Context) (map[string]*features.Set, error
 		}
 	}
 	return sets, nil
+}
+
+// trainingOptions load the training channel: with the warped copies of the
+// normal drawings the split will train on (the kNN reference's copies,
+// knn_augment_*, and the autoencoder's with ae_augment), not of the ones it
+// will send to validation or test. The split is guessed here from the
+// metadata (the channels present, every row readable); completeWarps gives
+// the copies to any training sample the guess missed (an unreadable image
+// shifts the split).
+func (r *run) trainingOptions() features.Options {
+	opts := features.Options{Workers: r.p.Workers}
+	if r.p.ScoreMethod != ScoreEnsemble && r.p.AEAugment == 0 {
+		return opts
+	}
+	opts.Warps, opts.FullCopy = r.p.Warps(), r.p.AEAugment > 0
+	valFrac, testFrac := r.p.ValidationSplit, r.p.TestSplit
+	hasVal, hasTest := isDir(r.l.ChannelDir(ChannelValidation)), isDir(r.l.ChannelDir(ChannelTest))
+	if hasVal {
+		valFrac = 0
+	}
+	if hasTest {
+		testFrac = 0
+	}
+	opts.WarpOnly = func(items []data.Item) []bool {
+		ages, labels := make([]float64, len(items)), make([]string, len(items))
+		for i, it := range items {
+			ages[i], labels[i] = it.AgeYears, it.Label
+		}
+		role := splitRoles(ages, labels, valFrac, testFrac, !hasTest, r.p.Seed)
+		train := make([]bool, len(items))
+		for i, ro := range role {
+			train[i] = ro == roleTrain
+		}
+		return train
+	}
+	return opts
+}
+
+// completeWarps gives the training split's normal samples the warped copies
+// the load's guess of the split left out (none when every image was read).
+func (r *run) completeWarps(ctx context.Context, sets map[string]*features.Set, sp splits) error {
+	if sets[ChannelTraining].Kind != features.KindDescriptor {
+		return nil
+	}
+	n, err := features.AddWarps(ctx, r.l.ChannelDir(ChannelTraining), sp.train, r.trainingOptions())
+	if n > 0 {
+		r.logf("described the warped copies of %d more training drawings (the split moved when unreadable images were dropped)", n)
+	}
+	return err
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 func problemSummary(rep *data.Report) string {
@@ -287,52 +349,19 @@ func (r *run) split(sets map[string]*features.Set) splits {
 	} else {
 		sp.testFrom = ChannelTraining
 	}
-	strata := map[string][]int{}
-	var keys []string
+	ages, labels := make([]float64, len(train)), make([]string, len(train))
 	for i, s := range train {
-		k := fmt.Sprintf("%03d/%s", int(math.Floor(s.AgeYears)), s.Label)
-		if _, ok := strata[k]; !ok {
-			keys = append(keys, k)
-		}
-		strata[k] = append(strata[k], i)
+		ages[i], labels[i] = s.AgeYears, s.Label
 	}
-	sort.Strings(keys)
-	role := make([]byte, len(train)) // 0 train, 1 val, 2 test, 3 unused
-	for _, k := range keys {
-		idx := strata[k]
-		anomalous := !strings.HasSuffix(k, "/normal")
-		if anomalous {
-			for _, i := range idx {
-				role[i] = 3
-				if sp.testFrom == ChannelTraining {
-					role[i] = 2
-				}
-			}
-			continue
-		}
-		h := fnv.New64a()
-		h.Write([]byte(k))
-		rng := rand.New(rand.NewPCG(uint64(r.p.Seed), h.Sum64()))
-		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
-		nTest := int(math.Round(float64(len(idx)) * testFrac))
-		nVal := int(math.Round(float64(len(idx)) * valFrac))
-		for j, i := range idx {
-			switch {
-			case j < nTest:
-				role[i] = 2
-			case j < nTest+nVal:
-				role[i] = 1
-			}
-		}
-	}
+	role := splitRoles(ages, labels, valFrac, testFrac, sp.testFrom == ChannelTraining, r.p.Seed)
 	unused := 0
 	for i, s := range train {
 		switch role[i] {
-		case 0:
+		case roleTrain:
 			sp.train = append(sp.train, s)
-		case 1:
+		case roleValidation:
 			sp.val = append(sp.val, s)
-		case 2:
+		case roleTest:
 			sp.test = append(sp.test, s)
 		default:
 			unused++
@@ -344,6 +373,60 @@ func (r *run) split(sets map[string]*features.Set) splits {
 		r.logf("%d concern/severe samples in the training channel are not used (never fitted; the test channel is separate)", unused)
 	}
 	return sp
+}
+
+// Roles of a training-channel sample in the split.
+const (
+	roleTrain byte = iota
+	roleValidation
+	roleTest
+	roleUnused
+)
+
+// splitRoles is split's rule on the samples' ages and labels (in channel
+// order): strata of (floor(age), label), each normal stratum shuffled by a
+// generator seeded by seed and the stratum, its first round(n*testFrac) to
+// test and the next round(n*valFrac) to validation. Anomalous samples go to
+// test when testFromTraining, else are unused.
+func splitRoles(ages []float64, labels []string, valFrac, testFrac float64, testFromTraining bool, seed int64) []byte {
+	strata := map[string][]int{}
+	var keys []string
+	for i := range ages {
+		k := fmt.Sprintf("%03d/%s", int(math.Floor(ages[i])), labels[i])
+		if _, ok := strata[k]; !ok {
+			keys = append(keys, k)
+		}
+		strata[k] = append(strata[k], i)
+	}
+	sort.Strings(keys)
+	role := make([]byte, len(ages))
+	for _, k := range keys {
+		idx := strata[k]
+		if !strings.HasSuffix(k, "/normal") {
+			for _, i := range idx {
+				role[i] = roleUnused
+				if testFromTraining {
+					role[i] = roleTest
+				}
+			}
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(k))
+		rng := rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		nTest := int(math.Round(float64(len(idx)) * testFrac))
+		nVal := int(math.Round(float64(len(idx)) * valFrac))
+		for j, i := range idx {
+			switch {
+			case j < nTest:
+				role[i] = roleTest
+			case j < nTest+nVal:
+				role[i] = roleValidation
+			}
+		}
+	}
+	return role
 }
 
 // groupNormals returns the normal samples of set that belong to group gi

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sagetrain/sagetrain/internal/errs"
 	"github.com/sagetrain/sagetrain/internal/trainer/data"
+	"github.com/sagetrain/sagetrain/internal/trainer/sampledata"
 )
 
 // The contract test: train against a temporary ml-root and check every output.
@@ -348,5 +349,29 @@ func TestFailedHostFailsItsPeersPromptly(t *testing.T) {
 	}
 	if d := time.Since(start); d > 60*time.Second {
 		t.Fatalf("took %s: the good host waited for the timeout", d)
+	}
+}
+
+// The training channel is described with the copies of the drawings the
+// split will train on only (guessed from the metadata). An unreadable image
+// moves the split: the training drawings the guess missed get their copies
+// afterwards: without them the run fails (a group whose drawings lack their
+// ae_augment copies is refused, never trained without the augmentation) and
+// the kNN reference would miss their copies.
+func TestUnreadableImageMovesTheSplitAndTheCopiesFollow(t *testing.T) {
+	root := t.TempDir()
+	dataDir := filepath.Join(root, "input", "data")
+	if _, err := sampledata.Generate(dataDir, sampledata.Options{Train: 120, Test: 30, Size: 64}); err != nil {
+		t.Fatal(err)
+	}
+	hp := fastHP()
+	hp["min_samples"] = "20"
+	writeConfig(t, root, hp, "algo-1", []string{"algo-1"})
+	if err := os.WriteFile(filepath.Join(dataDir, "training", "images", "train_00003.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runOK(t, root)
+	if !strings.Contains(out, "described the warped copies of") {
+		t.Fatalf("no training drawing got its copies after the split moved:\n%s", out)
 	}
 }

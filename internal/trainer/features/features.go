@@ -32,6 +32,9 @@ type Sample struct {
 	// FullCopy is the index in Warped of the copy that recomputed every
 	// block (Options.FullCopy); -1 when none did.
 	FullCopy int
+	// Item is the sample's index among the channel's scanned items (before
+	// unreadable images were dropped); the full copy is Item mod len(Warps).
+	Item int
 }
 
 // Set is a loaded channel.
@@ -52,6 +55,12 @@ type Options struct {
 	// (VectorWarpedFull), not only the kNN distance's: the i-th drawing's
 	// copy i mod len(Warps), so every warp has its share (Sample.FullCopy).
 	FullCopy bool
+	// WarpOnly, when set, chooses which scanned items (metadata order) get
+	// the Warps copies; nil: every normal one. The trainer leaves out the
+	// rows its split will send to validation and test (their copies would
+	// go unused: a copy costs about as much as the drawing's own describe).
+	// A normal sample left out can get its copies later with AddWarps.
+	WarpOnly func(items []data.Item) []bool
 }
 
 // Settings describe the feature extraction a model was fitted on; recorded
@@ -148,7 +157,7 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 		set.Kind, set.Dim = KindEmbeddings, ch.Dim
 		set.Samples = make([]Sample, len(ch.Items))
 		for i, it := range ch.Items {
-			set.Samples[i] = Sample{Name: it.Name(), AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: it.Vector, FullCopy: -1}
+			set.Samples[i] = Sample{Name: it.Name(), AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: it.Vector, FullCopy: -1, Item: i}
 		}
 		return set, nil
 	}
@@ -157,6 +166,16 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	warped := make([][][]float32, len(ch.Items))
 	fullCopy := make([]int, len(ch.Items))
 	bad := make([]string, len(ch.Items))
+	warp := make([]bool, len(ch.Items))
+	for i, it := range ch.Items {
+		warp[i] = it.Label == "normal" && len(opts.Warps) > 0
+	}
+	if opts.WarpOnly != nil {
+		only := opts.WarpOnly(ch.Items)
+		for i := range warp {
+			warp[i] = warp[i] && i < len(only) && only[i]
+		}
+	}
 	err = data.ForEach(ctx, len(ch.Items), opts.Workers, func(i int) {
 		if ctx.Err() != nil {
 			return
@@ -168,10 +187,8 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 			return
 		}
 		fullCopy[i] = -1
-		if it.Label == "normal" && len(opts.Warps) > 0 {
-			if opts.FullCopy {
-				fullCopy[i] = i % len(opts.Warps)
-			}
+		if warp[i] {
+			fullCopy[i] = opts.fullCopyOf(i)
 			xs[i], warped[i] = VectorWarpedFull(img, it.Subject, opts.Warps, fullCopy[i])
 		} else {
 			xs[i] = Vector(img, it.Subject)
@@ -187,12 +204,13 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	items := ch.Items
 	kept := make([][]float32, 0, len(xs))
 	var keptWarped [][][]float32
-	var keptFull []int
+	var keptFull, keptItem []int
 	for i := range items {
 		if !drop[i] {
 			kept = append(kept, xs[i])
 			keptWarped = append(keptWarped, warped[i])
 			keptFull = append(keptFull, fullCopy[i])
+			keptItem = append(keptItem, i)
 		}
 	}
 	ch.DropItems(drop, data.KindUnreadableImage, func(i int) string { return bad[i] })
@@ -201,7 +219,54 @@ func LoadChannel(ctx context.Context, dir string, opts Options) (*Set, error) {
 	}
 	set.Samples = make([]Sample, len(ch.Items))
 	for i, it := range ch.Items {
-		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i], Warped: keptWarped[i], FullCopy: keptFull[i]}
+		set.Samples[i] = Sample{Name: it.Path, AgeYears: it.AgeYears, Subject: it.Subject, Label: it.Label, X: kept[i], Warped: keptWarped[i], FullCopy: keptFull[i], Item: keptItem[i]}
 	}
 	return set, nil
+}
+
+// fullCopyOf is the index of item i's full copy among the Warps (-1: none).
+func (o Options) fullCopyOf(i int) int {
+	if !o.FullCopy || len(o.Warps) == 0 {
+		return -1
+	}
+	return i % len(o.Warps)
+}
+
+// AddWarps gives the normal samples of a descriptor set that have no
+// Warped copies theirs (the same values LoadChannel would have given),
+// reading their images from dir again; it returns how many it described.
+// It completes a load whose WarpOnly guess missed a sample.
+func AddWarps(ctx context.Context, dir string, samples []Sample, opts Options) (int, error) {
+	if len(opts.Warps) == 0 {
+		return 0, nil
+	}
+	var todo []int
+	for i, s := range samples {
+		if s.Label == "normal" && s.Warped == nil {
+			todo = append(todo, i)
+		}
+	}
+	errsAt := make([]error, len(todo))
+	err := data.ForEach(ctx, len(todo), opts.Workers, func(k int) {
+		if ctx.Err() != nil {
+			return
+		}
+		s := &samples[todo[k]]
+		img, err := data.DecodeImage(filepath.Join(dir, filepath.FromSlash(s.Name)))
+		if err != nil {
+			errsAt[k] = err
+			return
+		}
+		s.FullCopy = opts.fullCopyOf(s.Item)
+		_, s.Warped = VectorWarpedFull(img, s.Subject, opts.Warps, s.FullCopy)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for k, e := range errsAt {
+		if e != nil {
+			return 0, errs.Configuration("cannot read image "+samples[todo[k]].Name+" again for its warped copies", "keep the training channel unchanged while the job runs", e)
+		}
+	}
+	return len(todo), nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +111,63 @@ func TestSettings(t *testing.T) {
 	}
 	if err := EmbeddingSettings(832).Compatible(s); !errors.Is(err, errs.ErrConfiguration) {
 		t.Fatalf("embeddings vs descriptor must not be compatible: %v", err)
+	}
+}
+
+// Copies left out by WarpOnly and added by AddWarps are the ones a load of
+// every copy gives, full copy included (it follows the scanned item, not
+// the sample's place after the broken image was dropped).
+func TestAddWarpsGivesTheCopiesALoadGives(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := sampledata.Generate(dir, sampledata.Options{Train: 16, Test: 1, Size: 64, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	ch := filepath.Join(dir, "training")
+	if err := os.WriteFile(filepath.Join(ch, "images", "train_00004.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Workers: 2, Warps: []Warp{{Rotate: 10, Scale: 1}, {Scale: 1.1}, {Rotate: -5, Scale: 1}}, FullCopy: true}
+	all, err := LoadChannel(t.Context(), ch, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	even := opts
+	even.WarpOnly = func(items []data.Item) []bool {
+		out := make([]bool, len(items))
+		for i := range out {
+			out[i] = i%2 == 0
+		}
+		return out
+	}
+	some, err := LoadChannel(t.Context(), ch, even)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := 0
+	for i, s := range some.Samples {
+		if (s.Warped != nil) != (s.Item%2 == 0) {
+			t.Fatalf("sample %d (item %d): has copies %v, WarpOnly said %v", i, s.Item, s.Warped != nil, s.Item%2 == 0)
+		}
+		if s.Warped == nil {
+			left++
+		}
+	}
+	n, err := AddWarps(t.Context(), ch, some.Samples, opts)
+	if err != nil || n != left || left == 0 {
+		t.Fatalf("AddWarps described %d (%v), %d were left out", n, err, left)
+	}
+	for i, s := range some.Samples {
+		want := all.Samples[i]
+		if s.Item != want.Item || s.FullCopy != want.FullCopy || len(s.Warped) != len(want.Warped) {
+			t.Fatalf("sample %d: item %d full copy %d, %d copies; a full load: %d, %d, %d", i, s.Item, s.FullCopy, len(s.Warped), want.Item, want.FullCopy, len(want.Warped))
+		}
+		for k := range s.Warped {
+			if !slices.Equal(s.Warped[k], want.Warped[k]) {
+				t.Fatalf("sample %d copy %d differs from a full load's", i, k)
+			}
+		}
+	}
+	if n, err := AddWarps(t.Context(), ch, some.Samples, opts); n != 0 || err != nil {
+		t.Fatalf("a second AddWarps described %d (%v)", n, err)
 	}
 }
