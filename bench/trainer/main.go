@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -30,8 +31,20 @@ func main() {
 	out := fs.String("out", "", "output file")
 	root := fs.String("root", "", "ml-root to create")
 	class := fs.Int("class", 0, "fashion: the Fashion-MNIST class (0-9) that is normal")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch os.Args[1] {
 	case "gen":
 		err = gen(*out, *n, *dim)
@@ -45,6 +58,7 @@ func main() {
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
