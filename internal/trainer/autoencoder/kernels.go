@@ -16,7 +16,11 @@ import (
 
 // parallelWork is the number of multiply-adds from which a product is split
 // in two: below it, handing half to another core costs more than it saves.
-const parallelWork = 400_000
+// At 60k the four small middle layers of the default network are split too
+// (they were ~8 % of a 2-core step, run on one core while the other spun):
+// two alternating A/Bs (bench/trainer/ab.sh) gave the 2-core median +9 % and
+// +13 % over 400k, with higher minima and maxima, and the same bytes.
+const parallelWork = 60_000
 
 // ownerMid is where the units of a layer of n outputs are cut between the two
 // cores. Every pass of a step cuts the same place: the forward product (W's
