@@ -188,9 +188,14 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 				return snap, ctx.Err()
 			}
 			rows := min(cfg.BatchSize, train.Rows-b0)
-			for r := 0; r < rows; r++ {
-				copy(w.x[r*train.Cols:(r+1)*train.Cols], cfg.Augment.row(train, cfg.Seed, epoch, perm[b0+r]))
+			// the batch's rows, gathered from all over the training matrix
+			// (memory-bound: each core gathers half)
+			gather := func(r0, r1 int) {
+				for r := r0; r < r1; r++ {
+					copy(w.x[r*train.Cols:(r+1)*train.Cols], cfg.Augment.row(train, cfg.Seed, epoch, perm[b0+r]))
+				}
 			}
+			inPair(func() { gather(0, rows/2) }, func() { gather(rows/2, rows) })
 			from, fromNet := st, net
 			if b0 == 0 {
 				from, fromNet = snap, net0
@@ -409,18 +414,20 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 		gb := grads[w.wOff[li]+l.In*l.Out : w.wOff[li]+l.In*l.Out+l.Out]
 		out := l.Out
 		epi = func(j0, j1 int) {
-			for j := j0; j < j1; j++ {
-				var s float64
-				var b float32
-				for r := 0; r < rows; r++ {
-					i := r*out + j
-					d := z[i] - x[i]
-					s += float64(d) * float64(d)
-					z[i] = g * d
-					b += z[i]
+			// row by row, one running sum per column: the same additions in
+			// the same order as column by column, without a column's chain
+			// of dependent adds or its stride through z
+			s, b := w.colLoss[j0:j1], gb[j0:j1]
+			clear(s)
+			clear(b)
+			for r := 0; r < rows; r++ {
+				zr, xr := z[r*out+j0:r*out+j1], x[r*out+j0:r*out+j1]
+				for k := range zr {
+					d := zr[k] - xr[k]
+					s[k] += float64(d) * float64(d)
+					zr[k] = g * d
+					b[k] += zr[k]
 				}
-				w.colLoss[j] = s
-				gb[j] = b
 			}
 		}
 		matMulNT(rows, l.Out, l.In, in, l.In, l.W, l.In, z, l.Out, l.B, epi)
