@@ -43,6 +43,36 @@ func splitOwned(work, n int, f func(lo, hi int)) {
 	inPair(func() { f(0, mid) }, func() { f(mid, n) }) // one core: the same two blocks in turn
 }
 
+// A product is a matrix product ready to run: its blocks f over [0,n), cut
+// at ownerMid when its work is worth two cores. Two independent products
+// can share one hand-off to the partner (runPair): the backward pass's dW and
+// dX of a layer read the same dZ and write different buffers.
+type product struct {
+	work, n int
+	f       func(lo, hi int)
+}
+
+func (p product) run() {
+	if p.f != nil {
+		splitOwned(p.work, p.n, p.f)
+	}
+}
+
+func (p product) split() bool { return p.work >= parallelWork && p.n >= 32 }
+
+// runPair runs two independent products: when both are split, each core
+// runs its half of one and then its half of the other, one hand-off instead
+// of two. The blocks are the ones run alone would use, so the same bytes.
+func runPair(a, b product) {
+	if !a.split() || !b.split() {
+		a.run()
+		b.run()
+		return
+	}
+	ma, mb := ownerMid(a.n), ownerMid(b.n)
+	inPair(func() { a.f(0, ma); b.f(0, mb) }, func() { a.f(ma, a.n); b.f(mb, b.n) })
+}
+
 func checkLen(what string, have, need int) {
 	if have < need {
 		panic(fmt.Sprintf("autoencoder: %s has %d values, the product needs %d", what, have, need))
@@ -148,26 +178,32 @@ func ntBlock(m, j0, j1, k int, a []float32, lda int, b []float32, ldb int, c []f
 // pass: dX = dZ·W and dW = dZᵀ·X).
 // epi is as matMulNT's.
 func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool, epi func(j0, j1 int)) {
+	bcastProduct(m, n, k, a, sai, sap, b, ldb, c, ldc, acc, epi).run()
+}
+
+// bcastProduct is matMulBcast, ready to run.
+func bcastProduct(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool, epi func(j0, j1 int)) product {
 	if m == 0 || n == 0 {
-		return
+		return product{}
 	}
 	checkLen("C", len(c), (m-1)*ldc+n)
 	if k == 0 {
-		if !acc {
-			for i := 0; i < m; i++ {
-				clear(c[i*ldc : i*ldc+n])
+		return product{n: 1, f: func(_, _ int) {
+			if !acc {
+				for i := 0; i < m; i++ {
+					clear(c[i*ldc : i*ldc+n])
+				}
 			}
-		}
-		return
+		}}
 	}
 	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
 	checkLen("B", len(b), (k-1)*ldb+n)
-	splitOwned(m*n*k, n, func(j0, j1 int) {
+	return product{work: m * n * k, n: n, f: func(j0, j1 int) {
 		bcastBlock(m, j0, j1, k, a, sai, sap, b, ldb, c, ldc, acc)
 		if epi != nil {
 			epi(j0, j1)
 		}
-	})
+	}}
 }
 
 // matMulBcastRows is matMulBcast cut between the cores by C's rows instead
@@ -175,16 +211,20 @@ func matMulBcast(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c
 // writes the gradient of the weights it owns). Row tiles start at 0 in every
 // block, as in the whole product, so the bytes are matMulBcast's.
 func matMulBcastRows(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	bcastRowsProduct(m, n, k, a, sai, sap, b, ldb, c, ldc, acc).run()
+}
+
+// bcastRowsProduct is matMulBcastRows, ready to run.
+func bcastRowsProduct(m, n, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) product {
 	if m == 0 || n == 0 || k == 0 {
-		matMulBcast(m, n, k, a, sai, sap, b, ldb, c, ldc, acc, nil)
-		return
+		return bcastProduct(m, n, k, a, sai, sap, b, ldb, c, ldc, acc, nil)
 	}
 	checkLen("C", len(c), (m-1)*ldc+n)
 	checkLen("A", len(a), (m-1)*sai+(k-1)*sap+1)
 	checkLen("B", len(b), (k-1)*ldb+n)
-	splitOwned(m*n*k, m, func(i0, i1 int) {
+	return product{work: m * n * k, n: m, f: func(i0, i1 int) {
 		bcastBlock(i1-i0, 0, n, k, a[i0*sai:], sai, sap, b, ldb, c[i0*ldc:], ldc, acc)
-	})
+	}}
 }
 
 func bcastBlock(m, j0, j1, k int, a []float32, sai, sap int, b []float32, ldb int, c []float32, ldc int, acc bool) {

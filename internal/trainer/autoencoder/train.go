@@ -448,8 +448,9 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 		} else {
 			prev = w.x[:rows*l.In]
 		}
-		matMulBcastRows(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false) // dW = dZᵀ·X
+		dW := bcastRowsProduct(l.Out, l.In, rows, dz, 1, l.Out, prev, l.In, gw, l.In, false) // dW = dZᵀ·X
 		if li == 0 {
+			dW.run()
 			break
 		}
 		// dX = dZ·W, then through dropout and ReLU into the previous layer's pre-activation.
@@ -458,7 +459,8 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 		pl := &n.Layers[li-1]
 		pgb := grads[w.wOff[li-1]+pl.In*pl.Out : w.wOff[li-1]+pl.In*pl.Out+pl.Out]
 		width := l.In
-		matMulBcast(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false, func(j0, j1 int) {
+		// dX = dZ·W reads what dW reads (dZ) and writes elsewhere: both in one hand-off
+		runPair(dW, bcastProduct(rows, l.In, l.Out, dz, l.Out, 1, l.W, l.In, dp, l.In, false, func(j0, j1 int) {
 			clear(pgb[j0:j1])
 			for r := 0; r < rows; r++ {
 				for i := r*width + j0; i < r*width+j1; i++ {
@@ -470,7 +472,7 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 					pgb[i-r*width] += v
 				}
 			}
-		})
+		}))
 	}
 	return loss
 }
