@@ -94,13 +94,7 @@ func warpFrame(src *frame, w Warp) *frame {
 	}
 	f.x0, f.y0, f.x1, f.y1, f.paper = src.x0, src.y0, src.x1, src.y1, src.paper
 	copy(f.inside, src.inside)
-	s := w.Scale
-	if !(s > 0) {
-		s = 1
-	}
-	th := w.Rotate * math.Pi / 180
-	cos, sin := math.Cos(th)/s, math.Sin(th)/s
-	c := float64(n-1) / 2
+	cos, sin, c := w.inverse(n)
 	ink := src.ink
 	at := func(x, y int) float32 {
 		if x < 0 || y < 0 || x >= n || y >= n {
@@ -150,6 +144,18 @@ func warpFrame(src *frame, w Warp) *frame {
 		}
 	}
 	return f
+}
+
+// inverse returns the inverse map of w on an n x n frame: a frame pixel
+// (x, y) takes its ink from (cos*u + sin*v + c, -sin*u + cos*v + c), where
+// u, v are x, y less the centre c. A scale that is not positive counts as 1.
+func (w Warp) inverse(n int) (cos, sin, c float64) {
+	s := w.Scale
+	if !(s > 0) {
+		s = 1
+	}
+	th := w.Rotate * math.Pi / 180
+	return math.Cos(th) / s, math.Sin(th) / s, float64(n-1) / 2
 }
 
 // inkBounds returns the bounding box of the non-zero pixels of an n x n

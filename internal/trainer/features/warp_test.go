@@ -114,13 +114,7 @@ func BenchmarkHog(b *testing.B) {
 func warpReference(src *frame, w Warp) []float32 {
 	n := src.n
 	out := make([]float32, n*n)
-	s := w.Scale
-	if !(s > 0) {
-		s = 1
-	}
-	th := w.Rotate * math.Pi / 180
-	cos, sin := math.Cos(th)/s, math.Sin(th)/s
-	c := float64(n-1) / 2
+	cos, sin, c := w.inverse(n)
 	at := func(x, y int) float32 {
 		if x < 0 || y < 0 || x >= n || y >= n {
 			return 0
