@@ -10,4 +10,6 @@
 //	                                  ages 2-18, 10% concern) for a full `sagetrain train` memory run
 //	fashion -class C -root DIR        lay out the 2,000-image Fashion-MNIST one-vs-rest task (fashion.go)
 //	                                  for the time-to-a-model run of `sagetrain train` with defaults
+//
+// Every mode takes -cpuprofile FILE: a CPU profile of the run, for go tool pprof.
 package main
