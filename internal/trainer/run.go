@@ -441,25 +441,14 @@ func groupNormals(set []features.Sample, groups []AgeGroup, gi int) []features.S
 	return out
 }
 
-// matrix returns group gi's normal samples of set (groupNormals), standardised.
-func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
-	m := autoencoder.Matrix{Cols: len(n.Mean)}
-	for _, s := range groupNormals(set, groups, gi) {
-		row := make([]float32, m.Cols)
-		n.apply(s.X, row)
-		m.Data = append(m.Data, row...)
-		m.Rows++
-	}
-	return m
-}
-
-// warpedMatrix returns the Warped copies of group gi's normal samples of
-// set, standardised, and each copy's age (the kNN reference's extra rows).
-func (n Normalization) warpedMatrix(set []features.Sample, groups []AgeGroup, gi int) (autoencoder.Matrix, []float64) {
+// rows returns, standardised, the vectors pick chooses of each of group
+// gi's normal samples of set (groupNormals), in order, and each row's age:
+// the one builder behind matrix, warpedMatrix and fullCopyMatrix.
+func (n Normalization) rows(set []features.Sample, groups []AgeGroup, gi int, pick func(features.Sample) [][]float32) (autoencoder.Matrix, []float64) {
 	m := autoencoder.Matrix{Cols: len(n.Mean)}
 	var ages []float64
 	for _, s := range groupNormals(set, groups, gi) {
-		for _, x := range s.Warped {
+		for _, x := range pick(s) {
 			row := make([]float32, m.Cols)
 			n.apply(x, row)
 			m.Data = append(m.Data, row...)
@@ -470,21 +459,30 @@ func (n Normalization) warpedMatrix(set []features.Sample, groups []AgeGroup, gi
 	return m, ages
 }
 
+// matrix returns group gi's normal samples of set (groupNormals), standardised.
+func (n Normalization) matrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
+	m, _ := n.rows(set, groups, gi, func(s features.Sample) [][]float32 { return [][]float32{s.X} })
+	return m
+}
+
+// warpedMatrix returns the Warped copies of group gi's normal samples of
+// set, standardised, and each copy's age (the kNN reference's extra rows).
+func (n Normalization) warpedMatrix(set []features.Sample, groups []AgeGroup, gi int) (autoencoder.Matrix, []float64) {
+	return n.rows(set, groups, gi, func(s features.Sample) [][]float32 { return s.Warped })
+}
+
 // fullCopyMatrix returns, standardised, the copy of each of group gi's
 // normal samples of set that recomputed every block (features.Sample.FullCopy),
 // in the rows' order of Normalization.matrix: the autoencoder's augmentation
-// (ae_augment). It is empty when a sample has no such copy.
+// (ae_augment). A sample without such a copy has no row (run refuses a
+// group whose rows and copies do not match).
 func (n Normalization) fullCopyMatrix(set []features.Sample, groups []AgeGroup, gi int) autoencoder.Matrix {
-	m := autoencoder.Matrix{Cols: len(n.Mean)}
-	for _, s := range groupNormals(set, groups, gi) {
+	m, _ := n.rows(set, groups, gi, func(s features.Sample) [][]float32 {
 		if s.FullCopy < 0 || s.FullCopy >= len(s.Warped) {
-			return autoencoder.Matrix{Cols: m.Cols}
+			return nil
 		}
-		row := make([]float32, m.Cols)
-		n.apply(s.Warped[s.FullCopy], row)
-		m.Data = append(m.Data, row...)
-		m.Rows++
-	}
+		return [][]float32{s.Warped[s.FullCopy]}
+	})
 	return m
 }
 
