@@ -394,13 +394,16 @@ func (w *workspace) step(n *Net, rows int, key uint64, grads []float32) float64 
 			a, mk := w.a[li][:len(z)], w.mask[li][:len(z)]
 			lkey := mix64(key + uint64(li+1)*0x9e3779b97f4a7c15)
 			out := l.Out
+			scaleBits := math.Float32bits(scale)
 			epi = func(j0, j1 int) {
 				for r := 0; r < rows; r++ {
 					for i := r*out + j0; i < r*out+j1; i++ {
-						m := scale
-						if thr > 0 && mix64(lkey+uint64(i))>>32 < thr {
-							m = 0
-						}
+						// kept: the hash's top 32 bits at or above thr. Without a
+						// branch (one in ten mispredicted at dropout 0.1): the
+						// borrow of h - thr is 1 when dropped, so the mask is 0
+						// and m is +0, as the branch gave.
+						keep := uint32((mix64(lkey+uint64(i))>>32-thr)>>63) - 1
+						m := math.Float32frombits(scaleBits & keep)
 						mk[i] = m
 						a[i] = max(z[i], 0) * m
 					}
