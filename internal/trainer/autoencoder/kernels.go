@@ -35,13 +35,17 @@ func ownerMid(n int) int { return (n/2 + 15) / 16 * 16 }
 // depend on the shapes only, so one core runs the same two blocks in turn
 // and gives the same bytes.
 func splitOwned(work, n int, f func(lo, hi int)) {
-	if work < parallelWork || n < 32 {
+	if !worthSplitting(work, n) {
 		f(0, n)
 		return
 	}
 	mid := ownerMid(n)
 	inPair(func() { f(0, mid) }, func() { f(mid, n) }) // one core: the same two blocks in turn
 }
+
+// worthSplitting says whether a product of work multiply-adds over n units
+// is cut between the cores (splitOwned, runPair).
+func worthSplitting(work, n int) bool { return work >= parallelWork && n >= 32 }
 
 // A product is a matrix product ready to run: its blocks f over [0,n), cut
 // at ownerMid when its work is worth two cores. Two independent products
@@ -58,13 +62,11 @@ func (p product) run() {
 	}
 }
 
-func (p product) split() bool { return p.work >= parallelWork && p.n >= 32 }
-
 // runPair runs two independent products: when both are split, each core
 // runs its half of one and then its half of the other, one hand-off instead
 // of two. The blocks are the ones run alone would use, so the same bytes.
 func runPair(a, b product) {
-	if !a.split() || !b.split() {
+	if !worthSplitting(a.work, a.n) || !worthSplitting(b.work, b.n) {
 		a.run()
 		b.run()
 		return
