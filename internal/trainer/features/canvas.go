@@ -78,11 +78,21 @@ func putFrame(f *frame) {
 // never computed on a copy, and reading one would fail loudly, not read
 // another drawing's colours. Clearing the seven planes of a full frame was
 // 0.45 MB of memory writes a copy.
-var inkFramePool = sync.Pool{New: func() any {
-	n := frameSize
+var inkFramePool = sync.Pool{New: func() any { return newInkFrame(frameSize) }}
+
+func newInkFrame(n int) *frame {
 	return &frame{n: n, ink: make([]float32, n*n), inside: make([]bool, n*n),
 		mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
-}}
+}
+
+// getInkFrame is getFrame for warped copies: an ink-only frame, pooled at
+// frameSize, not cleared.
+func getInkFrame(n int) *frame {
+	if n != frameSize {
+		return newInkFrame(n)
+	}
+	return inkFramePool.Get().(*frame)
+}
 
 // rgbRow writes row y of img as linear-ish 0..1 RGB composited on white.
 type rowReader func(y int, dst []float32)

@@ -86,12 +86,7 @@ func withSubject(v []float32, subject string) []float32 {
 // (see inkFramePool).
 func warpFrame(src *frame, w Warp) *frame {
 	n := src.n
-	var f *frame
-	if n == frameSize {
-		f = inkFramePool.Get().(*frame)
-	} else {
-		f = &frame{n: n, ink: make([]float32, n*n), inside: make([]bool, n*n), mask: make([]bool, n*n), scratch: make([]float32, 2*n*n)}
-	}
+	f := getInkFrame(n)
 	f.x0, f.y0, f.x1, f.y1, f.paper = src.x0, src.y0, src.x1, src.y1, src.paper
 	copy(f.inside, src.inside)
 	cos, sin, c := w.inverse(n)
