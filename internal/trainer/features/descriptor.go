@@ -405,9 +405,13 @@ func hog(p []float32, n, g int) *hogCells {
 				continue
 			}
 			mag := float32(math.Sqrt(float64(m2)))
-			// orientation(gx, gy), inlined by hand: the compiler will not
-			// (too large), and the call was a fifth of hog's time.
-			// TestHogMatchesReference holds the two together.
+			// The unsigned gradient direction o in [0, 1) (0 to 180 degrees),
+			// from a rational approximation of atan (error < 0.3 degrees).
+			// Written here, not called: the compiler will not inline a
+			// function this size, and the call was a fifth of hog's time.
+			// orientation (features_test.go) is the same formula on its own:
+			// TestOrientationApproximation checks its accuracy, TestHogMatchesReference
+			// that hog computes it.
 			ox, oy := gx, gy
 			if oy < 0 || (oy == 0 && ox < 0) {
 				ox, oy = -ox, -oy
@@ -451,32 +455,6 @@ func hog(p []float32, n, g int) *hogCells {
 	}
 	h.total = total
 	return h
-}
-
-// orientation returns the unsigned gradient direction in [0, 1) (0 to 180
-// degrees) from a rational approximation of atan (error < 0.3 degrees).
-// hog has a hand-inlined copy; change both.
-func orientation(gx, gy float32) float32 {
-	if gy < 0 || (gy == 0 && gx < 0) {
-		gx, gy = -gx, -gy // unsigned: fold into the upper half-plane
-	}
-	ax, ay := abs32(gx), abs32(gy)
-	var a float32 // angle in [0, pi/2] of (ax, ay)
-	if ax >= ay {
-		t := ay / ax
-		a = t * (0.7853982 + 0.2447*(1-t) + 0.0663*(1-t)*t)
-	} else {
-		t := ax / ay
-		a = 1.5707964 - t*(0.7853982+0.2447*(1-t)+0.0663*(1-t)*t)
-	}
-	if gx < 0 {
-		a = 3.1415927 - a
-	}
-	o := a / 3.1415927
-	if o >= 1 {
-		o = 0
-	}
-	return o
 }
 
 // pooled sums the cells into a k x k grid (k divides g) and normalises by

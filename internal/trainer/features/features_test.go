@@ -224,3 +224,30 @@ func TestMomentCropFollowsTheInk(t *testing.T) {
 		t.Fatalf("norm planes differ by %.2f of the ink", diff/ink)
 	}
 }
+
+// orientation returns the unsigned gradient direction in [0, 1) (0 to 180
+// degrees) from a rational approximation of atan (error < 0.3 degrees).
+// It is the formula hog computes inline, as a function for the tests
+// (TestHogMatchesReference holds the two together).
+func orientation(gx, gy float32) float32 {
+	if gy < 0 || (gy == 0 && gx < 0) {
+		gx, gy = -gx, -gy // unsigned: fold into the upper half-plane
+	}
+	ax, ay := abs32(gx), abs32(gy)
+	var a float32 // angle in [0, pi/2] of (ax, ay)
+	if ax >= ay {
+		t := ay / ax
+		a = t * (0.7853982 + 0.2447*(1-t) + 0.0663*(1-t)*t)
+	} else {
+		t := ax / ay
+		a = 1.5707964 - t*(0.7853982+0.2447*(1-t)+0.0663*(1-t)*t)
+	}
+	if gx < 0 {
+		a = 3.1415927 - a
+	}
+	o := a / 3.1415927
+	if o >= 1 {
+		o = 0
+	}
+	return o
+}
