@@ -16,15 +16,8 @@ import (
 )
 
 func TestLoadChannelImages(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := sampledata.Generate(dir, sampledata.Options{Train: 30, Test: 1, Size: 64, Seed: 2}); err != nil {
-		t.Fatal(err)
-	}
-	ch := filepath.Join(dir, "training")
-	// break one image: it must be skipped, counted and named, not fatal
-	if err := os.WriteFile(filepath.Join(ch, "images", "train_00007.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// one broken image: it must be skipped, counted and named, not fatal
+	ch := trainingWithBrokenImage(t, sampledata.Options{Train: 30, Test: 1, Size: 64, Seed: 2}, "train_00007.png")
 	one, err := LoadChannel(t.Context(), ch, Options{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -118,14 +111,7 @@ func TestSettings(t *testing.T) {
 // every copy gives, full copy included (it follows the scanned item, not
 // the sample's place after the broken image was dropped).
 func TestAddWarpsGivesTheCopiesALoadGives(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := sampledata.Generate(dir, sampledata.Options{Train: 16, Test: 1, Size: 64, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	ch := filepath.Join(dir, "training")
-	if err := os.WriteFile(filepath.Join(ch, "images", "train_00004.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	ch := trainingWithBrokenImage(t, sampledata.Options{Train: 16, Test: 1, Size: 64, Seed: 3}, "train_00004.png")
 	opts := Options{Workers: 2, Warps: []Warp{{Rotate: 10, Scale: 1}, {Scale: 1.1}, {Rotate: -5, Scale: 1}}, FullCopy: true}
 	all, err := LoadChannel(t.Context(), ch, opts)
 	if err != nil {
@@ -170,4 +156,19 @@ func TestAddWarpsGivesTheCopiesALoadGives(t *testing.T) {
 	if n, err := AddWarps(t.Context(), ch, some.Samples, opts); n != 0 || err != nil {
 		t.Fatalf("a second AddWarps described %d (%v)", n, err)
 	}
+}
+
+// trainingWithBrokenImage generates sample data and returns its training
+// channel, with the image broken (a PNG signature and nothing readable).
+func trainingWithBrokenImage(t *testing.T, opts sampledata.Options, broken string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := sampledata.Generate(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	ch := filepath.Join(dir, "training")
+	if err := os.WriteFile(filepath.Join(ch, "images", broken), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }
