@@ -207,9 +207,43 @@ bcaststore:
 	VZEROUPPER
 	RET
 
+// adam8's constants, eight lanes each: the magnitude mask and the flush
+// thresholds of kernels.go (tinyGrad, tinyMoment), as bits.
+DATA adamAbs<>+0(SB)/4, $0x7fffffff
+DATA adamAbs<>+4(SB)/4, $0x7fffffff
+DATA adamAbs<>+8(SB)/4, $0x7fffffff
+DATA adamAbs<>+12(SB)/4, $0x7fffffff
+DATA adamAbs<>+16(SB)/4, $0x7fffffff
+DATA adamAbs<>+20(SB)/4, $0x7fffffff
+DATA adamAbs<>+24(SB)/4, $0x7fffffff
+DATA adamAbs<>+28(SB)/4, $0x7fffffff
+GLOBL adamAbs<>(SB), RODATA|NOPTR, $32
+DATA adamTinyGrad<>+0(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+4(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+8(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+12(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+16(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+20(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+24(SB)/4, $0x267fffff
+DATA adamTinyGrad<>+28(SB)/4, $0x267fffff
+GLOBL adamTinyGrad<>(SB), RODATA|NOPTR, $32
+DATA adamTinyMoment<>+0(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+4(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+8(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+12(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+16(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+20(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+24(SB)/4, $0x0f7fffff
+DATA adamTinyMoment<>+28(SB)/4, $0x0f7fffff
+GLOBL adamTinyMoment<>(SB), RODATA|NOPTR, $32
+
+// FLUSH(Y, T, tmp) zeroes the lanes of Y whose magnitude's bits are not
+// above T's (flushBelow): an integer compare, so a NaN is kept.
+#define FLUSH(Y, T, tmp) VPAND adamAbs<>(SB), Y, tmp; VPCMPGTD T<>(SB), tmp, tmp; VPAND tmp, Y, Y
+
 // func adam8(p, m, v, p0, m0, v0, grad *float32, n8 int, k *[8]float32)
 // One Adam step over 8*n8 parameters, exactly as adamGeneric computes it
-// (no fused operations): reads p0, m0, v0, writes p, m, v (which may be the
+// (no fused operations, the same flushes): reads p0, m0, v0, writes p, m, v (which may be the
 // same arrays). k = f, beta1, 1-beta1, beta2, 1-beta2, sqrt(bc2), eps, step.
 TEXT ·adam8(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
@@ -234,14 +268,17 @@ TEXT ·adam8(SB), NOSPLIT, $0-72
 
 adamloop:
 	VMULPS  (BX), Y8, Y0
+	FLUSH(Y0, adamTinyGrad, Y5)
 	VMULPS  (R9), Y9, Y1
 	VMULPS  Y0, Y10, Y2
 	VADDPS  Y2, Y1, Y1
+	FLUSH(Y1, adamTinyMoment, Y2)
 	VMOVUPS Y1, (SI)
 	VMULPS  (R10), Y11, Y3
 	VMULPS  Y0, Y12, Y4
 	VMULPS  Y0, Y4, Y4
 	VADDPS  Y4, Y3, Y3
+	FLUSH(Y3, adamTinyMoment, Y4)
 	VMOVUPS Y3, (DX)
 	VSQRTPS Y3, Y5
 	VDIVPS  Y13, Y5, Y5

@@ -44,13 +44,23 @@ func bcastGeneric(i0, i1, j0, j1, k int, a []float32, sai, sap int, b []float32,
 func adamGeneric(p, m, v, p0, m0, v0, g []float32, k *[8]float32) {
 	f, b1, c1, b2, c2, sq, eps, step := k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]
 	for i := range p {
-		gi := g[i] * f
-		mi := float32(b1*m0[i]) + float32(c1*gi)
-		vi := float32(b2*v0[i]) + float32(float32(c2*gi)*gi)
+		gi := flushBelow(g[i]*f, tinyGrad)
+		mi := flushBelow(float32(b1*m0[i])+float32(c1*gi), tinyMoment)
+		vi := flushBelow(float32(b2*v0[i])+float32(float32(c2*gi)*gi), tinyMoment)
 		m[i], v[i] = mi, vi
 		denom := float32(math.Sqrt(float64(vi)))/sq + eps
 		p[i] = p0[i] - float32(step*mi)/denom
 	}
+}
+
+// flushBelow is x, or +0 when |x| is below the float32 whose bits are t+1
+// (see tinyGrad): an integer compare of the magnitude's bits, as adam8's
+// VPCMPGTD, so a NaN (whose bits are above every threshold) is kept.
+func flushBelow(x float32, t uint32) float32 {
+	if math.Float32bits(x)&0x7fffffff > t {
+		return x
+	}
+	return 0
 }
 
 // sumSquaresGeneric16 is sumSquares16 over len(g) (a multiple of 16) values:

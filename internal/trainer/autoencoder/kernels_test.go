@@ -143,6 +143,15 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 		for i := range v {
 			v[i] *= v[i]
 		}
+		// Every fifth value is near a flush threshold, subnormal or NaN,
+		// so the kernels must agree on what is flushed too.
+		edge := []float32{0x1p-50, -0x1p-50, math.Nextafter32(0x1p-50, 0), 0x1p-60, math.Nextafter32(0x1p-60, 0),
+			0x1p-96, -math.Nextafter32(0x1p-96, 0), 0x1p-130, -0x1p-140, float32(math.NaN())}
+		for i := 4; i < n; i += 5 {
+			g[i] = edge[i%len(edge)]
+			m[i] = edge[(i+3)%len(edge)]
+			v[i] = float32(math.Abs(float64(edge[(i+7)%len(edge)])))
+		}
 		k := &[8]float32{0.7, beta1, 1 - beta1, beta2, 1 - beta2, 0.03, adamE, 1e-3}
 		var out [2][3][]float32
 		var sums [2]float64
@@ -155,29 +164,72 @@ func TestAdamAndSumSquaresKernelsAreExact(t *testing.T) {
 			out[ai] = [3][]float32{pp, mm, vv}
 		}
 		for i := range 3 {
-			if !slices.Equal(out[0][i], out[1][i]) {
+			if !equalBits(out[0][i], out[1][i]) {
 				t.Fatalf("n=%d: Adam's kernels disagree on array %d", n, i)
 			}
 		}
 		// Out of place (the first step of an epoch) gives the bytes of in place.
 		po, mo, vo := make([]float32, n), make([]float32, n), make([]float32, n)
 		adamUpdate(po, mo, vo, p, m, v, g, k)
-		if !slices.Equal(po, out[1][0]) || !slices.Equal(mo, out[1][1]) || !slices.Equal(vo, out[1][2]) {
+		if !equalBits(po, out[1][0]) || !equalBits(mo, out[1][1]) || !equalBits(vo, out[1][2]) {
 			t.Fatalf("n=%d: Adam out of place differs from in place", n)
 		}
-		if sums[0] != sums[1] {
+		for _, a := range out[1][1:] {
+			for i, x := range a {
+				if x != 0 && math.Abs(float64(x)) < 0x1p-96 {
+					t.Fatalf("n=%d: moment %d is %g, below the flush threshold", n, i, x)
+				}
+			}
+		}
+		if sums[0] != sums[1] && !(math.IsNaN(sums[0]) && math.IsNaN(sums[1])) {
 			t.Fatalf("n=%d: sum of squares %v (Go) vs %v (assembly)", n, sums[0], sums[1])
 		}
 		var ref float64
-		for _, x := range g {
+		for i, x := range g {
+			if i%5 == 4 {
+				continue
+			}
 			ref += float64(x) * float64(x)
 		}
-		if math.Abs(sums[0]-ref) > 1e-9*ref {
-			t.Fatalf("n=%d: sum of squares %v, want %v", n, sums[0], ref)
+		for i := 4; i < n; i += 5 {
+			g[i] = 0
+		}
+		if got := sumSquares(g, nil); math.Abs(got-ref) > 1e-9*ref {
+			t.Fatalf("n=%d: sum of squares %v, want %v", n, got, ref)
 		}
 		if slices.Equal(out[0][0], p) {
 			t.Fatalf("n=%d: Adam changed no parameter", n)
 		}
+	}
+}
+
+// equalBits compares float32 slices bit for bit, so NaNs in the same places match.
+func equalBits(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
+}
+
+// The flush keeps the threshold itself and NaN, and zeroes what is below.
+func TestFlushBelow(t *testing.T) {
+	for _, c := range []struct {
+		x    float32
+		t    uint32
+		want float32
+	}{
+		{0x1p-50, tinyGrad, 0x1p-50},
+		{-0x1p-50, tinyGrad, -0x1p-50},
+		{math.Nextafter32(0x1p-50, 0), tinyGrad, 0},
+		{-0x1p-51, tinyGrad, 0},
+		{0x1p-96, tinyMoment, 0x1p-96},
+		{0x1p-97, tinyMoment, 0},
+		{0x1p-140, tinyMoment, 0},
+		{1, tinyMoment, 1},
+	} {
+		if got := flushBelow(c.x, c.t); math.Float32bits(got) != math.Float32bits(c.want) {
+			t.Errorf("flushBelow(%g, %#x) = %g, want %g", c.x, c.t, got, c.want)
+		}
+	}
+	if got := flushBelow(float32(math.NaN()), tinyGrad); !math.IsNaN(float64(got)) {
+		t.Errorf("flushBelow(NaN) = %g, want NaN", got)
 	}
 }
 
