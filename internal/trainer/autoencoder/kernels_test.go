@@ -281,3 +281,33 @@ func BenchmarkMatMulBcastTN256x832AVX2Only(b *testing.B) {
 	useAVX512 = false
 	BenchmarkMatMulBcastTN256x832(b)
 }
+
+// The two owners' segments cover every parameter once, and each core owns
+// close to half of the default network (a core owning nothing would still give
+// the same bytes, only at one core's speed: no other test would notice).
+func TestOwnersCoverTheParametersInTwoHalves(t *testing.T) {
+	for _, hidden := range [][]int{{256, 128, 64, 32}, {64, 16}} {
+		n, err := FromParams(832, hidden, 0.1, make([]float32, ParamCount(832, hidden)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := make([]int, len(n.Params))
+		var share [2]int
+		for c, segs := range ownersOf(n) {
+			for _, sg := range segs {
+				for i := sg[0]; i < sg[1]; i++ {
+					seen[i]++
+				}
+				share[c] += sg[1] - sg[0]
+			}
+		}
+		for i, k := range seen {
+			if k != 1 {
+				t.Fatalf("hidden %v: parameter %d is owned %d times", hidden, i, k)
+			}
+		}
+		if f := float64(share[0]) / float64(len(n.Params)); f < 0.45 || f > 0.55 {
+			t.Errorf("hidden %v: the first core owns %.0f %% of the parameters, want about half", hidden, 100*f)
+		}
+	}
+}
