@@ -12,4 +12,8 @@
 //	                                  for the time-to-a-model run of `sagetrain train` with defaults
 //
 // Every mode takes -cpuprofile FILE: a CPU profile of the run, for go tool pprof.
+//
+// groups.sh times `sagetrain train` itself on a job of many age groups (the
+// sample data), on one core and on two: the case where the groups train side
+// by side, one per core.
 package main

@@ -11,6 +11,7 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sagetrain/sagetrain/internal/trainer/autoencoder"
@@ -19,22 +20,31 @@ import (
 
 // progressTracker writes the progress record at most once a second, and
 // at every group's end.
+// Groups trained side by side (grouptraining.go) report to it from their
+// own goroutines: the record shows the latest epoch of any group, and its
+// ETA counts the epochs of every group in training.
 type progressTracker struct {
+	mu          sync.Mutex
 	l           Layout
 	out         io.Writer
 	host        string
 	start, last time.Time
 	p           progress.Record
+	inFlight    map[string]int // epochs done of each group in training
 }
 
 func newProgress(l Layout, out io.Writer, host string, groups, epochs int) *progressTracker {
-	return &progressTracker{l: l, out: out, host: host, start: time.Now(), p: progress.Record{GroupsTotal: groups, TotalEpochs: epochs, Host: host}}
+	return &progressTracker{l: l, out: out, host: host, start: time.Now(), inFlight: map[string]int{},
+		p: progress.Record{GroupsTotal: groups, TotalEpochs: epochs, Host: host}}
 }
 
 func (t *progressTracker) epoch(group string, e autoencoder.EpochStats) {
 	if t == nil {
 		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inFlight[group] = e.Epoch
 	t.p.Group, t.p.Epoch, t.p.TrainLoss = group, e.Epoch, e.TrainLoss
 	t.p.ValLoss = nil
 	if !math.IsNaN(e.ValLoss) && !math.IsInf(e.ValLoss, 0) {
@@ -46,10 +56,13 @@ func (t *progressTracker) epoch(group string, e autoencoder.EpochStats) {
 	}
 }
 
-func (t *progressTracker) groupDone() {
+func (t *progressTracker) groupDone(group string) {
 	if t == nil {
 		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inFlight, group)
 	t.p.GroupsDone++
 	t.p.Epoch = t.p.TotalEpochs // the group is done, whatever early stopping did
 	t.write()
@@ -62,7 +75,9 @@ func (t *progressTracker) write() {
 	t.p.At = t.last.UTC().Format(time.RFC3339)
 	done := float64(t.p.GroupsDone)
 	if t.p.TotalEpochs > 0 && t.p.GroupsDone < t.p.GroupsTotal {
-		done += float64(min(t.p.Epoch, t.p.TotalEpochs)) / float64(t.p.TotalEpochs)
+		for _, e := range t.inFlight {
+			done += float64(min(e, t.p.TotalEpochs)) / float64(t.p.TotalEpochs)
+		}
 	}
 	t.p.ETASeconds = nil
 	if done > 0 && t.p.GroupsTotal > 0 {

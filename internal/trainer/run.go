@@ -33,7 +33,7 @@ const (
 // checkpoints the groups in training first.
 func Run(ctx context.Context, mlRoot string, stdout io.Writer) error {
 	l := Layout{Root: mlRoot}
-	r := &run{l: l, out: stdout, start: time.Now()}
+	r := &run{l: l, out: &lockedWriter{w: stdout}, start: time.Now()}
 	err := r.run(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -175,17 +175,16 @@ func (r *run) run(ctx context.Context) (err error) {
 		}
 	}
 	r.prog = newProgress(r.l, r.out, r.rc.CurrentHost, nOwn, r.p.Epochs)
+	var jobs []groupJob
 	for i, g := range groups {
-		if assign[g.Name] != r.rc.CurrentHost {
-			continue
+		if assign[g.Name] == r.rc.CurrentHost {
+			jobs = append(jobs, groupJob{g: g, train: gtrain[i], copies: gcopies[i], vals: gval[i]})
 		}
-		res, err := r.trainGroup(ctx, g, gtrain[i], gcopies[i], gval[i])
-		if err != nil {
-			r.writePartial(groups, short, valNormals, assign, own, ctx.Err(), err)
-			return err
-		}
-		r.prog.groupDone()
-		own = append(own, res)
+	}
+	own, err = r.trainGroups(ctx, jobs)
+	if err != nil {
+		r.writePartial(groups, short, valNormals, assign, own, ctx.Err(), err)
+		return err
 	}
 	all := own
 	if ex != nil {
@@ -509,8 +508,10 @@ func (r *run) netConfig(g AgeGroup) autoencoder.Config {
 }
 
 // trainGroup trains one group, resuming from its checkpoint when one matches.
-func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix) (groupResult, error) {
+// serial keeps the group's products on the calling goroutine (trainGroups).
+func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix, serial bool) (groupResult, error) {
 	cfg := r.netConfig(g)
+	cfg.Serial = serial
 	if r.p.AEAugment > 0 && copies.Rows > 0 && copies.Rows == train.Rows {
 		cfg.Augment = &autoencoder.Augment{Copies: copies, PerRow: 1, Prob: r.p.AEAugment}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -151,6 +152,30 @@ func TestSameDataSameSeedSameModelBytes(t *testing.T) {
 	}
 }
 
+// Groups trained one per core, side by side, give the model of groups
+// trained one after the other, each on both cores.
+func TestGroupsSideBySideGiveTheSameModel(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: the groups cannot train side by side")
+	}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	one := newRoot(t, fastHP())
+	if out := runOK(t, one); strings.Contains(out, "at a time, one per core") {
+		t.Fatal("one core trained the groups side by side")
+	}
+	runtime.GOMAXPROCS(2)
+	two := newRoot(t, fastHP())
+	if out := runOK(t, two); !strings.Contains(out, "training 4 age groups 2 at a time, one per core") {
+		t.Fatalf("two cores did not train the groups side by side:\n%s", out)
+	}
+	for _, f := range []string{"model.json", "weights.bin", "metrics.json"} {
+		if !bytes.Equal(readFile(t, filepath.Join(one, "model", f)), readFile(t, filepath.Join(two, "model", f))) {
+			t.Errorf("%s differs between one core and two", f)
+		}
+	}
+}
+
 // SIGTERM mid-training: checkpoint, non-zero exit with a failure file; the
 // restarted job resumes and ends with the uninterrupted run's model.
 func TestStopCheckpointResumeGivesSameModel(t *testing.T) {
@@ -187,7 +212,10 @@ func TestStopCheckpointResumeGivesSameModel(t *testing.T) {
 		t.Fatal("a stopped run wrote a model")
 	}
 	resumed := runOK(t, root)
-	if !strings.Contains(resumed, "group 6: resuming from checkpoint after epoch 4") || !strings.Contains(resumed, "group 5: already trained") {
+	// On one core group 5 was done before group 6 began; on two, the two
+	// trained side by side and group 5 was stopped too.
+	if !strings.Contains(resumed, "group 6: resuming from checkpoint after epoch 4") ||
+		!(strings.Contains(resumed, "group 5: already trained") || strings.Contains(resumed, "group 5: resuming from checkpoint")) {
 		t.Fatalf("resumed run did not use the checkpoints:\n%s", resumed)
 	}
 	if _, err := os.Stat(l.FailureFile()); !os.IsNotExist(err) {

@@ -44,12 +44,16 @@ type partner struct {
 
 var thePartner = &partner{wake: make(chan struct{}, 1)}
 
+// serialTrainings counts the trainings running with Config.Serial: while
+// there is one, no product is handed to the partner.
+var serialTrainings atomic.Int32
+
 // inPair runs hi on another core and lo on this one and returns when both
-// are done. When there is one core, or the partner is busy with another
-// caller's task, both run here, one after the other.
+// are done. When there is one core, a serial training runs, or the partner
+// is busy with another caller's task, both run here, one after the other.
 func inPair(lo, hi func()) {
 	p := thePartner
-	if runtime.GOMAXPROCS(0) < 2 || !p.mu.TryLock() {
+	if runtime.GOMAXPROCS(0) < 2 || serialTrainings.Load() > 0 || !p.mu.TryLock() {
 		lo()
 		hi()
 		return
