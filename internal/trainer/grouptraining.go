@@ -16,10 +16,12 @@ import (
 // network's products split over two cores reach about 1.5x one core on this
 // network (bench/results/trainer.md, round 10), two networks trained one per
 // core nearly 2x. So when this host trains more than one group and has more
-// than one core, each core takes a group at a time (the largest first), and
-// a group's products stay on its core (autoencoder.Config.Serial). A group's
-// model depends only on the seed and its own data, never on the order or
-// the core it was trained on, so the models are the same bytes either way.
+// than one core, each core takes a group at a time (the largest first). While
+// two train, each keeps its products on its own core; the last one left
+// splits its products over both again (autoencoder's trainings count), so a
+// large group that ends last does not end on one core. A group's model
+// depends only on the seed and its own data, never on the order or the core
+// it was trained on, so the models are the same bytes either way.
 
 // groupJob is one group this host trains, with its data.
 type groupJob struct {
@@ -40,7 +42,7 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	if workers < 2 {
 		for _, j := range jobs {
-			res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals, false)
+			res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
 			if err != nil {
 				return own, err
 			}
@@ -79,7 +81,7 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 				k := order[next]
 				next++
 				mu.Unlock()
-				res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals, true)
+				res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {

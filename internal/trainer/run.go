@@ -508,10 +508,8 @@ func (r *run) netConfig(g AgeGroup) autoencoder.Config {
 }
 
 // trainGroup trains one group, resuming from its checkpoint when one matches.
-// serial keeps the group's products on the calling goroutine (trainGroups).
-func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix, serial bool) (groupResult, error) {
+func (r *run) trainGroup(ctx context.Context, g AgeGroup, train, copies, val autoencoder.Matrix) (groupResult, error) {
 	cfg := r.netConfig(g)
-	cfg.Serial = serial
 	if r.p.AEAugment > 0 && copies.Rows > 0 && copies.Rows == train.Rows {
 		cfg.Augment = &autoencoder.Augment{Copies: copies, PerRow: 1, Prob: r.p.AEAugment}
 	}

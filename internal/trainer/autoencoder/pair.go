@@ -44,16 +44,21 @@ type partner struct {
 
 var thePartner = &partner{wake: make(chan struct{}, 1)}
 
-// serialTrainings counts the trainings running with Config.Serial: while
-// there is one, no product is handed to the partner.
-var serialTrainings atomic.Int32
+// trainings counts the Train calls running in the process. When there are
+// two or more (a trainer that trains several networks side by side, one per
+// core), each runs its products on its own goroutine: two networks on a core
+// each go faster than two sharing both cores product by product (the
+// partner is one, and its hand-offs cost). When one is left it splits its
+// products again, from the next product on. Bytes do not depend on it.
+var trainings atomic.Int32
 
 // inPair runs hi on another core and lo on this one and returns when both
-// are done. When there is one core, a serial training runs, or the partner
-// is busy with another caller's task, both run here, one after the other.
+// are done. When there is one core, two trainings run (see trainings), or
+// the partner is busy with another caller's task, both run here, one after
+// the other.
 func inPair(lo, hi func()) {
 	p := thePartner
-	if runtime.GOMAXPROCS(0) < 2 || serialTrainings.Load() > 0 || !p.mu.TryLock() {
+	if runtime.GOMAXPROCS(0) < 2 || trainings.Load() > 1 || !p.mu.TryLock() {
 		lo()
 		hi()
 		return

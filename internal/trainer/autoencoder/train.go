@@ -37,13 +37,6 @@ type Config struct {
 	// Augment, when set, trains on copies of the training rows as well.
 	Augment *Augment
 
-	// Serial runs every product of this training on the calling goroutine,
-	// for a caller that trains several networks at once, one per core. The
-	// second core's helper is shared by the process, so while a serial
-	// training runs every training of the process runs serially. The
-	// results are the same bytes either way.
-	Serial bool
-
 	// ValLoss, when set, replaces the measured validation loss of an epoch
 	// (1-based) by its return value. It exists for tests and diagnostics.
 	ValLoss func(epoch int, measured float64) float64
@@ -169,10 +162,8 @@ func Train(ctx context.Context, cfg Config, train, val Matrix, st *State, onEpoc
 	if a := cfg.Augment; a != nil && a.PerRow > 0 && (a.Copies.Cols != train.Cols || a.Copies.Rows != train.Rows*a.PerRow) {
 		return nil, fmt.Errorf("augmentation has %d rows of %d columns, want %d of %d", a.Copies.Rows, a.Copies.Cols, train.Rows*a.PerRow, train.Cols)
 	}
-	if cfg.Serial {
-		serialTrainings.Add(1)
-		defer serialTrainings.Add(-1)
-	}
+	trainings.Add(1)
+	defer trainings.Add(-1)
 	w := newWorkspace(net, cfg.BatchSize)
 	grads := make([]float32, len(st.Params))
 	own := ownersOf(net)
