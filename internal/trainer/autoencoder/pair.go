@@ -46,10 +46,10 @@ var thePartner = &partner{wake: make(chan struct{}, 1)}
 
 // trainings counts the Train calls running in the process. When there are
 // two or more (a trainer that trains several networks side by side, one per
-// core), each runs its products on its own goroutine: two networks on a core
-// each go faster than two sharing both cores product by product (the
-// partner is one, and its hand-offs cost). When one is left it splits its
-// products again, from the next product on. Bytes do not depend on it.
+// core), each runs its products on its own goroutine: two networks, one on
+// each core, go faster than the two sharing both cores product by product
+// (there is one partner, and its hand-offs cost). When one is left it splits
+// its products again, from the next product on. Bytes do not depend on it.
 var trainings atomic.Int32
 
 // inPair runs hi on another core and lo on this one and returns when both

@@ -3,6 +3,7 @@ package autoencoder
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -41,4 +42,30 @@ func TestInPairWakesASleepingPartner(t *testing.T) {
 			t.Fatal("the partner's half did not run")
 		}
 	}
+}
+
+// While two trainings run, a product's halves run one after the other on
+// the caller (lo, then hi); with one training, hi runs on the partner while
+// lo is still running.
+func TestTwoTrainingsKeepTheirProductsOnTheirCores(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	overlapped := func() bool {
+		var loDone atomic.Bool
+		hiSawLoDone := true
+		inPair(func() { time.Sleep(20 * time.Millisecond); loDone.Store(true) }, func() { hiSawLoDone = loDone.Load() })
+		return !hiSawLoDone
+	}
+	trainings.Add(1)
+	if !overlapped() {
+		t.Error("one training: the halves ran one after the other")
+	}
+	trainings.Add(1)
+	if overlapped() {
+		t.Error("two trainings: a product was handed to the partner")
+	}
+	trainings.Add(-1)
+	if !overlapped() {
+		t.Error("the training left alone did not split its products again")
+	}
+	trainings.Add(-1)
 }
