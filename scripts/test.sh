@@ -62,8 +62,10 @@ log "golangci-lint"
 golangci-lint run ./...
 
 # Concurrent packages run under the race detector; the numeric trainer
-# packages run without it (the detector makes them ~10x slower and they are
-# single-writer code).
+# packages run without it (the detector makes them ~10x slower), except the
+# tests of their concurrent parts: the groups trained side by side, the
+# stop, the hosts' exchange, the progress record, and the autoencoder's
+# second-core partner.
 race_pkgs=$(go list ./... | grep -v -E '/internal/trainer(/|$)|/bench(/|$)' || true)
 plain_pkgs=$(go list ./... | grep -E '/internal/trainer(/|$)' || true)
 
@@ -72,4 +74,7 @@ go test -race -timeout 30m "$@" $race_pkgs
 if [ -n "$plain_pkgs" ]; then
   log "go test on trainer packages"
   go test -timeout 30m "$@" $plain_pkgs
+  log "go test (race) on the trainer's concurrent parts"
+  go test -race -timeout 30m "$@" -run 'SideBySide|StopCheckpoint|StopWritesPartial|TwoHosts|FailedHost|Progress|SameDataSameSeed|InPair|TwoTrainings|SameWeightsOnOneOrTwoCores' \
+    ./internal/trainer/ ./internal/trainer/autoencoder/
 fi
