@@ -77,8 +77,8 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 					mu.Unlock()
 					return
 				}
-				j := jobs[order[next]]
 				k := order[next]
+				j := jobs[k]
 				next++
 				mu.Unlock()
 				res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
