@@ -75,6 +75,6 @@ if [ -n "$plain_pkgs" ]; then
   log "go test on trainer packages"
   go test -timeout 30m "$@" $plain_pkgs
   log "go test (race) on the trainer's concurrent parts"
-  go test -race -timeout 30m "$@" -run 'SideBySide|StopCheckpoint|StopWritesPartial|TwoHosts|FailedHost|Progress|SameDataSameSeed|InPair|TwoTrainings|SameWeightsOnOneOrTwoCores' \
+  go test -race -timeout 30m "$@" -run 'SideBySide|TrainGroups|StopCheckpoint|StopWritesPartial|TwoHosts|FailedHost|Progress|SameDataSameSeed|InPair|TwoTrainings|SameWeightsOnOneOrTwoCores' \
     ./internal/trainer/ ./internal/trainer/autoencoder/
 fi

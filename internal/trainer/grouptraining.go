@@ -29,10 +29,11 @@ type groupJob struct {
 	train, copies, vals autoencoder.Matrix
 }
 
-// trainGroups trains the jobs and returns the results of those that
-// finished, in the jobs' order, and the first error. On an error the groups
-// still training are stopped (and checkpointed, as on a cancel).
-func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResult, err error) {
+// trainGroups trains the jobs with train (trainJob, or a test's) and
+// returns the results of those that finished, in the jobs' order, and the
+// first error. On an error the groups still training are stopped (their
+// context is cancelled: trainGroup checkpoints them, as on a stop).
+func (r *run) trainGroups(ctx context.Context, jobs []groupJob, train func(context.Context, groupJob) (groupResult, error)) (own []groupResult, err error) {
 	t0 := time.Now()
 	defer func() {
 		if err == nil {
@@ -42,7 +43,7 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	if workers < 2 {
 		for _, j := range jobs {
-			res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
+			res, err := train(ctx, j)
 			if err != nil {
 				return own, err
 			}
@@ -81,7 +82,7 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 				j := jobs[k]
 				next++
 				mu.Unlock()
-				res, err := r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
+				res, err := train(ctx, j)
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {
@@ -105,6 +106,11 @@ func (r *run) trainGroups(ctx context.Context, jobs []groupJob) (own []groupResu
 		}
 	}
 	return own, firstErr
+}
+
+// trainJob trains one job's group (trainGroup).
+func (r *run) trainJob(ctx context.Context, j groupJob) (groupResult, error) {
+	return r.trainGroup(ctx, j.g, j.train, j.copies, j.vals)
 }
 
 // lockedWriter writes each call whole: the groups trained side by side

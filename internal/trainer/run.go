@@ -181,7 +181,7 @@ func (r *run) run(ctx context.Context) (err error) {
 			jobs = append(jobs, groupJob{g: g, train: gtrain[i], copies: gcopies[i], vals: gval[i]})
 		}
 	}
-	own, err = r.trainGroups(ctx, jobs)
+	own, err = r.trainGroups(ctx, jobs, r.trainJob)
 	if err != nil {
 		r.writePartial(groups, short, valNormals, assign, own, ctx.Err(), err)
 		return err
