@@ -209,33 +209,14 @@ bcaststore:
 
 // adam8's constants, eight lanes each: the magnitude mask and the flush
 // thresholds of kernels.go (tinyGrad, tinyMoment), as bits.
-DATA adamAbs<>+0(SB)/4, $0x7fffffff
-DATA adamAbs<>+4(SB)/4, $0x7fffffff
-DATA adamAbs<>+8(SB)/4, $0x7fffffff
-DATA adamAbs<>+12(SB)/4, $0x7fffffff
-DATA adamAbs<>+16(SB)/4, $0x7fffffff
-DATA adamAbs<>+20(SB)/4, $0x7fffffff
-DATA adamAbs<>+24(SB)/4, $0x7fffffff
-DATA adamAbs<>+28(SB)/4, $0x7fffffff
-GLOBL adamAbs<>(SB), RODATA|NOPTR, $32
-DATA adamTinyGrad<>+0(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+4(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+8(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+12(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+16(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+20(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+24(SB)/4, $0x267fffff
-DATA adamTinyGrad<>+28(SB)/4, $0x267fffff
-GLOBL adamTinyGrad<>(SB), RODATA|NOPTR, $32
-DATA adamTinyMoment<>+0(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+4(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+8(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+12(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+16(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+20(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+24(SB)/4, $0x0f7fffff
-DATA adamTinyMoment<>+28(SB)/4, $0x0f7fffff
-GLOBL adamTinyMoment<>(SB), RODATA|NOPTR, $32
+#define SPLAT8(name, v) \
+	DATA name<>+0(SB)/4, v; DATA name<>+4(SB)/4, v; DATA name<>+8(SB)/4, v; DATA name<>+12(SB)/4, v; \
+	DATA name<>+16(SB)/4, v; DATA name<>+20(SB)/4, v; DATA name<>+24(SB)/4, v; DATA name<>+28(SB)/4, v; \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+SPLAT8(adamAbs, $0x7fffffff)
+SPLAT8(adamTinyGrad, $0x267fffff)
+SPLAT8(adamTinyMoment, $0x0f7fffff)
 
 // FLUSH(Y, T, tmp) zeroes the lanes of Y whose magnitude's bits are not
 // above T's (flushBelow): an integer compare, so a NaN is kept.
