@@ -21,17 +21,27 @@ func jobsOf(rows ...int) []groupJob {
 	return jobs
 }
 
+// startLog records the groups a fake train function was started on, from
+// the scheduler's goroutines.
+type startLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (s *startLog) add(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names = append(s.names, name)
+}
+
 // Side by side, the largest group starts first, every group is trained once,
 // and the results come back in the jobs' order.
 func TestTrainGroupsRunsEachOnceLargestFirst(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	r := &run{out: io.Discard}
-	var mu sync.Mutex
-	var started []string
+	var log startLog
 	own, err := r.trainGroups(context.Background(), jobsOf(10, 50, 30, 20), func(_ context.Context, j groupJob) (groupResult, error) {
-		mu.Lock()
-		started = append(started, j.g.Name)
-		mu.Unlock()
+		log.add(j.g.Name)
 		time.Sleep(time.Duration(j.train.Rows) * time.Millisecond)
 		return groupResult{Name: j.g.Name}, nil
 	})
@@ -45,7 +55,7 @@ func TestTrainGroupsRunsEachOnceLargestFirst(t *testing.T) {
 	if !slices.Equal(names, []string{"a", "b", "c", "d"}) {
 		t.Errorf("results %v, want the jobs' order a b c d", names)
 	}
-	if len(started) != 4 || started[0] != "b" && started[1] != "b" {
+	if started := log.names; len(started) != 4 || started[0] != "b" && started[1] != "b" {
 		t.Errorf("started %v, want each once and the largest (b) among the first two", started)
 	}
 }
@@ -57,12 +67,9 @@ func TestTrainGroupsStopsTheOthersOnAnError(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	r := &run{out: io.Discard}
 	boom := errors.New("group b diverged")
-	var mu sync.Mutex
-	var started []string
+	var log startLog
 	own, err := r.trainGroups(context.Background(), jobsOf(100, 90, 10, 5), func(ctx context.Context, j groupJob) (groupResult, error) {
-		mu.Lock()
-		started = append(started, j.g.Name)
-		mu.Unlock()
+		log.add(j.g.Name)
 		switch j.g.Name {
 		case "a": // the largest: trains until stopped
 			select {
@@ -83,7 +90,7 @@ func TestTrainGroupsStopsTheOthersOnAnError(t *testing.T) {
 	if len(own) != 0 {
 		t.Errorf("finished %v, want none (a was stopped, c and d never started)", own)
 	}
-	if slices.Contains(started, "c") || slices.Contains(started, "d") {
-		t.Errorf("started %v after the failure", started)
+	if slices.Contains(log.names, "c") || slices.Contains(log.names, "d") {
+		t.Errorf("started %v after the failure", log.names)
 	}
 }
